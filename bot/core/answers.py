@@ -1,0 +1,242 @@
+"""Apply a person's answer once: validate, check who may do it, record it, say what happened."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date
+
+from bot.core.cadence import local_time, next_check_in
+from bot.core.checkins import value_input
+from bot.core.deps import Deps
+from bot.core.errors import InvalidInput, NotAllowed, NotFound
+from bot.core.model import (
+    Blocker,
+    CheckIn,
+    CheckInKind,
+    CheckInState,
+    KeyResult,
+    Person,
+    ProgressUpdate,
+    Status,
+    UpdateSource,
+)
+from bot.core.ports import Applied, Change
+from bot.core.prompts import ActionId, Answer, Notice, Outcome
+from bot.core.text import amount, day, parse_number, percent
+
+
+async def answer(deps: Deps, reply: Answer) -> Outcome:
+    """Apply `reply`; bad input or a forbidden change gives ok=False and changes nothing."""
+    try:
+        return await _answer(deps, reply)
+    except InvalidInput as exc:
+        return Outcome(False, "Please fix: " + "; ".join(exc.errors.values()), errors=exc.errors)
+    except (NotAllowed, NotFound) as exc:
+        return Outcome(False, str(exc))
+
+
+async def _answer(deps: Deps, reply: Answer) -> Outcome:
+    actor = await deps.directory.person(reply.actor)
+    if actor is None:
+        raise NotFound(
+            f"I don't know {reply.actor} yet: ask your admin to add you to the org file."
+        )
+    checkin = await _checkin(deps, reply, actor)
+    if checkin is not None and not checkin.state.is_open:
+        return Outcome(
+            True, "This check-in was already answered — nothing changed.", duplicate=True
+        )
+    now = deps.clock.now()
+    krs = await _targets(deps, reply, checkin, actor)
+    change = Change(reply.answer_id, now, checkin.id if checkin else None)
+    if reply.action is ActionId.CONFIRM:
+        items = {i["kr"]: i for i in (checkin.payload.get("items", []) if checkin else [])}
+        updates = tuple(
+            _update(
+                kr, actor, UpdateSource.CRM_CONFIRMED, now, value=float(items[kr.key]["proposed"])
+            )
+            for kr in krs
+            if items.get(kr.key, {}).get("proposed") is not None
+        )
+        change = replace(change, updates=updates)
+    elif reply.action is ActionId.ADJUST:
+        values = _values(reply, krs)
+        note = (reply.note or "").strip() or None
+        change = replace(
+            change,
+            updates=tuple(
+                _update(kr, actor, UpdateSource.MANUAL, now, value=values[kr.key], note=note)
+                for kr in krs
+            ),
+        )
+    elif reply.action is ActionId.FLAG_RISK:
+        change = await _flag(deps, reply, actor, krs[0], change)
+    elif reply.action is ActionId.ON_TRACK:
+        kr = krs[0]
+        update = _update(
+            kr,
+            actor,
+            UpdateSource.MANUAL,
+            now,
+            status=Status.ON_TRACK,
+            confidence=_confidence(reply),
+        )
+        change = replace(change, updates=(update,), resolve_blockers=(kr.key,))
+    else:
+        today = local_time(actor, now).date()
+        change = replace(change, snooze=(actor.email, today))
+    result = await deps.ledger.apply(change)
+    if result is Applied.DUPLICATE:
+        return Outcome(True, "Already recorded — nothing changed.", duplicate=True)
+    if result is Applied.CLOSED:
+        return Outcome(
+            True, "This check-in was already answered — nothing changed.", duplicate=True
+        )
+    return await _outcome(deps, reply, actor, change)
+
+
+async def _checkin(deps: Deps, reply: Answer, actor: Person) -> CheckIn | None:
+    if reply.checkin_id is None:
+        return None
+    checkin = await deps.outbox.get(reply.checkin_id)
+    if checkin is None or checkin.person != actor.email:
+        raise NotAllowed("That check-in is not yours to answer.")
+    return checkin
+
+
+async def _targets(
+    deps: Deps, reply: Answer, checkin: CheckIn | None, actor: Person
+) -> list[KeyResult]:
+    if reply.kr:
+        keys = [reply.kr]
+    elif checkin is not None:
+        keys = [str(i["kr"]) for i in checkin.payload.get("items", [])]  # type: ignore[union-attr]
+    else:
+        keys = []
+    if not keys and reply.action in (ActionId.NOT_NOW, ActionId.SNOOZE):
+        return []
+    if not keys:
+        raise InvalidInput({"kr": "Choose a key result."})
+    found = []
+    for key in keys:
+        kr = await deps.directory.key_result(key)
+        if kr is None:
+            raise NotFound(f"There is no key result {key!r}.")
+        if kr.owner != actor.email:
+            owner = await deps.directory.person(kr.owner)
+            if owner is None or owner.manager != actor.email:
+                raise NotAllowed(
+                    f"*{kr.title}* belongs to {owner.name if owner else kr.owner}: only they or "
+                    "their manager can update it."
+                )
+        found.append(kr)
+    return found
+
+
+def _values(reply: Answer, krs: list[KeyResult]) -> dict[str, float]:
+    errors: dict[str, str] = {}
+    values: dict[str, float] = {}
+    for kr in krs:
+        field = value_input(kr)
+        raw = reply.values.get(field.name, reply.values.get("value", "")).strip()
+        try:
+            value = parse_number(raw)
+        except ValueError:
+            errors[field.name] = f"“{raw}” is not a number — try something like 412000."
+            continue
+        if value < 0:
+            errors[field.name] = "The value can't be negative."
+        elif field.maximum is not None and value > field.maximum:
+            errors[field.name] = (
+                f"{amount(value, kr.unit)} is out of range for *{kr.title}* "
+                f"(at most {amount(field.maximum, kr.unit)})."
+            )
+        else:
+            values[kr.key] = value
+    if errors:
+        raise InvalidInput(errors)
+    return values
+
+
+def _confidence(reply: Answer) -> int | None:
+    raw = (reply.confidence or "").strip().removesuffix("%")
+    if not raw:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        raise InvalidInput(
+            {"confidence": f"Confidence “{raw}” must be a number from 0 to 100."}
+        ) from None
+    if not 0 <= value <= 100:
+        raise InvalidInput({"confidence": "Confidence must be between 0 and 100."})
+    return round(value)
+
+
+async def _flag(deps: Deps, reply: Answer, actor: Person, kr: KeyResult, change: Change) -> Change:
+    note = (reply.note or "").strip()
+    if not note:
+        raise InvalidInput({"note": "Add a blocker note so your manager knows what's in the way."})
+    confidence = _confidence(reply)
+    now = deps.clock.now()
+    owner = actor if kr.owner == actor.email else await deps.directory.person(kr.owner)
+    update = _update(
+        kr,
+        actor,
+        UpdateSource.TRACKER_FLAG,
+        now,
+        status=Status.AT_RISK,
+        confidence=confidence,
+        note=note,
+    )
+    blocker = Blocker(kr.key, kr.owner, note, now, link=reply.link)
+    notices: tuple[CheckIn, ...] = ()
+    manager = owner.manager if owner else None
+    if manager and manager != actor.email:
+        sure = f" (confidence {confidence}%)" if confidence is not None else ""
+        link = f"\n{reply.link}" if reply.link else ""
+        text = f"🚩 {actor.name} flagged *{kr.title}* at risk{sure}.\nBlocker: {note}{link}"
+        notices = (
+            CheckIn(
+                manager,
+                CheckInKind.NOTICE,
+                f"blocker:{reply.answer_id}",
+                CheckInState.PLANNED,
+                now,
+                payload={"text": text},
+            ),
+        )
+    return replace(change, updates=(update,), blocker=blocker, notices=notices)
+
+
+def _update(kr: KeyResult, actor: Person, source: UpdateSource, at, **fields) -> ProgressUpdate:
+    return ProgressUpdate(kr.key, actor.email, source, at, previous=kr.current, **fields)
+
+
+async def _outcome(deps: Deps, reply: Answer, actor: Person, change: Change) -> Outcome:
+    notices = tuple(Notice(n.person, str(n.payload["text"])) for n in change.notices)
+    if change.snooze:
+        upcoming = next_check_in(actor, change.snooze[1])
+        when = f" at your next check-in ({day(upcoming)})" if upcoming else " later"
+        return Outcome(True, f"👍 No problem — I'll ask again{when}.")
+    lines = []
+    for update in change.updates:
+        kr = await deps.directory.key_result(update.kr)
+        assert kr is not None
+        if reply.action is ActionId.FLAG_RISK:
+            who = "your manager has been told" if notices else "recorded"
+            lines.append(f"🚩 Flagged *{kr.title}* at risk — {who}.")
+        elif reply.action is ActionId.ON_TRACK:
+            lines.append(f"👍 Noted: *{kr.title}* is on track.")
+        else:
+            verb = "Confirmed" if update.source is UpdateSource.CRM_CONFIRMED else "Updated"
+            note = f" Note: {update.note}" if update.note else ""
+            lines.append(
+                f"✅ {verb} *{kr.title}*: {amount(kr.current, kr.unit)} of "
+                f"{amount(kr.target, kr.unit)} ({percent(kr.progress)}).{note}"
+            )
+    return Outcome(True, "\n".join(lines), notices=notices)
+
+
+def snooze_text(until: date) -> str:
+    return f"😴 Snoozed: no check-ins until {day(until)}."

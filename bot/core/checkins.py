@@ -1,0 +1,203 @@
+"""Plan check-ins into the outbox, turn outbox rows into prompts, remind once, then expire."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from bot.core import playbooks
+from bot.core.cadence import due, local_time
+from bot.core.deps import Deps
+from bot.core.model import CheckIn, CheckInKind, CheckInState, KeyResult, Person, Role
+from bot.core.prompts import Action, ActionId, Input, InputKind, Prompt, PromptItem
+
+
+@dataclass(frozen=True)
+class PlanResult:
+    planned: tuple[CheckIn, ...] = ()
+    skipped: tuple[CheckIn, ...] = ()
+    quiet: tuple[str, ...] = ()
+
+
+async def plan(
+    deps: Deps, *, people: Sequence[str] | None = None, force: bool = False
+) -> PlanResult:
+    """Write an outbox row for everyone due now; never two for the same person and period."""
+    now = deps.clock.now()
+    planned: list[CheckIn] = []
+    skipped: list[CheckIn] = []
+    quiet: list[str] = []
+    everyone = await deps.directory.people()
+    chosen = [p for p in everyone if people is None or p.email in people]
+    krs = await deps.directory.key_results([p.email for p in chosen])
+    history = {kr.key: await deps.ledger.history(kr.key) for kr in krs}
+    readings = await deps.snapshots.latest(
+        "Salesforce" if deps.crm is None else deps.crm.name, [kr.key for kr in krs]
+    )
+    tracker = "Jira" if deps.tracker is None else deps.tracker.name
+    epics = await deps.snapshots.latest(tracker, [kr.key for kr in krs])
+    for person in chosen:
+        when = due(person, now, force=force)
+        if when is None:
+            continue
+        mine = [kr for kr in krs if kr.owner == person.email]
+        if when.skip:
+            row = CheckIn(
+                person.email,
+                _kind(person),
+                when.period,
+                CheckInState.SKIPPED,
+                now,
+                skip_reason=when.skip,
+            )
+            if added := await deps.outbox.add(row):
+                skipped.append(added)
+            continue
+        if await deps.outbox.open_prompt(person.email):
+            continue
+        if person.role is Role.SALES:
+            last = {
+                key: local_time(person, updates[-1].at).date()
+                for key, updates in history.items()
+                if updates
+            }
+            decided = playbooks.sales(person, mine, readings, last)
+        else:
+            decided = playbooks.engineering(person, mine, epics, when.local.date(), deps.risk)
+        if decided is None:
+            quiet.append(person.email)
+            continue
+        row = CheckIn(
+            person.email,
+            decided.kind,
+            when.period,
+            CheckInState.PLANNED,
+            now,
+            payload=decided.payload,
+        )
+        if added := await deps.outbox.add(row):
+            planned.append(added)
+    return PlanResult(tuple(planned), tuple(skipped), tuple(quiet))
+
+
+def _kind(person: Person) -> CheckInKind:
+    return CheckInKind.CRM_CONFIRM if person.role is Role.SALES else CheckInKind.RISK_EXPLAIN
+
+
+def actions_for(ids: Sequence[str], items: Sequence[PromptItem]) -> tuple[Action, ...]:
+    """The buttons of a prompt, with the inputs each one asks for."""
+    kr_choice = Input(
+        "kr",
+        "Key result",
+        InputKind.CHOICE,
+        required=True,
+        choices=tuple((i.kr, i.title) for i in items),
+        initial=items[0].kr if items else None,
+    )
+    made = {
+        "confirm": Action(ActionId.CONFIRM, "Yes, update", "primary"),
+        "adjust": Action(
+            ActionId.ADJUST,
+            "Adjust…",
+            inputs=(
+                *(value_input(i) for i in items),
+                Input("note", "Note (optional)", InputKind.TEXT),
+            ),
+        ),
+        "not_now": Action(ActionId.NOT_NOW, "Not now"),
+        "flag_risk": Action(
+            ActionId.FLAG_RISK,
+            "Flag at risk…",
+            "danger",
+            inputs=(
+                kr_choice,
+                Input("note", "Blocker note for your manager", InputKind.TEXT, required=True),
+                Input(
+                    "confidence",
+                    "Confidence it lands on time (0–100)",
+                    InputKind.NUMBER,
+                    unit="%",
+                    minimum=0,
+                    maximum=100,
+                ),
+                Input("write_back", "Also flag the epic in the tracker", InputKind.TOGGLE),
+            ),
+        ),
+        "on_track": Action(ActionId.ON_TRACK, "It's on track", "primary"),
+        "snooze": Action(ActionId.SNOOZE, "Snooze"),
+    }
+    return tuple(made[i] for i in ids)
+
+
+def value_input(item: PromptItem | KeyResult) -> Input:
+    key = item.kr if isinstance(item, PromptItem) else item.key
+    maximum = 100.0 if item.unit == "%" else max(item.target * 10, 1.0)
+    initial = getattr(item, "proposed", None)
+    return Input(
+        f"value:{key}",
+        f"{item.title} ({item.unit})" if item.unit else item.title,
+        InputKind.NUMBER,
+        required=True,
+        unit=item.unit,
+        minimum=0,
+        maximum=maximum,
+        initial=str(initial if initial is not None else item.current),
+    )
+
+
+def prompt_for(checkin: CheckIn, krs: dict[str, KeyResult] | None = None) -> Prompt:
+    """Rebuild the prompt an outbox row stands for (current values refreshed when given)."""
+    data = checkin.payload
+    items = []
+    for raw in data.get("items", []):  # type: ignore[union-attr]
+        entry = PromptItem(**raw)
+        if krs and entry.kr in krs:
+            entry = replace(entry, current=krs[entry.kr].current, title=krs[entry.kr].title)
+        items.append(entry)
+    assert checkin.id is not None
+    return Prompt(
+        checkin_id=checkin.id,
+        person=checkin.person,
+        kind=checkin.kind.value,
+        headline=str(data.get("headline", "")),
+        facts=tuple(data.get("facts", [])),  # type: ignore[arg-type]
+        question=str(data.get("question", "")),
+        items=tuple(items),
+        actions=actions_for(list(data.get("actions", [])), items),  # type: ignore[call-overload]
+        reminder=checkin.state is CheckInState.REMINDED,
+        links=tuple(tuple(link) for link in data.get("links", [])),  # type: ignore[misc]
+    )
+
+
+@dataclass(frozen=True)
+class Chase:
+    reminded: tuple[CheckIn, ...] = ()
+    expired: tuple[CheckIn, ...] = ()
+
+
+async def chase(deps: Deps) -> Chase:
+    """One reminder for a prompt left unanswered, then expiry; each row moves once."""
+    now = deps.clock.now()
+    timing = deps.timing
+    reminded: list[CheckIn] = []
+    expired: list[CheckIn] = []
+    if timing.reminder_after is not None:
+        for row in await deps.outbox.in_state(CheckInState.SENT, now - timing.reminder_after):
+            if row.kind.is_prompt and await deps.outbox.transition(
+                row.id or 0, CheckInState.SENT, CheckInState.REMINDED, now
+            ):
+                reminded.append(replace(row, state=CheckInState.REMINDED, reminded_at=now))
+        stale_state = CheckInState.REMINDED
+    else:
+        stale_state = CheckInState.SENT
+    for row in await deps.outbox.in_state(stale_state, now - timing.expire_after):
+        if row.kind.is_prompt and await deps.outbox.transition(
+            row.id or 0, stale_state, CheckInState.EXPIRED, now
+        ):
+            expired.append(replace(row, state=CheckInState.EXPIRED, closed_at=now))
+    return Chase(tuple(reminded), tuple(expired))
+
+
+def is_recent(row: CheckIn, since: datetime) -> bool:
+    return row.created_at >= since

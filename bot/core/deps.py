@@ -1,0 +1,56 @@
+"""The collaborators every use case takes, as one frozen value."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from bot.core.ports import (
+    Clock,
+    CrmSource,
+    Digests,
+    Directory,
+    Ledger,
+    Outbox,
+    Snapshots,
+    TrackerSource,
+)
+from bot.core.risk import RiskPolicy
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+@dataclass
+class FixedClock:
+    """A clock that moves only when told to (demo, tests)."""
+
+    moment: datetime
+
+    def now(self) -> datetime:
+        return self.moment
+
+    def set(self, moment: datetime) -> None:
+        self.moment = moment.astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class Timing:
+    reminder_after: timedelta | None = timedelta(hours=4)
+    expire_after: timedelta = timedelta(hours=20)
+
+
+@dataclass(frozen=True)
+class Deps:
+    directory: Directory
+    outbox: Outbox
+    ledger: Ledger
+    snapshots: Snapshots
+    digests: Digests
+    clock: Clock = field(default_factory=SystemClock)
+    crm: CrmSource | None = None
+    tracker: TrackerSource | None = None
+    risk: RiskPolicy = field(default_factory=RiskPolicy)
+    timing: Timing = field(default_factory=Timing)

@@ -1,0 +1,272 @@
+"""The goal model: people, teams, objectives, key results, check-ins and their history."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+
+
+class Role(enum.StrEnum):
+    SALES = "sales"
+    ENGINEERING = "engineering"
+    MANAGER = "manager"
+    LEADER = "leader"
+
+
+class Status(enum.StrEnum):
+    ON_TRACK = "on_track"
+    AT_RISK = "at_risk"
+    OFF_TRACK = "off_track"
+    DONE = "done"
+
+    @property
+    def label(self) -> str:
+        return self.value.replace("_", " ")
+
+
+class KrKind(enum.StrEnum):
+    METRIC = "metric"
+    MILESTONE = "milestone"
+
+
+class SourceKind(enum.StrEnum):
+    MANUAL = "manual"
+    SALESFORCE = "salesforce"
+    JIRA = "jira"
+
+
+class UpdateSource(enum.StrEnum):
+    CRM_CONFIRMED = "crm_confirmed"
+    MANUAL = "manual"
+    TRACKER_FLAG = "tracker_flag"
+
+
+class CheckInKind(enum.StrEnum):
+    CRM_CONFIRM = "crm_confirm"
+    RISK_EXPLAIN = "risk_explain"
+    CONFIDENCE_CHECK = "confidence_check"
+    NOTICE = "notice"
+
+    @property
+    def is_prompt(self) -> bool:
+        return self is not CheckInKind.NOTICE
+
+
+class CheckInState(enum.StrEnum):
+    PLANNED = "planned"
+    SENT = "sent"
+    REMINDED = "reminded"
+    ANSWERED = "answered"
+    EXPIRED = "expired"
+    SKIPPED = "skipped"
+
+    @property
+    def is_open(self) -> bool:
+        return self in (CheckInState.PLANNED, CheckInState.SENT, CheckInState.REMINDED)
+
+
+@dataclass(frozen=True)
+class Organisation:
+    slug: str
+    name: str
+    timezone: str = "UTC"
+
+
+@dataclass(frozen=True)
+class QuietHours:
+    start: time
+    end: time
+
+    def contains(self, moment: time) -> bool:
+        if self.start <= self.end:
+            return self.start <= moment < self.end
+        return moment >= self.start or moment < self.end
+
+
+@dataclass(frozen=True)
+class Identities:
+    """How other systems know a person; every field is optional."""
+
+    slack: str | None = None
+    teams: str | None = None
+    crm: str | None = None
+    tracker: str | None = None
+
+
+@dataclass(frozen=True)
+class Person:
+    email: str
+    name: str
+    role: Role
+    timezone: str = "UTC"
+    manager: str | None = None
+    working_days: tuple[int, ...] = (0, 1, 2, 3, 4)
+    quiet_hours: QuietHours | None = None
+    snoozed_until: date | None = None
+    ids: Identities = field(default_factory=Identities)
+
+    @property
+    def first_name(self) -> str:
+        return self.name.split()[0] if self.name else self.email
+
+
+@dataclass(frozen=True)
+class Team:
+    name: str
+    manager: str
+    members: tuple[str, ...] = ()
+    digest_channel: str | None = None
+
+
+@dataclass(frozen=True)
+class Objective:
+    key: str
+    title: str
+    period_start: date
+    period_end: date
+    owner: str | None = None
+    team: str | None = None
+    parent: str | None = None
+
+
+@dataclass(frozen=True)
+class SourceBinding:
+    kind: SourceKind = SourceKind.MANUAL
+    metric: str | None = None
+    epic: str | None = None
+    jql: str | None = None
+
+    def describe(self) -> str:
+        if self.kind is SourceKind.SALESFORCE:
+            return f"salesforce {self.metric}"
+        if self.kind is SourceKind.JIRA:
+            return f"jira {self.epic or self.jql}"
+        return "manual"
+
+
+@dataclass(frozen=True)
+class KeyResult:
+    key: str
+    objective: str
+    title: str
+    owner: str
+    kind: KrKind = KrKind.METRIC
+    unit: str = ""
+    start: float = 0.0
+    target: float = 100.0
+    quota: float | None = None
+    current: float = 0.0
+    due: date | None = None
+    confidence: int | None = None
+    status: Status = Status.ON_TRACK
+    source: SourceBinding = field(default_factory=SourceBinding)
+
+    @property
+    def progress(self) -> float:
+        """Share of the way from start to target, 0.0–1.0 (1.0 once marked done)."""
+        if self.status is Status.DONE:
+            return 1.0
+        span = self.target - self.start
+        if span == 0:
+            return 1.0
+        return max(0.0, min(1.0, (self.current - self.start) / span))
+
+
+@dataclass(frozen=True)
+class ProgressUpdate:
+    kr: str
+    actor: str
+    source: UpdateSource
+    at: datetime
+    value: float | None = None
+    status: Status | None = None
+    confidence: int | None = None
+    note: str | None = None
+    previous: float | None = None
+
+
+@dataclass(frozen=True)
+class Blocker:
+    kr: str
+    person: str
+    note: str
+    raised_at: datetime
+    link: str | None = None
+    id: int | None = None
+    resolved_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class CheckIn:
+    """One row of the outbox: a prompt or notice for one person, unique per kind and period."""
+
+    person: str
+    kind: CheckInKind
+    period: str
+    state: CheckInState
+    created_at: datetime
+    payload: dict[str, object] = field(default_factory=dict)
+    id: int | None = None
+    message_ref: str | None = None
+    sent_at: datetime | None = None
+    reminded_at: datetime | None = None
+    closed_at: datetime | None = None
+    skip_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class CrmFigure:
+    """What the CRM says one person achieved for one metric over one period."""
+
+    person: str
+    metric: str
+    value: float
+    deals: tuple[Deal, ...] = ()
+
+
+@dataclass(frozen=True)
+class Deal:
+    name: str
+    amount: float
+    closed_on: date
+    link: str | None = None
+
+
+@dataclass(frozen=True)
+class EpicFacts:
+    """What the tracker says about one epic."""
+
+    key: str
+    title: str
+    status: str
+    done: bool
+    due: date | None
+    open_issues: int
+    total_issues: int
+    flagged: bool = False
+    updated: datetime | None = None
+    link: str | None = None
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A stored reading from an integration: one metric for one subject, when it was seen."""
+
+    source: str
+    subject: str
+    metric: str
+    value: float
+    seen_at: datetime
+    details: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class OrgChart:
+    """Everything the org file declares, as one value."""
+
+    organisation: Organisation
+    people: tuple[Person, ...] = ()
+    teams: tuple[Team, ...] = ()
+    objectives: tuple[Objective, ...] = ()
+    key_results: tuple[KeyResult, ...] = ()

@@ -1,0 +1,158 @@
+"""Role playbooks: whether a check-in is worth sending, and what it says."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from bot.core.model import CheckInKind, KeyResult, Person, Snapshot, SourceKind
+from bot.core.risk import RiskPolicy, signals
+from bot.core.sync import epic_from_details
+from bot.core.text import amount, day, percent
+
+MAX_DEALS = 5
+
+
+@dataclass(frozen=True)
+class Plan:
+    kind: CheckInKind
+    payload: dict[str, Any]
+
+
+def item(kr: KeyResult, proposed: float | None = None) -> dict[str, Any]:
+    return {
+        "kr": kr.key,
+        "title": kr.title,
+        "unit": kr.unit,
+        "current": kr.current,
+        "target": kr.target,
+        "proposed": proposed,
+    }
+
+
+def share(kr: KeyResult, value: float) -> float:
+    span = kr.target - kr.start
+    return 1.0 if span == 0 else max(0.0, (value - kr.start) / span)
+
+
+def sales(
+    person: Person,
+    krs: list[KeyResult],
+    readings: dict[str, Snapshot],
+    last_update: dict[str, date],
+    crm_name: str = "Salesforce",
+) -> Plan | None:
+    """Ask the rep to confirm what the CRM shows; nothing when nothing changed."""
+    bound = [kr for kr in krs if kr.source.kind is SourceKind.SALESFORCE]
+    if not bound:
+        return None
+    missing = [kr for kr in bound if kr.key not in readings]
+    if missing:
+        kr = missing[0]
+        return Plan(
+            CheckInKind.CRM_CONFIRM,
+            {
+                "headline": f"I couldn't reach {crm_name} just now.",
+                "facts": [],
+                "question": f"Where does *{kr.title}* stand? "
+                f"(last value {amount(kr.current, kr.unit)})",
+                "items": [item(kr)],
+                "actions": ["adjust", "not_now"],
+                "fallback": True,
+            },
+        )
+    changed = [kr for kr in bound if readings[kr.key].value != kr.current]
+    if not changed:
+        return None
+    facts: list[str] = []
+    links: list[list[str]] = []
+    for kr in changed:
+        reading = readings[kr.key]
+        since = last_update.get(kr.key)
+        deals = [
+            d
+            for d in reading.details.get("deals", [])
+            if since is None or date.fromisoformat(str(d["closed_on"])) > since
+        ]
+        when = f"since {day(since)}" if since else "this period"
+        if deals:
+            total = sum(float(d["amount"]) for d in deals)
+            money = amount(total, "$")
+            facts.append(
+                f"{crm_name} shows you closed {len(deals)} deal{'s' * (len(deals) != 1)} "
+                f"{when} ({money})."
+            )
+            for d in sorted(deals, key=lambda d: str(d["closed_on"]), reverse=True)[:MAX_DEALS]:
+                label = f"{d['name']} — {amount(float(d['amount']), '$')}, closed {d['closed_on']}"
+                links.append([label, str(d.get("link") or "")])
+            break
+    lines = [
+        f"*{kr.title}* → {amount(readings[kr.key].value, kr.unit)} "
+        f"({percent(share(kr, readings[kr.key].value))})"
+        for kr in changed
+    ]
+    if len(changed) == 1:
+        question = f"Update {lines[0]}?"
+    else:
+        question = "Update these key results?\n" + "\n".join(f"• {line}" for line in lines)
+    if not facts:
+        facts.append(f"{crm_name} shows new numbers since your last update.")
+    return Plan(
+        CheckInKind.CRM_CONFIRM,
+        {
+            "headline": facts[0],
+            "facts": [],
+            "question": question,
+            "items": [item(kr, readings[kr.key].value) for kr in changed],
+            "actions": ["confirm", "adjust", "not_now"],
+            "links": links,
+        },
+    )
+
+
+def engineering(
+    person: Person,
+    krs: list[KeyResult],
+    epics: dict[str, Snapshot],
+    today: date,
+    policy: RiskPolicy,
+    tracker_name: str = "Jira",
+) -> Plan | None:
+    """Ask the engineer to explain tracker risk, else a light weekly confidence check."""
+    milestones = [kr for kr in krs if kr.status.value != "done"]
+    if not milestones:
+        return None
+    for kr in milestones:
+        reading = epics.get(kr.key)
+        if reading is None:
+            continue
+        epic = epic_from_details(reading.details)
+        fired = signals(epic, today, policy)
+        if fired:
+            reasons = "; it ".join(s.text for s in fired)
+            return Plan(
+                CheckInKind.RISK_EXPLAIN,
+                {
+                    "headline": f"{tracker_name} shows epic {epic.key} *{epic.title}* {reasons}.",
+                    "facts": [],
+                    "question": f"Flag *{kr.title}* as at risk and add a blocker note "
+                    "for your manager?",
+                    "items": [item(kr)],
+                    "signals": [s.code for s in fired],
+                    "actions": ["flag_risk", "on_track", "snooze"],
+                    "links": [[epic.key, epic.link]] if epic.link else [],
+                },
+            )
+    kr = milestones[0]
+    confidence = f" (you said {kr.confidence}%)" if kr.confidence is not None else ""
+    return Plan(
+        CheckInKind.CONFIDENCE_CHECK,
+        {
+            "headline": f"Weekly check: how confident are you in *{kr.title}*{confidence}?",
+            "facts": [],
+            "question": "Still on track?",
+            "items": [item(kr)],
+            "actions": ["on_track", "flag_risk", "snooze"],
+        },
+    )

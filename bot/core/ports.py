@@ -1,0 +1,133 @@
+"""The protocols the core talks through: repositories, integration sources and the clock."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Protocol
+
+from bot.core.model import (
+    Blocker,
+    CheckIn,
+    CheckInState,
+    CrmFigure,
+    EpicFacts,
+    KeyResult,
+    Objective,
+    OrgChart,
+    Person,
+    ProgressUpdate,
+    Snapshot,
+    Team,
+)
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """The current moment, timezone-aware (UTC)."""
+        ...
+
+
+class Directory(Protocol):
+    """Who works here and what they aim for."""
+
+    async def person(self, email: str) -> Person | None: ...
+    async def person_by_identity(self, kind: str, value: str) -> Person | None: ...
+    async def people(self) -> list[Person]: ...
+    async def teams(self) -> list[Team]: ...
+    async def objectives(self) -> list[Objective]: ...
+    async def key_results(self, owners: Sequence[str] | None = None) -> list[KeyResult]: ...
+    async def key_result(self, key: str) -> KeyResult | None: ...
+    async def import_chart(self, chart: OrgChart) -> ImportReport: ...
+    async def export_chart(self) -> OrgChart: ...
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    created: tuple[str, ...] = ()
+    updated: tuple[str, ...] = ()
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.created or self.updated)
+
+
+class Outbox(Protocol):
+    """Check-ins and notices, each unique on (person, kind, period)."""
+
+    async def add(self, checkin: CheckIn) -> CheckIn | None:
+        """Store a new row; None when one already exists for the same key."""
+        ...
+
+    async def get(self, checkin_id: int) -> CheckIn | None: ...
+    async def open_prompt(self, person: str) -> CheckIn | None: ...
+    async def claim(self, limit: int, now: datetime) -> list[CheckIn]: ...
+    async def mark_sent(self, checkin_id: int, message_ref: str | None, at: datetime) -> None: ...
+    async def in_state(
+        self, state: CheckInState, before: datetime | None = None
+    ) -> list[CheckIn]: ...
+    async def transition(
+        self, checkin_id: int, old: CheckInState, new: CheckInState, at: datetime
+    ) -> bool: ...
+    async def between(self, start: datetime, end: datetime) -> list[CheckIn]: ...
+
+
+class Applied(enum.StrEnum):
+    APPLIED = "applied"
+    DUPLICATE = "duplicate"
+    CLOSED = "closed"
+
+
+@dataclass(frozen=True)
+class Change:
+    """Everything one answer writes, applied in one transaction or not at all."""
+
+    event_id: str
+    at: datetime
+    checkin_id: int | None = None
+    updates: tuple[ProgressUpdate, ...] = ()
+    blocker: Blocker | None = None
+    resolve_blockers: tuple[str, ...] = ()
+    snooze: tuple[str, date] | None = None
+    notices: tuple[CheckIn, ...] = field(default_factory=tuple)
+
+
+class Ledger(Protocol):
+    """The append-only history of progress and blockers."""
+
+    async def apply(self, change: Change) -> Applied: ...
+    async def updates_since(self, since: datetime | None) -> list[ProgressUpdate]: ...
+    async def history(self, kr: str) -> list[ProgressUpdate]: ...
+    async def open_blockers(self) -> list[Blocker]: ...
+
+
+class Snapshots(Protocol):
+    """Readings from integrations, newest wins."""
+
+    async def record(self, snapshots: Sequence[Snapshot]) -> None: ...
+    async def latest(self, source: str, subjects: Sequence[str]) -> dict[str, Snapshot]: ...
+
+
+class Digests(Protocol):
+    async def last_posted(self, team: str) -> datetime | None: ...
+    async def record_posted(self, team: str, at: datetime) -> None: ...
+
+
+class CrmSource(Protocol):
+    """A CRM read in bulk: one call per metric and period for many people."""
+
+    name: str
+
+    async def figures(
+        self, metric: str, start: date, end: date, people: Sequence[Person]
+    ) -> list[CrmFigure]: ...
+
+
+class TrackerSource(Protocol):
+    """An issue tracker read in bulk: every linked epic in one call."""
+
+    name: str
+
+    async def epics(self, keys: Sequence[str]) -> list[EpicFacts]: ...

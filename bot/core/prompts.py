@@ -1,0 +1,108 @@
+"""Platform-neutral prompts, the answers people give to them, and the outcomes shown back."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+
+class ActionId(enum.StrEnum):
+    CONFIRM = "confirm"
+    ADJUST = "adjust"
+    NOT_NOW = "not_now"
+    FLAG_RISK = "flag_risk"
+    ON_TRACK = "on_track"
+    SNOOZE = "snooze"
+
+
+class InputKind(enum.StrEnum):
+    NUMBER = "number"
+    TEXT = "text"
+    CHOICE = "choice"
+    TOGGLE = "toggle"
+
+
+@dataclass(frozen=True)
+class Input:
+    """A field a person fills in after choosing an action (a modal field, a card input)."""
+
+    name: str
+    label: str
+    kind: InputKind = InputKind.TEXT
+    required: bool = False
+    unit: str = ""
+    minimum: float | None = None
+    maximum: float | None = None
+    initial: str | None = None
+    choices: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class Action:
+    id: ActionId
+    label: str
+    style: str = "default"
+    inputs: tuple[Input, ...] = ()
+
+
+@dataclass(frozen=True)
+class PromptItem:
+    """One key result a prompt asks about, with the value the source proposes."""
+
+    kr: str
+    title: str
+    unit: str
+    current: float
+    target: float
+    proposed: float | None = None
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """A message to one person: what we know, what we ask, and what they can answer."""
+
+    checkin_id: int
+    person: str
+    kind: str
+    headline: str
+    facts: tuple[str, ...] = ()
+    question: str = ""
+    items: tuple[PromptItem, ...] = ()
+    actions: tuple[Action, ...] = ()
+    reminder: bool = False
+    links: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A person's reply, whatever the platform: applied once per `answer_id`."""
+
+    answer_id: str
+    actor: str
+    action: ActionId
+    checkin_id: int | None = None
+    kr: str | None = None
+    values: dict[str, str] = field(default_factory=dict)
+    note: str | None = None
+    confidence: str | None = None
+    link: str | None = None
+    write_back: bool = False
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A message the core wants someone else to receive (e.g. a manager told of a blocker)."""
+
+    to: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What answering did, shown in place of the prompt."""
+
+    ok: bool
+    text: str
+    errors: dict[str, str] = field(default_factory=dict)
+    notices: tuple[Notice, ...] = ()
+    duplicate: bool = False

@@ -1,0 +1,115 @@
+"""Read integration sources in bulk and store what they say as snapshots."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
+
+from bot.core.cadence import local_time
+from bot.core.errors import IntegrationError
+from bot.core.model import EpicFacts, KeyResult, Person, Snapshot, SourceKind
+from bot.core.text import amount
+
+if TYPE_CHECKING:
+    from bot.core.deps import Deps
+
+
+@dataclass
+class SyncReport:
+    source: str
+    readings: list[tuple[str, str, str]] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    calls: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def epic_details(epic: EpicFacts) -> dict[str, Any]:
+    data = asdict(epic)
+    data["due"] = epic.due.isoformat() if epic.due else None
+    data["updated"] = epic.updated.isoformat() if epic.updated else None
+    return data
+
+
+def epic_from_details(details: dict[str, Any]) -> EpicFacts:
+    data = dict(details)
+    data["due"] = date.fromisoformat(data["due"]) if data.get("due") else None
+    data["updated"] = datetime.fromisoformat(data["updated"]) if data.get("updated") else None
+    return EpicFacts(**data)
+
+
+async def sync_crm(deps: Deps) -> SyncReport:
+    """One CRM call per (metric, period) for every rep at once; snapshots keyed by key result."""
+    report = SyncReport(deps.crm.name if deps.crm else "crm")
+    if deps.crm is None:
+        return report
+    krs = [
+        kr for kr in await deps.directory.key_results() if kr.source.kind is SourceKind.SALESFORCE
+    ]
+    people = {p.email: p for p in await deps.directory.people()}
+    objectives = {o.key: o for o in await deps.directory.objectives()}
+    now = deps.clock.now()
+    groups: dict[tuple[str, date, date], list[KeyResult]] = defaultdict(list)
+    for kr in krs:
+        objective = objectives[kr.objective]
+        groups[(kr.source.metric or "", objective.period_start, objective.period_end)].append(kr)
+    snapshots: list[Snapshot] = []
+    for (metric, start, end), group in groups.items():
+        owners: list[Person] = [people[kr.owner] for kr in group if kr.owner in people]
+        today = min(local_time(owners[0], now).date(), end) if owners else end
+        try:
+            report.calls += 1
+            figures = await deps.crm.figures(metric, start, today, owners)
+        except IntegrationError as exc:
+            report.errors.append(str(exc))
+            continue
+        by_person = {f.person: f for f in figures}
+        for kr in group:
+            figure = by_person.get(kr.owner)
+            value = figure.value if figure else 0.0
+            deals = [
+                asdict(d) | {"closed_on": d.closed_on.isoformat()}
+                for d in (figure.deals if figure else ())
+            ]
+            snapshots.append(Snapshot(deps.crm.name, kr.key, metric, value, now, {"deals": deals}))
+            name = people[kr.owner].name if kr.owner in people else kr.owner
+            report.readings.append((name, kr.title, amount(value, kr.unit)))
+    await deps.snapshots.record(snapshots)
+    return report
+
+
+async def sync_tracker(deps: Deps) -> SyncReport:
+    """One tracker call for every linked epic; snapshots keyed by key result."""
+    report = SyncReport(deps.tracker.name if deps.tracker else "tracker")
+    if deps.tracker is None:
+        return report
+    krs = [kr for kr in await deps.directory.key_results() if kr.source.kind is SourceKind.JIRA]
+    keys = sorted({kr.source.epic for kr in krs if kr.source.epic})
+    if not keys:
+        return report
+    try:
+        report.calls += 1
+        epics = {e.key: e for e in await deps.tracker.epics(keys)}
+    except IntegrationError as exc:
+        report.errors.append(str(exc))
+        return report
+    people = {p.email: p for p in await deps.directory.people()}
+    now = deps.clock.now()
+    snapshots = []
+    for kr in krs:
+        epic = epics.get(kr.source.epic or "")
+        if epic is None:
+            report.errors.append(f"{report.source}: epic {kr.source.epic} not found")
+            continue
+        snapshots.append(
+            Snapshot(report.source, kr.key, "epic", epic.open_issues, now, epic_details(epic))
+        )
+        name = people[kr.owner].name if kr.owner in people else kr.owner
+        state = "done" if epic.done else f"{epic.open_issues}/{epic.total_issues} open"
+        report.readings.append((name, kr.title, f"{epic.key} {epic.status}, {state}"))
+    await deps.snapshots.record(snapshots)
+    return report

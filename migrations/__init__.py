@@ -1,0 +1,1 @@
+"""Alembic migrations: the only way goalnudge's schema changes."""

@@ -1,0 +1,98 @@
+"""Engine, sessions, Alembic upgrades and the organisation every repository is scoped to."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import event, select
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+from bot.core.errors import ConfigError
+from storage.models import OrganisationRow
+
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+
+
+def make_engine(url: str) -> AsyncEngine:
+    if url.startswith("sqlite"):
+        engine = create_async_engine(url, connect_args={"timeout": 30})
+
+        @event.listens_for(engine.sync_engine, "connect")
+        def _pragmas(dbapi_connection, _record) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.close()
+
+        return engine
+    return create_async_engine(url, pool_pre_ping=True)
+
+
+def alembic_config(url: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+async def upgrade(url: str, revision: str = "head") -> None:
+    """Bring the schema at `url` to `revision` (Alembic runs its own loop, so in a thread)."""
+    await asyncio.to_thread(command.upgrade, alembic_config(url), revision)
+
+
+async def schema_is_current(engine: AsyncEngine) -> bool:
+    head = ScriptDirectory.from_config(alembic_config(str(engine.url))).get_current_head()
+
+    def current(connection: Connection) -> str | None:
+        return MigrationContext.configure(connection).get_current_revision()
+
+    async with engine.connect() as connection:
+        return await connection.run_sync(current) == head
+
+
+@dataclass
+class Scope:
+    """A session factory plus the one organisation its repositories may see."""
+
+    sessions: async_sessionmaker[AsyncSession]
+    slug: str | None = None
+    _org_id: int | None = field(default=None, repr=False)
+
+    async def org_id(self, session: AsyncSession, *, create: tuple[str, str] | None = None) -> int:
+        if self._org_id is not None:
+            return self._org_id
+        query = select(OrganisationRow)
+        if self.slug:
+            query = query.where(OrganisationRow.slug == self.slug)
+        rows = list((await session.scalars(query)).all())
+        if not rows and create:
+            row = OrganisationRow(slug=self.slug or create[0], name=create[1])
+            session.add(row)
+            await session.flush()
+            rows = [row]
+        if not rows:
+            raise ConfigError(
+                "No organisation in the database yet: run `goalnudge org import FILE.yaml` first."
+            )
+        if len(rows) > 1:
+            slugs = ", ".join(r.slug for r in rows)
+            raise ConfigError(f"Several organisations ({slugs}): set GOALNUDGE_ORG to one of them.")
+        self._org_id = rows[0].id
+        self.slug = rows[0].slug
+        return rows[0].id
+
+
+def sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False)

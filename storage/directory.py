@@ -1,0 +1,160 @@
+"""The organisation's people, teams and goals: read, imported idempotently, exported."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+from sqlalchemy import select
+
+from bot.core.model import KeyResult, Objective, Organisation, OrgChart, Person, Team
+from bot.core.ports import ImportReport
+from storage import convert
+from storage.db import Scope
+from storage.models import (
+    Base,
+    KeyResultRow,
+    ObjectiveRow,
+    OrganisationRow,
+    PersonRow,
+    TeamRow,
+)
+
+Row = TypeVar("Row", bound=Base)
+IDENTITY_COLUMNS = {
+    "slack": PersonRow.slack_id,
+    "teams": PersonRow.teams_id,
+    "crm": PersonRow.crm_id,
+    "tracker": PersonRow.tracker_id,
+    "email": PersonRow.email,
+}
+
+
+class SqlDirectory:
+    def __init__(self, scope: Scope) -> None:
+        self.scope = scope
+
+    async def _all(self, model: type[Row], *where: Any, order: Any = None) -> list[Row]:
+        async with self.scope.sessions() as session:
+            org = await self.scope.org_id(session)
+            query = select(model).where(model.org_id == org, *where)  # type: ignore[attr-defined]
+            query = query.order_by(order if order is not None else model.id)  # type: ignore[attr-defined]
+            return list((await session.scalars(query)).all())
+
+    async def person(self, email: str) -> Person | None:
+        rows = await self._all(PersonRow, PersonRow.email == email.strip().lower())
+        return convert.person(rows[0]) if rows else None
+
+    async def person_by_identity(self, kind: str, value: str) -> Person | None:
+        rows = await self._all(PersonRow, IDENTITY_COLUMNS[kind] == value)
+        return convert.person(rows[0]) if rows else None
+
+    async def people(self) -> list[Person]:
+        return [convert.person(r) for r in await self._all(PersonRow)]
+
+    async def teams(self) -> list[Team]:
+        return [convert.team(r) for r in await self._all(TeamRow)]
+
+    async def objectives(self) -> list[Objective]:
+        rows = await self._all(ObjectiveRow, order=ObjectiveRow.position)
+        return [convert.objective(r) for r in rows]
+
+    async def key_results(self, owners: Sequence[str] | None = None) -> list[KeyResult]:
+        where = [KeyResultRow.owner.in_(list(owners))] if owners is not None else []
+        rows = await self._all(KeyResultRow, *where, order=KeyResultRow.position)
+        return [convert.key_result(r) for r in rows]
+
+    async def key_result(self, key: str) -> KeyResult | None:
+        rows = await self._all(KeyResultRow, KeyResultRow.key == key)
+        return convert.key_result(rows[0]) if rows else None
+
+    async def organisation(self) -> Organisation:
+        async with self.scope.sessions() as session:
+            org = await session.get(OrganisationRow, await self.scope.org_id(session))
+            assert org is not None
+            return Organisation(org.slug, org.name, org.timezone)
+
+    async def import_chart(self, chart: OrgChart) -> ImportReport:
+        """Create or update everything the chart declares; the same chart twice changes nothing."""
+        created: list[str] = []
+        updated: list[str] = []
+        o = chart.organisation
+        async with self.scope.sessions() as session, session.begin():
+            org_id = await self.scope.org_id(session, create=(o.slug, o.name))
+            org = await session.get(OrganisationRow, org_id)
+            assert org is not None
+            if (org.name, org.timezone) != (o.name, o.timezone):
+                org.name, org.timezone = o.name, o.timezone
+                updated.append(f"organisation {o.slug}")
+
+            async def upsert(
+                model: type[Base],
+                key_column: str,
+                key: str,
+                label: str,
+                fields: dict[str, Any],
+                position: int | None = None,
+                extra_on_create: Callable[[], dict[str, Any]] | None = None,
+            ) -> None:
+                column = getattr(model, key_column)
+                row = (
+                    await session.scalars(
+                        select(model).where(model.org_id == org_id, column == key)  # type: ignore[attr-defined]
+                    )
+                ).first()
+                if position is not None:
+                    fields = fields | {"position": position}
+                if row is None:
+                    more = extra_on_create() if extra_on_create else {}
+                    session.add(model(org_id=org_id, **fields, **more))
+                    created.append(f"{label} {key}")
+                    return
+                changed = {k: v for k, v in fields.items() if getattr(row, k) != v}
+                for name, value in changed.items():
+                    setattr(row, name, value)
+                if changed:
+                    updated.append(f"{label} {key} ({', '.join(sorted(changed))})")
+
+            for p in chart.people:
+                await upsert(PersonRow, "email", p.email, "person", convert.person_fields(p))
+            for t in chart.teams:
+                await upsert(TeamRow, "name", t.name, "team", convert.team_fields(t))
+            for i, obj in enumerate(chart.objectives):
+                await upsert(
+                    ObjectiveRow, "key", obj.key, "objective", convert.objective_fields(obj), i
+                )
+            for i, kr in enumerate(chart.key_results):
+                await upsert(
+                    KeyResultRow,
+                    "key",
+                    kr.key,
+                    "key result",
+                    convert.key_result_fields(kr, with_progress=False),
+                    i,
+                    lambda kr=kr: {
+                        "current": kr.current,
+                        "status": kr.status.value,
+                        "confidence": kr.confidence,
+                    },
+                )
+        return ImportReport(tuple(created), tuple(updated))
+
+    async def export_chart(self) -> OrgChart:
+        return OrgChart(
+            organisation=await self.organisation(),
+            people=tuple(await self.people()),
+            teams=tuple(await self.teams()),
+            objectives=tuple(await self.objectives()),
+            key_results=tuple(await self.key_results()),
+        )
+
+    async def set_identity(self, email: str, kind: str, value: str) -> None:
+        async with self.scope.sessions() as session, session.begin():
+            org = await self.scope.org_id(session)
+            row = (
+                await session.scalars(
+                    select(PersonRow).where(PersonRow.org_id == org, PersonRow.email == email)
+                )
+            ).first()
+            if row is not None:
+                setattr(row, IDENTITY_COLUMNS[kind].key, value)

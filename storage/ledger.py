@@ -1,0 +1,228 @@
+"""Progress history, blockers, snapshots and digests; an answer is written whole or not at all."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+
+from bot.core.model import Blocker, CheckInState, ProgressUpdate, Snapshot
+from bot.core.ports import Applied, Change
+from storage import convert
+from storage.db import Scope
+from storage.models import (
+    BlockerRow,
+    CheckInRow,
+    DigestRow,
+    KeyResultRow,
+    PersonRow,
+    ProcessedEventRow,
+    ProgressUpdateRow,
+    SnapshotRow,
+)
+from storage.outbox import OPEN_STATES, slot
+
+
+class Duplicate(Exception):
+    """Raised inside the transaction to roll it back when the answer was already applied."""
+
+    def __init__(self, result: Applied) -> None:
+        self.result = result
+
+
+class SqlLedger:
+    def __init__(self, scope: Scope) -> None:
+        self.scope = scope
+
+    async def apply(self, change: Change) -> Applied:
+        try:
+            async with self.scope.sessions() as session, session.begin():
+                org = await self.scope.org_id(session)
+                session.add(ProcessedEventRow(org_id=org, event_id=change.event_id, at=change.at))
+                try:
+                    await session.flush()
+                except IntegrityError:
+                    raise Duplicate(Applied.DUPLICATE) from None
+                if change.checkin_id is not None:
+                    moved = await session.execute(
+                        update(CheckInRow)
+                        .where(
+                            CheckInRow.id == change.checkin_id, CheckInRow.state.in_(OPEN_STATES)
+                        )
+                        .values(state=CheckInState.ANSWERED.value, closed_at=change.at)
+                    )
+                    if moved.rowcount != 1:  # type: ignore[attr-defined]
+                        raise Duplicate(Applied.CLOSED)
+                for u in change.updates:
+                    await self._write_update(session, org, u)
+                if change.blocker is not None:
+                    b = change.blocker
+                    session.add(
+                        BlockerRow(
+                            org_id=org,
+                            kr=b.kr,
+                            person=b.person,
+                            note=b.note,
+                            link=b.link,
+                            raised_at=b.raised_at,
+                        )
+                    )
+                if change.resolve_blockers:
+                    await session.execute(
+                        update(BlockerRow)
+                        .where(
+                            BlockerRow.org_id == org,
+                            BlockerRow.kr.in_(change.resolve_blockers),
+                            BlockerRow.resolved_at.is_(None),
+                        )
+                        .values(resolved_at=change.at)
+                    )
+                if change.snooze is not None:
+                    email, until = change.snooze
+                    await session.execute(
+                        update(PersonRow)
+                        .where(PersonRow.org_id == org, PersonRow.email == email)
+                        .values(snoozed_until=until)
+                    )
+                for n in change.notices:
+                    session.add(
+                        CheckInRow(
+                            org_id=org,
+                            person=n.person,
+                            kind=n.kind.value,
+                            slot=slot(n),
+                            period=n.period,
+                            state=n.state.value,
+                            payload=n.payload,
+                            created_at=n.created_at,
+                        )
+                    )
+        except Duplicate as dup:
+            return dup.result
+        except IntegrityError:
+            return Applied.DUPLICATE
+        return Applied.APPLIED
+
+    @staticmethod
+    async def _write_update(session, org: int, u: ProgressUpdate) -> None:
+        session.add(
+            ProgressUpdateRow(
+                org_id=org,
+                kr=u.kr,
+                actor=u.actor,
+                source=u.source.value,
+                at=u.at,
+                value=u.value,
+                previous=u.previous,
+                status=u.status.value if u.status else None,
+                confidence=u.confidence,
+                note=u.note,
+            )
+        )
+        values: dict[str, object] = {}
+        if u.value is not None:
+            values["current"] = u.value
+        if u.status is not None:
+            values["status"] = u.status.value
+        if u.confidence is not None:
+            values["confidence"] = u.confidence
+        if values:
+            await session.execute(
+                update(KeyResultRow)
+                .where(KeyResultRow.org_id == org, KeyResultRow.key == u.kr)
+                .values(values)
+            )
+
+    async def _updates(self, *where: object) -> list[ProgressUpdate]:
+        async with self.scope.sessions() as session:
+            org = await self.scope.org_id(session)
+            query = (
+                select(ProgressUpdateRow)
+                .where(ProgressUpdateRow.org_id == org, *where)
+                .order_by(ProgressUpdateRow.at, ProgressUpdateRow.id)
+            )
+            return [convert.update(r) for r in (await session.scalars(query)).all()]
+
+    async def updates_since(self, since: datetime | None) -> list[ProgressUpdate]:
+        return await self._updates(*([ProgressUpdateRow.at >= since] if since else []))
+
+    async def history(self, kr: str) -> list[ProgressUpdate]:
+        return await self._updates(ProgressUpdateRow.kr == kr)
+
+    async def open_blockers(self) -> list[Blocker]:
+        async with self.scope.sessions() as session:
+            org = await self.scope.org_id(session)
+            query = (
+                select(BlockerRow)
+                .where(BlockerRow.org_id == org, BlockerRow.resolved_at.is_(None))
+                .order_by(BlockerRow.raised_at)
+            )
+            return [convert.blocker(r) for r in (await session.scalars(query)).all()]
+
+
+class SqlSnapshots:
+    def __init__(self, scope: Scope) -> None:
+        self.scope = scope
+
+    async def record(self, snapshots: Sequence[Snapshot]) -> None:
+        if not snapshots:
+            return
+        async with self.scope.sessions() as session, session.begin():
+            org = await self.scope.org_id(session)
+            session.add_all(
+                SnapshotRow(
+                    org_id=org,
+                    source=s.source,
+                    subject=s.subject,
+                    metric=s.metric,
+                    value=s.value,
+                    seen_at=s.seen_at,
+                    details=s.details,
+                )
+                for s in snapshots
+            )
+
+    async def latest(self, source: str, subjects: Sequence[str]) -> dict[str, Snapshot]:
+        async with self.scope.sessions() as session:
+            org = await self.scope.org_id(session)
+            newest = (
+                select(SnapshotRow.subject, func.max(SnapshotRow.id).label("id"))
+                .where(
+                    SnapshotRow.org_id == org,
+                    SnapshotRow.source == source,
+                    SnapshotRow.subject.in_(list(subjects)),
+                )
+                .group_by(SnapshotRow.subject)
+                .subquery()
+            )
+            rows = (
+                await session.scalars(
+                    select(SnapshotRow).join(newest, SnapshotRow.id == newest.c.id)
+                )
+            ).all()
+            return {
+                r.subject: Snapshot(
+                    r.source, r.subject, r.metric, r.value, r.seen_at, dict(r.details or {})
+                )
+                for r in rows
+            }
+
+
+class SqlDigests:
+    def __init__(self, scope: Scope) -> None:
+        self.scope = scope
+
+    async def last_posted(self, team: str) -> datetime | None:
+        async with self.scope.sessions() as session:
+            org = await self.scope.org_id(session)
+            return await session.scalar(
+                select(func.max(DigestRow.posted_at)).where(
+                    DigestRow.org_id == org, DigestRow.team == team
+                )
+            )
+
+    async def record_posted(self, team: str, at: datetime) -> None:
+        async with self.scope.sessions() as session, session.begin():
+            session.add(DigestRow(org_id=await self.scope.org_id(session), team=team, posted_at=at))

@@ -1,0 +1,210 @@
+"""SQLAlchemy 2 typed models; every row belongs to one organisation."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes on every backend (SQLite keeps no zone, so we store naive UTC)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UtcDateTime, dict[str, Any]: JSON}
+
+
+def org_fk() -> Mapped[int]:
+    return mapped_column(ForeignKey("organisations.id", ondelete="CASCADE"), index=True)
+
+
+class OrganisationRow(Base):
+    __tablename__ = "organisations"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(100), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+
+
+class PersonRow(Base):
+    __tablename__ = "people"
+    __table_args__ = (UniqueConstraint("org_id", "email"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int] = org_fk()
+    email: Mapped[str] = mapped_column(String(320))
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    timezone: Mapped[str] = mapped_column(String(64))
+    manager: Mapped[str | None] = mapped_column(String(320))
+    working_days: Mapped[str] = mapped_column(String(20), default="0,1,2,3,4")
+    quiet_start: Mapped[str | None] = mapped_column(String(5))
+    quiet_end: Mapped[str | None] = mapped_column(String(5))
+    snoozed_until: Mapped[date | None] = mapped_column(Date)
+    slack_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    teams_id: Mapped[str | None] = mapped_column(String(128), index=True)
+    crm_id: Mapped[str | None] = mapped_column(String(64))
+    tracker_id: Mapped[str | None] = mapped_column(String(128))
+
+
+class TeamRow(Base):
+    __tablename__ = "teams"
+    __table_args__ = (UniqueConstraint("org_id", "name"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int] = org_fk()
+    name: Mapped[str] = mapped_column(String(200))
+    manager: Mapped[str] = mapped_column(String(320))
+    members: Mapped[str] = mapped_column(Text, default="")
+    digest_channel: Mapped[str | None] = mapped_column(String(200))
+
+
+class ObjectiveRow(Base):
+    __tablename__ = "objectives"
+    __table_args__ = (UniqueConstraint("org_id", "key"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int] = org_fk()
+    key: Mapped[str] = mapped_column(String(100))
+    title: Mapped[str] = mapped_column(String(300))
+    period_start: Mapped[date] = mapped_column(Date)
+    period_end: Mapped[date] = mapped_column(Date)
+    owner: Mapped[str | None] = mapped_column(String(320))
+    team: Mapped[str | None] = mapped_column(String(200))
+    parent: Mapped[str | None] = mapped_column(String(100))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class KeyResultRow(Base):
+    __tablename__ = "key_results"
+    __table_args__ = (UniqueConstraint("org_id", "key"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int] = org_fk()
+    key: Mapped[str] = mapped_column(String(100))
+    objective: Mapped[str] = mapped_column(String(100))
+    title: Mapped[str] = mapped_column(String(300))
+    owner: Mapped[str] = mapped_column(String(320), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    unit: Mapped[str] = mapped_column(String(40), default="")
+    start: Mapped[float] = mapped_column(Float, default=0.0)
+    target: Mapped[float] = mapped_column(Float)
+    quota: Mapped[float | None] = mapped_column(Float)
+    current: Mapped[float] = mapped_column(Float, default=0.0)
+    due: Mapped[date | None] = mapped_column(Date)
+    confidence: Mapped[int | None] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(20), default="on_track")
+    source_kind: Mapped[str] = mapped_column(String(20), default="manual")
+    source_metric: Mapped[str | None] = mapped_column(String(60))
+    source_epic: Mapped[str | None] = mapped_column(String(60))
+    source_jql: Mapped[str | None] = mapped_column(Text)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class CheckInRow(Base):
+    """The outbox: one row per person, slot and period, whatever process planned it."""
+
+    __tablename__ = "checkins"
+    __table_args__ = (
+        UniqueConstraint("org_id", "person", "slot", "period"),
+        Index("ix_checkins_state", "org_id", "state"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int] = org_fk()
+    person: Mapped[str] = mapped_column(String(320))
+    kind: Mapped[str] = mapped_column(String(30))
+    slot: Mapped[str] = mapped_column(String(30))
+    period: Mapped[str] = mapped_column(String(100))
+    state: Mapped[str] = mapped_column(String(20))
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    message_ref: Mapped[str | None] = mapped_column(String(300))
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+    reminded_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    skip_reason: Mapped[str | None] = mapped_column(String(200))
+
+
+class ProgressUpdateRow(Base):
+    __tablename__ = "progress_updates"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int] = org_fk()
+    kr: Mapped[str] = mapped_column(String(100), index=True)
+    actor: Mapped[str] = mapped_column(String(320))
+    source: Mapped[str] = mapped_column(String(20))
+    at: Mapped[datetime] = mapped_column(index=True)
+    value: Mapped[float | None] = mapped_column(Float)
+    previous: Mapped[float | None] = mapped_column(Float)
+    status: Mapped[str | None] = mapped_column(String(20))
+    confidence: Mapped[int | None] = mapped_column(Integer)
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class BlockerRow(Base):
+    __tablename__ = "blockers"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int] = org_fk()
+    kr: Mapped[str] = mapped_column(String(100), index=True)
+    person: Mapped[str] = mapped_column(String(320))
+    note: Mapped[str] = mapped_column(Text)
+    link: Mapped[str | None] = mapped_column(Text)
+    raised_at: Mapped[datetime]
+    resolved_at: Mapped[datetime | None]
+
+
+class SnapshotRow(Base):
+    __tablename__ = "snapshots"
+    __table_args__ = (Index("ix_snapshots_lookup", "org_id", "source", "subject", "seen_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int] = org_fk()
+    source: Mapped[str] = mapped_column(String(40))
+    subject: Mapped[str] = mapped_column(String(100))
+    metric: Mapped[str] = mapped_column(String(60))
+    value: Mapped[float] = mapped_column(Float)
+    seen_at: Mapped[datetime]
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class ProcessedEventRow(Base):
+    """Answer ids already applied: the second delivery of the same id changes nothing."""
+
+    __tablename__ = "processed_events"
+    __table_args__ = (UniqueConstraint("org_id", "event_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int] = org_fk()
+    event_id: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime]
+
+
+class DigestRow(Base):
+    __tablename__ = "digests"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int] = org_fk()
+    team: Mapped[str] = mapped_column(String(200))
+    posted_at: Mapped[datetime]

@@ -1,0 +1,117 @@
+"""The outbox of check-ins and notices: unique per person, slot and period; claimed to send."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from bot.core.model import CheckIn, CheckInState
+from storage import convert
+from storage.db import Scope
+from storage.models import CheckInRow
+
+OPEN_STATES = [s.value for s in CheckInState if s.is_open]
+STAMP = {
+    CheckInState.SENT: CheckInRow.sent_at,
+    CheckInState.REMINDED: CheckInRow.reminded_at,
+    CheckInState.ANSWERED: CheckInRow.closed_at,
+    CheckInState.EXPIRED: CheckInRow.closed_at,
+    CheckInState.PLANNED: CheckInRow.created_at,
+    CheckInState.SKIPPED: CheckInRow.created_at,
+}
+
+
+def slot(checkin: CheckIn) -> str:
+    """Every prompt kind shares one slot, so a person gets one prompt per period at most."""
+    return "prompt" if checkin.kind.is_prompt else checkin.kind.value
+
+
+class SqlOutbox:
+    def __init__(self, scope: Scope) -> None:
+        self.scope = scope
+
+    async def add(self, checkin: CheckIn) -> CheckIn | None:
+        try:
+            async with self.scope.sessions() as session, session.begin():
+                row = CheckInRow(
+                    org_id=await self.scope.org_id(session),
+                    person=checkin.person,
+                    kind=checkin.kind.value,
+                    slot=slot(checkin),
+                    period=checkin.period,
+                    state=checkin.state.value,
+                    payload=checkin.payload,
+                    created_at=checkin.created_at,
+                    skip_reason=checkin.skip_reason,
+                )
+                session.add(row)
+                await session.flush()
+                return convert.checkin(row)
+        except IntegrityError:
+            return None
+
+    async def get(self, checkin_id: int) -> CheckIn | None:
+        async with self.scope.sessions() as session:
+            org = await self.scope.org_id(session)
+            row = await session.get(CheckInRow, checkin_id)
+            return convert.checkin(row) if row is not None and row.org_id == org else None
+
+    async def _select(self, *where: object, order: object = CheckInRow.id) -> list[CheckIn]:
+        async with self.scope.sessions() as session:
+            org = await self.scope.org_id(session)
+            query = select(CheckInRow).where(CheckInRow.org_id == org, *where).order_by(order)
+            return [convert.checkin(r) for r in (await session.scalars(query)).all()]
+
+    async def open_prompt(self, person: str) -> CheckIn | None:
+        rows = await self._select(
+            CheckInRow.person == person,
+            CheckInRow.slot == "prompt",
+            CheckInRow.state.in_(OPEN_STATES),
+            order=CheckInRow.id.desc(),
+        )
+        return rows[0] if rows else None
+
+    async def claim(self, limit: int, now: datetime) -> list[CheckIn]:
+        """Planned rows to send, oldest first; on PostgreSQL rows locked elsewhere are skipped."""
+        async with self.scope.sessions() as session, session.begin():
+            org = await self.scope.org_id(session)
+            query = (
+                select(CheckInRow)
+                .where(CheckInRow.org_id == org, CheckInRow.state == CheckInState.PLANNED.value)
+                .order_by(CheckInRow.id)
+                .limit(limit)
+            )
+            if session.bind.dialect.name == "postgresql":
+                query = query.with_for_update(skip_locked=True)
+            return [convert.checkin(r) for r in (await session.scalars(query)).all()]
+
+    async def mark_sent(self, checkin_id: int, message_ref: str | None, at: datetime) -> None:
+        async with self.scope.sessions() as session, session.begin():
+            await session.execute(
+                update(CheckInRow)
+                .where(CheckInRow.id == checkin_id, CheckInRow.state == CheckInState.PLANNED.value)
+                .values(state=CheckInState.SENT.value, message_ref=message_ref, sent_at=at)
+            )
+
+    async def in_state(self, state: CheckInState, before: datetime | None = None) -> list[CheckIn]:
+        where = [CheckInRow.state == state.value]
+        if before is not None:
+            where.append(STAMP[state] <= before)
+        return await self._select(*where)
+
+    async def transition(
+        self, checkin_id: int, old: CheckInState, new: CheckInState, at: datetime
+    ) -> bool:
+        """Move one row from `old` to `new`; False when another actor moved it first."""
+        async with self.scope.sessions() as session, session.begin():
+            result = await session.execute(
+                update(CheckInRow)
+                .where(CheckInRow.id == checkin_id, CheckInRow.state == old.value)
+                .values({"state": new.value, STAMP[new].key: at})
+            )
+            return result.rowcount == 1  # type: ignore[attr-defined]
+
+    async def between(self, start: datetime, end: datetime) -> list[CheckIn]:
+        return await self._select(CheckInRow.created_at >= start, CheckInRow.created_at <= end)
