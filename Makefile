@@ -17,8 +17,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 install: $(STAMP)
 
 demo: $(STAMP)
-	rm -f demo.db
-	DATABASE_URL=sqlite+aiosqlite:///demo.db $(BIN)/goalnudge demo
+	$(BIN)/goalnudge demo
 
 test: $(STAMP)
 	$(BIN)/ruff check bot integrations storage migrations tests
@@ -28,4 +27,4 @@ lint: $(STAMP)
 	$(BIN)/ruff check bot integrations storage migrations tests
 
 clean:
-	rm -rf $(VENV) demo.db goalnudge.db .pytest_cache
+	rm -rf $(VENV) goalnudge-demo.db* .pytest_cache

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.model import Blocker, CheckInState, ProgressUpdate, Snapshot
 from bot.core.ports import Applied, Change
@@ -46,15 +47,7 @@ class SqlLedger:
                 except IntegrityError:
                     raise Duplicate(Applied.DUPLICATE) from None
                 if change.checkin_id is not None:
-                    moved = await session.execute(
-                        update(CheckInRow)
-                        .where(
-                            CheckInRow.id == change.checkin_id, CheckInRow.state.in_(OPEN_STATES)
-                        )
-                        .values(state=CheckInState.ANSWERED.value, closed_at=change.at)
-                    )
-                    if moved.rowcount != 1:  # type: ignore[attr-defined]
-                        raise Duplicate(Applied.CLOSED)
+                    await self._close(session, change)
                 for u in change.updates:
                     await self._write_update(session, org, u)
                 if change.blocker is not None:
@@ -106,7 +99,20 @@ class SqlLedger:
         return Applied.APPLIED
 
     @staticmethod
-    async def _write_update(session, org: int, u: ProgressUpdate) -> None:
+    async def _close(session: AsyncSession, change: Change) -> None:
+        row = await session.get(CheckInRow, change.checkin_id)
+        payload = dict(row.payload or {}) if row else {}
+        payload["answered_with"] = change.action
+        moved = await session.execute(
+            update(CheckInRow)
+            .where(CheckInRow.id == change.checkin_id, CheckInRow.state.in_(OPEN_STATES))
+            .values(state=CheckInState.ANSWERED.value, closed_at=change.at, payload=payload)
+        )
+        if moved.rowcount != 1:  # type: ignore[attr-defined]
+            raise Duplicate(Applied.CLOSED)
+
+    @staticmethod
+    async def _write_update(session: AsyncSession, org: int, u: ProgressUpdate) -> None:
         session.add(
             ProgressUpdateRow(
                 org_id=org,

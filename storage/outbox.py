@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from bot.core.model import CheckIn, CheckInState
+from bot.core.model import CheckIn, CheckInKind, CheckInState
 from storage import convert
 from storage.db import Scope
 from storage.models import CheckInRow
@@ -69,6 +69,15 @@ class SqlOutbox:
             CheckInRow.person == person,
             CheckInRow.slot == "prompt",
             CheckInRow.state.in_(OPEN_STATES),
+            order=CheckInRow.id.desc(),
+        )
+        return rows[0] if rows else None
+
+    async def latest(self, person: str, kind: CheckInKind, state: CheckInState) -> CheckIn | None:
+        rows = await self._select(
+            CheckInRow.person == person,
+            CheckInRow.kind == kind.value,
+            CheckInRow.state == state.value,
             order=CheckInRow.id.desc(),
         )
         return rows[0] if rows else None

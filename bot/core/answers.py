@@ -24,6 +24,8 @@ from bot.core.ports import Applied, Change
 from bot.core.prompts import ActionId, Answer, Notice, Outcome
 from bot.core.text import amount, day, parse_number, percent
 
+MAX_SNOOZE_DAYS = 90
+
 
 async def answer(deps: Deps, reply: Answer) -> Outcome:
     """Apply `reply`; bad input or a forbidden change gives ok=False and changes nothing."""
@@ -48,7 +50,7 @@ async def _answer(deps: Deps, reply: Answer) -> Outcome:
         )
     now = deps.clock.now()
     krs = await _targets(deps, reply, checkin, actor)
-    change = Change(reply.answer_id, now, checkin.id if checkin else None)
+    change = Change(reply.answer_id, now, checkin.id if checkin else None, reply.action.value)
     if reply.action is ActionId.CONFIRM:
         items = {i["kr"]: i for i in (checkin.payload.get("items", []) if checkin else [])}
         updates = tuple(
@@ -240,3 +242,25 @@ async def _outcome(deps: Deps, reply: Answer, actor: Person, change: Change) -> 
 
 def snooze_text(until: date) -> str:
     return f"😴 Snoozed: no check-ins until {day(until)}."
+
+
+async def snooze(deps: Deps, email: str, until: date, answer_id: str) -> Outcome:
+    """Stop check-ins for `email` until (and including) `until`, a day in the future."""
+    actor = await deps.directory.person(email)
+    if actor is None:
+        return Outcome(False, f"I don't know {email} yet: ask your admin to add you.")
+    today = local_time(actor, deps.clock.now()).date()
+    if until < today:
+        return Outcome(
+            False,
+            f"{day(until)} is in the past — pick a date from today on.",
+            errors={"until": "date in the past"},
+        )
+    if (until - today).days > MAX_SNOOZE_DAYS:
+        return Outcome(
+            False,
+            f"Snooze for at most {MAX_SNOOZE_DAYS} days at a time.",
+            errors={"until": "too far ahead"},
+        )
+    await deps.ledger.apply(Change(answer_id, deps.clock.now(), snooze=(actor.email, until)))
+    return Outcome(True, snooze_text(until))

@@ -32,9 +32,8 @@ async def plan(
     chosen = [p for p in everyone if people is None or p.email in people]
     krs = await deps.directory.key_results([p.email for p in chosen])
     history = {kr.key: await deps.ledger.history(kr.key) for kr in krs}
-    readings = await deps.snapshots.latest(
-        "Salesforce" if deps.crm is None else deps.crm.name, [kr.key for kr in krs]
-    )
+    crm_name = "Salesforce" if deps.crm is None else deps.crm.name
+    readings = await deps.snapshots.latest(crm_name, [kr.key for kr in krs])
     tracker = "Jira" if deps.tracker is None else deps.tracker.name
     epics = await deps.snapshots.latest(tracker, [kr.key for kr in krs])
     for person in chosen:
@@ -62,9 +61,23 @@ async def plan(
                 for key, updates in history.items()
                 if updates
             }
-            decided = playbooks.sales(person, mine, readings, last)
+            previous = await deps.outbox.latest(
+                person.email, CheckInKind.CRM_CONFIRM, CheckInState.ANSWERED
+            )
+            answered = previous is not None and previous.payload.get("answered_with") in (
+                "confirm",
+                "adjust",
+            )
+            seen = {
+                str(i["kr"]): float(i["proposed"])
+                for i in (previous.payload.get("items", []) if previous and answered else [])  # type: ignore[union-attr]
+                if i.get("proposed") is not None
+            }
+            decided = playbooks.sales(person, mine, readings, last, seen, crm_name)
         else:
-            decided = playbooks.engineering(person, mine, epics, when.local.date(), deps.risk)
+            decided = playbooks.engineering(
+                person, mine, epics, when.local.date(), deps.risk, tracker
+            )
         if decided is None:
             quiet.append(person.email)
             continue

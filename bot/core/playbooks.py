@@ -36,14 +36,37 @@ def share(kr: KeyResult, value: float) -> float:
     return 1.0 if span == 0 else max(0.0, (value - kr.start) / span)
 
 
+def new_deals(
+    deals: list[dict[str, Any]], kr: KeyResult, since: date | None
+) -> list[dict[str, Any]]:
+    """Deals behind a change: closed after the last update, or beyond what `current` covers."""
+    if since is not None:
+        return [d for d in deals if date.fromisoformat(str(d["closed_on"])) > since]
+    covered = kr.start
+    fresh = []
+    for d in sorted(deals, key=lambda d: str(d["closed_on"])):
+        step = float(d["amount"]) if kr.unit in ("$", "€", "£", "¥") else 1.0
+        if covered + step <= kr.current:
+            covered += step
+        else:
+            fresh.append(d)
+    return fresh
+
+
 def sales(
     person: Person,
     krs: list[KeyResult],
     readings: dict[str, Snapshot],
     last_update: dict[str, date],
+    acknowledged: dict[str, float] | None = None,
     crm_name: str = "Salesforce",
 ) -> Plan | None:
-    """Ask the rep to confirm what the CRM shows; nothing when nothing changed."""
+    """Ask the rep to confirm what the CRM shows; nothing when nothing changed.
+
+    A reading the rep already answered (say, adjusted by hand because the CRM was wrong) is
+    not asked about again until the CRM shows something new.
+    """
+    acknowledged = acknowledged or {}
     bound = [kr for kr in krs if kr.source.kind is SourceKind.SALESFORCE]
     if not bound:
         return None
@@ -62,7 +85,9 @@ def sales(
                 "fallback": True,
             },
         )
-    changed = [kr for kr in bound if readings[kr.key].value != kr.current]
+    changed = [
+        kr for kr in bound if readings[kr.key].value not in (kr.current, acknowledged.get(kr.key))
+    ]
     if not changed:
         return None
     facts: list[str] = []
@@ -70,12 +95,8 @@ def sales(
     for kr in changed:
         reading = readings[kr.key]
         since = last_update.get(kr.key)
-        deals = [
-            d
-            for d in reading.details.get("deals", [])
-            if since is None or date.fromisoformat(str(d["closed_on"])) > since
-        ]
-        when = f"since {day(since)}" if since else "this period"
+        deals = new_deals(list(reading.details.get("deals", [])), kr, since)
+        when = f"since {day(since)}" if since else "since your last update"
         if deals:
             total = sum(float(d["amount"]) for d in deals)
             money = amount(total, "$")

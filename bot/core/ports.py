@@ -11,6 +11,7 @@ from typing import Protocol
 from bot.core.model import (
     Blocker,
     CheckIn,
+    CheckInKind,
     CheckInState,
     CrmFigure,
     EpicFacts,
@@ -63,6 +64,9 @@ class Outbox(Protocol):
 
     async def get(self, checkin_id: int) -> CheckIn | None: ...
     async def open_prompt(self, person: str) -> CheckIn | None: ...
+    async def latest(
+        self, person: str, kind: CheckInKind, state: CheckInState
+    ) -> CheckIn | None: ...
     async def claim(self, limit: int, now: datetime) -> list[CheckIn]: ...
     async def mark_sent(self, checkin_id: int, message_ref: str | None, at: datetime) -> None: ...
     async def in_state(
@@ -87,6 +91,7 @@ class Change:
     event_id: str
     at: datetime
     checkin_id: int | None = None
+    action: str | None = None
     updates: tuple[ProgressUpdate, ...] = ()
     blocker: Blocker | None = None
     resolve_blockers: tuple[str, ...] = ()

@@ -1,0 +1,56 @@
+"""Wire settings, storage and sources into the core's Deps (the one place that knows them all)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from bot.config import Settings
+from bot.core.deps import Deps, SystemClock
+from bot.core.errors import ConfigError
+from bot.core.ports import Clock, CrmSource, TrackerSource
+from storage import Store, open_store
+from storage.db import schema_is_current
+
+
+@dataclass(frozen=True)
+class App:
+    store: Store
+    deps: Deps
+
+
+def sources(settings: Settings) -> tuple[CrmSource | None, TrackerSource | None]:
+    if settings.goalnudge_sample_data is None:
+        return None, None
+    from integrations.sample import SampleCrm, SampleTracker
+
+    return SampleCrm(settings.goalnudge_sample_data), SampleTracker(settings.goalnudge_sample_data)
+
+
+def build_deps(
+    store: Store, clock: Clock, crm: CrmSource | None, tracker: TrackerSource | None
+) -> Deps:
+    return Deps(
+        directory=store.directory,
+        outbox=store.outbox,
+        ledger=store.ledger,
+        snapshots=store.snapshots,
+        digests=store.digests,
+        clock=clock,
+        crm=crm,
+        tracker=tracker,
+    )
+
+
+@asynccontextmanager
+async def open_app(settings: Settings, clock: Clock | None = None) -> AsyncIterator[App]:
+    store = open_store(settings.database_url, settings.goalnudge_org)
+    if not await schema_is_current(store.engine):
+        await store.close()
+        raise ConfigError("the database is not at the latest schema: run `goalnudge db upgrade`")
+    crm, tracker = sources(settings)
+    try:
+        yield App(store, build_deps(store, clock or SystemClock(), crm, tracker))
+    finally:
+        await store.close()

@@ -1,0 +1,1 @@
+"""Channels: where prompts are shown and answers come from (console, Slack, Teams)."""

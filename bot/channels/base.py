@@ -1,0 +1,23 @@
+"""The Channel protocol every platform edge implements."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from bot.core.digest import Digest, RollupNode
+from bot.core.model import Person
+from bot.core.prompts import Outcome, Prompt
+
+
+class Channel(Protocol):
+    async def send(self, person: Person, prompt: Prompt) -> str | None:
+        """Deliver a prompt; return the platform's reference to update it in place later."""
+        ...
+
+    async def notify(self, person: Person, text: str) -> str | None: ...
+
+    async def replace(self, person: Person, message_ref: str | None, outcome: Outcome) -> None: ...
+
+    async def post_digest(self, digest: Digest) -> str | None: ...
+
+    async def post_rollup(self, person: Person, nodes: tuple[RollupNode, ...]) -> str | None: ...

@@ -1,0 +1,180 @@
+"""The `goalnudge` command line."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from bot.app import open_app
+from bot.channels.console import ConsoleChannel
+from bot.chat import Chat
+from bot.config import Settings, load_settings
+from bot.core import checkins, digest
+from bot.core.errors import GoalnudgeError, OrgFileError
+from bot.core.sync import sync_crm, sync_tracker
+from bot.orgfile import dump, load_file
+from bot.sender import chase, deliver
+from storage import open_store, upgrade
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="goalnudge", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    demo = sub.add_parser("demo", help="play one working week of the sample organisation")
+    demo.add_argument(
+        "--db",
+        type=Path,
+        default=Path("goalnudge-demo.db"),
+        help="SQLite file to create afresh (default: goalnudge-demo.db)",
+    )
+    chat = sub.add_parser("chat", help="talk to the bot in the terminal as a person")
+    chat.add_argument("--as", dest="email", required=True, metavar="EMAIL")
+    db = sub.add_parser("db", help="database schema").add_subparsers(dest="action", required=True)
+    db.add_parser("upgrade", help="migrate DATABASE_URL to the latest schema")
+    org = sub.add_parser("org", help="the org file").add_subparsers(dest="action", required=True)
+    imp = org.add_parser("import", help="load or update the organisation from a YAML file")
+    imp.add_argument("file", type=Path)
+    exp = org.add_parser("export", help="write the organisation as YAML")
+    exp.add_argument("-o", "--output", type=Path, help="file to write (default: stdout)")
+    ci = sub.add_parser("checkin", help="check-ins").add_subparsers(dest="action", required=True)
+    run = ci.add_parser("run", help="plan, send and chase check-ins due now")
+    run.add_argument("--now", action="store_true", help="ask now, whatever the schedule says")
+    run.add_argument("--person", metavar="EMAIL", help="only this person")
+    dg = sub.add_parser("digest", help="digests").add_subparsers(dest="action", required=True)
+    post = dg.add_parser("post", help="post a team's digest")
+    post.add_argument("--team", required=True)
+    sync = sub.add_parser("sync", help="read the CRM and/or tracker now")
+    sync.add_argument("system", nargs="?", choices=["crm", "tracker"])
+    return p
+
+
+def out(line: str) -> None:
+    print(line, flush=True)
+
+
+async def run_command(args: argparse.Namespace, settings: Settings) -> int:
+    if args.command == "demo":
+        from bot.demo import run_demo
+
+        for leftover in (args.db, *(args.db.with_name(args.db.name + s) for s in ("-wal", "-shm"))):
+            leftover.unlink(missing_ok=True)
+        return await run_demo(f"sqlite+aiosqlite:///{args.db}")
+    if args.command == "db":
+        await upgrade(settings.database_url)
+        out(f"Database is at the latest schema: {safe_url(settings.database_url)}")
+        return 0
+    if args.command == "org" and args.action == "import":
+        return await import_org(args.file, settings)
+    async with open_app(settings) as app:
+        deps = app.deps
+        if args.command == "org":
+            text = dump(await app.store.directory.export_chart())
+            if args.output:
+                args.output.write_text(text, encoding="utf-8")
+                out(f"Wrote {args.output}")
+            else:
+                sys.stdout.write(text)
+            return 0
+        if args.command == "chat":
+            me = await deps.directory.person(args.email)
+            if me is None:
+                out(
+                    f"goalnudge: no one with email {args.email} in this organisation "
+                    "(check the spelling, or add them to the org file and import it)"
+                )
+                return 1
+            await Chat(deps, me, read_line, out).run()
+            return 0
+        channel = ConsoleChannel(out, deps.clock)
+        if args.command == "sync":
+            failed = False
+            for system, fn in (("crm", sync_crm), ("tracker", sync_tracker)):
+                if args.system in (None, system):
+                    report = await fn(deps)
+                    out(f"{report.source}: {report.calls} call(s)")
+                    for who, kr, value in report.readings:
+                        out(f"  {who} — {kr}: {value}")
+                    for error in report.errors:
+                        out(f"  error: {error}")
+                    failed |= not report.ok
+            return 1 if failed else 0
+        if args.command == "checkin":
+            if args.person and await deps.directory.person(args.person) is None:
+                out(f"goalnudge: no one with email {args.person} in this organisation")
+                return 1
+            await sync_crm(deps)
+            await sync_tracker(deps)
+            people = [args.person.lower()] if args.person else None
+            result = await checkins.plan(deps, people=people, force=args.now)
+            sent = await deliver(deps, channel)
+            moved = await chase(deps, channel)
+            out(
+                f"Planned {len(result.planned)}, skipped {len(result.skipped)}, "
+                f"nothing new for {len(result.quiet)}, sent {len(sent.sent)}, "
+                f"reminded {len(moved.reminded)}, expired {len(moved.expired)}."
+            )
+            return 0
+        composed = await digest.compose(deps, args.team)
+        await channel.post_digest(composed)
+        await deps.digests.record_posted(composed.team, deps.clock.now())
+        return 0
+
+
+async def import_org(file: Path, settings: Settings) -> int:
+    loaded = load_file(file)
+    for warning in loaded.warnings:
+        out(warning)
+    await upgrade(settings.database_url)
+    store = open_store(settings.database_url, loaded.chart.organisation.slug)
+    try:
+        report = await store.directory.import_chart(loaded.chart)
+    finally:
+        await store.close()
+    if not report.changed:
+        out(f"{file}: already up to date — nothing changed.")
+        return 0
+    out(f"{file}: {len(report.created)} created, {len(report.updated)} updated.")
+    for line in report.updated:
+        out(f"  updated {line}")
+    return 0
+
+
+def read_line(prompt: str) -> str | None:
+    try:
+        return input(prompt)
+    except EOFError:
+        return None
+
+
+def safe_url(url: str) -> str:
+    """The database URL without its password, for messages."""
+    scheme, sep, rest = url.partition("://")
+    if "@" in rest:
+        creds, host = rest.rsplit("@", 1)
+        rest = f"{creds.split(':')[0]}:***@{host}" if ":" in creds else rest
+    return f"{scheme}{sep}{rest}"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        settings = load_settings()
+        return asyncio.run(run_command(args, settings))
+    except OrgFileError as exc:
+        count = len(exc.problems)
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        print(
+            f"goalnudge: the org file has {count} problem{'s' * (count != 1)}; "
+            "nothing was imported.",
+            file=sys.stderr,
+        )
+        return 2
+    except GoalnudgeError as exc:
+        print(f"goalnudge: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,75 @@
+"""Settings from the environment and `.env`, checked at start-up (pydantic-settings)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bot.core.errors import ConfigError
+
+DRIVERS = {
+    "sqlite": "sqlite+aiosqlite",
+    "postgres": "postgresql+asyncpg",
+    "postgresql": "postgresql+asyncpg",
+}
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
+
+    database_url: str = "sqlite+aiosqlite:///goalnudge.db"
+    port: int = Field(3978, ge=1, le=65535)
+    goalnudge_timezone: str = "UTC"
+    goalnudge_org: str | None = None
+    goalnudge_sample_data: Path | None = None
+    slack_bot_token: str | None = None
+    slack_signing_secret: str | None = None
+    slack_app_token: str | None = None
+    slack_api_url: str = "https://slack.com/api/"
+    teams_app_id: str | None = None
+    teams_app_password: str | None = None
+    teams_app_tenant_id: str | None = None
+    jira_url: str | None = None
+    jira_email: str | None = None
+    jira_api_token: str | None = None
+
+    @field_validator("database_url")
+    @classmethod
+    def driver(cls, value: str) -> str:
+        scheme, sep, rest = value.partition("://")
+        if not sep:
+            raise ValueError("must be a URL like sqlite+aiosqlite:///goalnudge.db")
+        base = scheme.split("+")[0]
+        if base not in DRIVERS:
+            raise ValueError(f"unsupported database {base!r} (use sqlite or postgresql)")
+        return f"{DRIVERS[base]}://{rest}"
+
+    @field_validator("goalnudge_timezone")
+    @classmethod
+    def timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown timezone {value!r}") from None
+        return value
+
+    @field_validator("goalnudge_sample_data")
+    @classmethod
+    def exists(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            raise ValueError(f"no such file: {value}")
+        return value
+
+
+def load_settings() -> Settings:
+    """Settings, or ConfigError with one line naming the variable at fault."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        name = str(error["loc"][0]).upper() if error["loc"] else "configuration"
+        message = error["msg"].removeprefix("Value error, ")
+        raise ConfigError(f"{name}: {message}") from None

@@ -1,0 +1,1 @@
+"""The platform-neutral goal core: standard library only."""

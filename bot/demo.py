@@ -1,0 +1,165 @@
+"""`goalnudge demo`: one working week of the sample organisation, played as a transcript."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from itertools import count
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from bot.app import build_deps
+from bot.channels.console import ConsoleChannel, plain
+from bot.core import checkins, digest
+from bot.core.answers import answer
+from bot.core.deps import Deps, FixedClock
+from bot.core.prompts import ActionId, Answer, Outcome
+from bot.core.sync import sync_crm, sync_tracker
+from bot.orgfile import load_file
+from bot.sender import chase, deliver
+from integrations.sample import SampleCrm, SampleTracker
+from storage import open_store, upgrade
+
+DATA = Path(__file__).resolve().parent / "data"
+SAMPLE_ORG = DATA / "sample-org.yaml"
+SAMPLE_DATA = DATA / "sample-data.yaml"
+
+
+@dataclass
+class Demo:
+    deps: Deps
+    clock: FixedClock
+    channel: ConsoleChannel
+    write: Callable[[str], None]
+    ids: count[int] = field(default_factory=lambda: count(1))
+
+    def at(self, when: str, zone: str) -> None:
+        moment = datetime.fromisoformat(when).replace(tzinfo=ZoneInfo(zone))
+        self.clock.set(moment)
+        self.write("")
+        self.write(f"── {moment:%A %d %B, %H:%M} ({zone}) " + "─" * 20)
+
+    async def tick(self, *, sync: bool = True) -> checkins.PlanResult:
+        """What the scheduler does at each moment: sync, plan, send, chase."""
+        if sync:
+            for report in (await sync_crm(self.deps), await sync_tracker(self.deps)):
+                found = "; ".join(f"{who}: {value}" for who, _kr, value in report.readings)
+                self.write(f"   ({report.source} sync, {report.calls} call: {found})")
+        result = await checkins.plan(self.deps)
+        names = {p.email: p.name for p in await self.deps.directory.people()}
+        for email in result.quiet:
+            self.write(f"   ({names[email]}: nothing new in the source — no nudge)")
+        for row in result.skipped:
+            self.write(f"   ({names[row.person]}: skipped — {row.skip_reason})")
+        await deliver(self.deps, self.channel)
+        await chase(self.deps, self.channel)
+        return result
+
+    async def reply(self, email: str, action: ActionId, said: str, **fields: object) -> Outcome:
+        person = await self.deps.directory.person(email)
+        assert person is not None
+        row = await self.deps.outbox.open_prompt(email) if fields.pop("prompt", True) else None
+        self.write(f"{person.name}: {said}")
+        outcome = await answer(
+            self.deps,
+            Answer(
+                answer_id=f"demo-{next(self.ids)}",
+                actor=email,
+                action=action,
+                checkin_id=row.id if row else None,
+                **fields,
+            ),
+        )  # type: ignore[arg-type]
+        await self.channel.replace(person, row.message_ref if row else None, outcome)
+        await deliver(self.deps, self.channel)
+        return outcome
+
+
+async def run_demo(url: str, write: Callable[[str], None] = print) -> int:
+    await upgrade(url)
+    store = open_store(url, "acme")
+    try:
+        loaded = load_file(SAMPLE_ORG)
+        report = await store.directory.import_chart(loaded.chart)
+        clock = FixedClock(datetime(2026, 11, 16, 8, 0, tzinfo=ZoneInfo("UTC")))
+        deps = build_deps(store, clock, SampleCrm(SAMPLE_DATA), SampleTracker(SAMPLE_DATA))
+        demo = Demo(deps, clock, ConsoleChannel(write, clock), write)
+        chart = loaded.chart
+        write(f"goalnudge demo — {chart.organisation.name}, one working week (database: {url})")
+        write(
+            f"Imported {SAMPLE_ORG.name}: {len(chart.people)} people, {len(chart.teams)} teams, "
+            f"{len(chart.objectives)} objectives, {len(chart.key_results)} key results "
+            f"({len(report.created)} records created)."
+        )
+        await week(demo)
+        return 0
+    finally:
+        await store.close()
+
+
+async def week(d: Demo) -> None:
+    d.at("2026-11-16 16:30", "America/New_York")
+    await d.tick()
+    await d.reply("alice@acme.example", ActionId.CONFIRM, "[1] Yes, update")
+    d.at("2026-11-16 16:30", "America/Chicago")
+    await d.tick()
+    await d.reply(
+        "bob@acme.example",
+        ActionId.ADJUST,
+        "[2] Adjust… → 250000, “Globex signed at $40k after the discount; the CRM fix is pending”",
+        values={"value:arr-bob": "250000"},
+        note="Globex signed at $40k after the discount; the CRM fix is pending",
+    )
+    d.at("2026-11-17 16:30", "America/Chicago")
+    await d.tick()
+    d.at("2026-11-18 11:20", "Europe/London")
+    message = (
+        "Blocked: the fraud model needs production data access and security hasn't approved it yet"
+    )
+    link = "https://acme.slack.com/archives/C0PLATFORM/p1763464800000100"
+    d.write(f"Farid Haddad in #platform: “{message}”")
+    await d.reply(
+        "farid@acme.example",
+        ActionId.FLAG_RISK,
+        "⋯ → Flag as blocker (on that message), key result “Launch the fraud scoring "
+        "API”, confidence 55",
+        prompt=False,
+        kr="fraud-api",
+        note=message,
+        link=link,
+        confidence="55",
+    )
+    d.at("2026-11-19 10:00", "Europe/Berlin")
+    await d.tick()
+    await d.reply(
+        "erin@acme.example",
+        ActionId.FLAG_RISK,
+        "[1] Flag at risk… → “Waiting on the acquirer's sandbox certificates since "
+        "Nov 10”, confidence 40",
+        note="Waiting on the acquirer's sandbox certificates since Nov 10",
+        confidence="40",
+    )
+    d.at("2026-11-19 10:00", "Europe/London")
+    await d.tick(sync=False)
+    await d.reply("farid@acme.example", ActionId.SNOOZE, "[3] Snooze")
+    d.at("2026-11-19 14:00", "Europe/Berlin")
+    d.write("   (Grace has not answered)")
+    await d.tick(sync=False)
+    d.at("2026-11-19 16:30", "America/New_York")
+    await d.tick()
+    await d.reply("alice@acme.example", ActionId.CONFIRM, "[1] Yes, update")
+    d.at("2026-11-20 10:00", "Europe/Berlin")
+    await d.tick(sync=False)
+    d.at("2026-11-20 16:30", "America/Chicago")
+    await d.tick()
+    d.at("2026-11-23 09:00", "America/New_York")
+    for team in ("Sales East", "Platform"):
+        composed = await digest.compose(d.deps, team)
+        await d.channel.post_digest(composed)
+        await d.deps.digests.record_posted(team, d.clock.now())
+    leader = await d.deps.directory.person("lena@acme.example")
+    assert leader is not None
+    await d.channel.post_rollup(leader, await digest.rollup(d.deps))
+    d.write("")
+    d.write(plain("Done: every number above was read back from the database."))

@@ -1,0 +1,74 @@
+"""Write an OrgChart back as an org file that imports to the same state."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+from bot.core.model import KeyResult, OrgChart, Person, SourceKind
+from bot.orgfile.schema import DAYS
+
+
+def _person(p: Person, default_tz: str) -> dict[str, Any]:
+    data: dict[str, Any] = {"email": p.email, "name": p.name, "role": p.role.value}
+    if p.timezone != default_tz:
+        data["timezone"] = p.timezone
+    if p.manager:
+        data["manager"] = p.manager
+    if p.working_days != (0, 1, 2, 3, 4):
+        data["working_days"] = [DAYS[d] for d in p.working_days]
+    if p.quiet_hours:
+        data["quiet_hours"] = f"{p.quiet_hours.start:%H:%M}-{p.quiet_hours.end:%H:%M}"
+    ids = {k: v for k, v in vars(p.ids).items() if v}
+    if ids:
+        data["ids"] = ids
+    return data
+
+
+def _key_result(kr: KeyResult) -> dict[str, Any]:
+    data: dict[str, Any] = {"id": kr.key, "title": kr.title, "owner": kr.owner}
+    if kr.kind.value == "milestone":
+        data |= {"kind": "milestone", "due": kr.due}
+    else:
+        data |= {"unit": kr.unit, "start": kr.start, "target": kr.target}
+    if kr.quota is not None:
+        data["quota"] = kr.quota
+    data["current"] = kr.current
+    if kr.confidence is not None:
+        data["confidence"] = kr.confidence
+    data["status"] = kr.status.value
+    if kr.source.kind is SourceKind.SALESFORCE:
+        data["source"] = {"salesforce": {"metric": kr.source.metric}}
+    elif kr.source.kind is SourceKind.JIRA:
+        jira = {"epic": kr.source.epic} if kr.source.epic else {"jql": kr.source.jql}
+        data["source"] = {"jira": jira}
+    return data
+
+
+def dump(chart: OrgChart) -> str:
+    org = chart.organisation
+    doc: dict[str, Any] = {
+        "organisation": {"slug": org.slug, "name": org.name, "timezone": org.timezone},
+        "people": [_person(p, org.timezone) for p in chart.people],
+        "teams": [
+            {"name": t.name, "manager": t.manager, "members": list(t.members)}
+            | ({"digest_channel": t.digest_channel} if t.digest_channel else {})
+            for t in chart.teams
+        ],
+        "objectives": [
+            {
+                "id": o.key,
+                "title": o.title,
+                "period": {"start": o.period_start, "end": o.period_end},
+            }
+            | {k: v for k, v in (("owner", o.owner), ("team", o.team), ("parent", o.parent)) if v}
+            | {
+                "key_results": [
+                    _key_result(kr) for kr in chart.key_results if kr.objective == o.key
+                ]
+            }
+            for o in chart.objectives
+        ],
+    }
+    return yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=100)

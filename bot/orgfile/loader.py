@@ -1,0 +1,256 @@
+"""Read an org file: every problem reported with its line, then turned into an OrgChart."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date, time
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from bot.core.errors import OrgFileError
+from bot.core.model import (
+    Identities,
+    KeyResult,
+    KrKind,
+    Objective,
+    Organisation,
+    OrgChart,
+    Person,
+    QuietHours,
+    Role,
+    SourceBinding,
+    SourceKind,
+    Status,
+    Team,
+)
+from bot.core.text import amount
+from bot.orgfile.schema import DAYS, KeyResultSpec, ObjectiveSpec, OrgFileSpec, PersonSpec
+
+Path_ = tuple[str | int, ...]
+QUARTERS = {
+    "Q1": (1, 3),
+    "Q2": (4, 6),
+    "Q3": (7, 9),
+    "Q4": (10, 12),
+    "H1": (1, 6),
+    "H2": (7, 12),
+    "FY": (1, 12),
+}
+SANDBAG_RATIO = 1.2
+
+
+@dataclass(frozen=True)
+class Loaded:
+    chart: OrgChart
+    warnings: tuple[str, ...] = ()
+
+
+def positions(node: yaml.Node, path: Path_ = ()) -> dict[Path_, int]:
+    """Line (1-based) of every mapping key and list item in the YAML tree."""
+    found = {path: node.start_mark.line + 1}
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            found |= positions(value, (*path, key.value))
+            found[(*path, key.value)] = key.start_mark.line + 1
+    elif isinstance(node, yaml.SequenceNode):
+        for index, value in enumerate(node.value):
+            found |= positions(value, (*path, index))
+    return found
+
+
+def dotted(path: Path_) -> str:
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
+    return text or "(top level)"
+
+
+class Problems:
+    def __init__(self, filename: str, lines: dict[Path_, int]) -> None:
+        self.filename, self.lines, self.items = filename, lines, list[tuple[int, str]]()
+
+    def add(self, path: Path_, message: str) -> None:
+        probe = path
+        while probe and probe not in self.lines:
+            probe = probe[:-1]
+        line = self.lines.get(probe, 1)
+        self.items.append((line, f"{self.filename}:{line}: {dotted(path)}: {message}"))
+
+    def sorted(self) -> list[str]:
+        return [text for _, text in sorted(self.items, key=lambda item: item[0])]
+
+
+def load_file(path: str | Path) -> Loaded:
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise OrgFileError([f"{file}: cannot read the org file ({exc.strerror})"]) from exc
+    return load_text(text, str(file))
+
+
+def load_text(text: str, filename: str = "<org file>") -> Loaded:
+    try:
+        root = yaml.compose(text)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark else 1
+        problem = getattr(exc, "problem", None) or exc
+        raise OrgFileError([f"{filename}:{line}: not valid YAML: {problem}"]) from None
+    if not isinstance(data, dict):
+        raise OrgFileError([f"{filename}:1: the org file must be a mapping with `organisation:`"])
+    problems = Problems(filename, positions(root))
+    try:
+        spec = OrgFileSpec.model_validate(data)
+    except ValidationError as exc:
+        for error in exc.errors():
+            loc = tuple(error["loc"])
+            if any(isinstance(p, str) and p.startswith("literal[") for p in loc):
+                continue
+            clean = tuple(p for p in loc if not (isinstance(p, str) and p[:1].isupper()))
+            message = error["msg"].removeprefix("Value error, ")
+            if error["type"] == "extra_forbidden":
+                message = "unknown field (check the spelling)"
+            problems.add(clean, message)
+        raise OrgFileError(problems.sorted()) from None
+    cross_check(spec, problems)
+    if problems.items:
+        raise OrgFileError(problems.sorted())
+    return Loaded(to_chart(spec), tuple(sandbagging(spec, problems.lines, filename)))
+
+
+def cross_check(spec: OrgFileSpec, problems: Problems) -> None:
+    emails = Counter(p.email for p in spec.people)
+    for i, p in enumerate(spec.people):
+        if emails[p.email] > 1:
+            problems.add(("people", i, "email"), f"{p.email} is listed more than once")
+        if p.manager and p.manager not in emails:
+            problems.add(("people", i, "manager"), f"no person with email {p.manager}")
+        if p.manager == p.email:
+            problems.add(("people", i, "manager"), "a person cannot be their own manager")
+    team_names = Counter(t.name for t in spec.teams)
+    for i, t in enumerate(spec.teams):
+        if team_names[t.name] > 1:
+            problems.add(("teams", i, "name"), f"team {t.name!r} is listed more than once")
+        if t.manager not in emails:
+            problems.add(("teams", i, "manager"), f"no person with email {t.manager}")
+        for j, member in enumerate(t.members):
+            if member.lower() not in emails:
+                problems.add(("teams", i, "members", j), f"no person with email {member}")
+    objective_ids = Counter(o.id for o in spec.objectives)
+    kr_ids = Counter(kr.id for o in spec.objectives for kr in o.key_results)
+    for i, o in enumerate(spec.objectives):
+        at = ("objectives", i)
+        if objective_ids[o.id] > 1:
+            problems.add((*at, "id"), f"objective id {o.id!r} is used more than once")
+        if o.parent and o.parent not in objective_ids:
+            problems.add((*at, "parent"), f"no objective with id {o.parent!r}")
+        if o.team and o.team not in team_names:
+            problems.add((*at, "team"), f"no team named {o.team!r}")
+        if o.owner and o.owner.lower() not in emails:
+            problems.add((*at, "owner"), f"no person with email {o.owner}")
+        for j, kr in enumerate(o.key_results):
+            if kr_ids[kr.id] > 1:
+                problems.add(
+                    (*at, "key_results", j, "id"), f"key result id {kr.id!r} is used twice"
+                )
+            if kr.owner.lower() not in emails:
+                problems.add((*at, "key_results", j, "owner"), f"no person with email {kr.owner}")
+    parents = {o.id: o.parent for o in spec.objectives}
+    for i, o in enumerate(spec.objectives):
+        seen, walk = {o.id}, o.parent
+        while walk in parents:
+            if walk in seen:
+                problems.add(("objectives", i, "parent"), "objectives' parents form a loop")
+                break
+            seen.add(walk)
+            walk = parents[walk]
+
+
+def sandbagging(spec: OrgFileSpec, lines: dict[Path_, int], filename: str) -> list[str]:
+    warnings = []
+    for i, o in enumerate(spec.objectives):
+        for j, kr in enumerate(o.key_results):
+            if kr.quota and kr.target is not None and kr.target < SANDBAG_RATIO * kr.quota:
+                line = lines.get(("objectives", i, "key_results", j, "target"), 1)
+                warnings.append(
+                    f"{filename}:{line}: warning: {kr.id}: stretch target "
+                    f"{amount(kr.target, kr.unit)} is below {SANDBAG_RATIO} × quota "
+                    f"({amount(SANDBAG_RATIO * kr.quota, kr.unit)}) — sandbagging?"
+                )
+    return warnings
+
+
+def period(value: Any) -> tuple[date, date]:
+    if isinstance(value, str):
+        year, part = value.split("-")
+        first, last = QUARTERS[part]
+        end = date(int(year) + (last == 12), last % 12 + 1, 1).toordinal() - 1
+        return date(int(year), first, 1), date.fromordinal(end)
+    return value.start, value.end
+
+
+def to_person(p: PersonSpec, default_tz: str) -> Person:
+    quiet = None
+    if p.quiet_hours:
+        start, end = (part.strip().zfill(5) for part in p.quiet_hours.split("-"))
+        quiet = QuietHours(time.fromisoformat(start), time.fromisoformat(end))
+    return Person(
+        email=p.email,
+        name=p.name,
+        role=Role(p.role),
+        timezone=p.timezone or default_tz,
+        manager=p.manager,
+        working_days=tuple(sorted(DAYS.index(d) for d in p.working_days)),
+        quiet_hours=quiet,
+        ids=Identities(**p.ids.model_dump()),
+    )
+
+
+def to_key_result(kr: KeyResultSpec, objective: ObjectiveSpec) -> KeyResult:
+    source = SourceBinding()
+    if not isinstance(kr.source, str) and kr.source.salesforce:
+        source = SourceBinding(SourceKind.SALESFORCE, metric=kr.source.salesforce.metric)
+    elif not isinstance(kr.source, str) and kr.source.jira:
+        source = SourceBinding(SourceKind.JIRA, epic=kr.source.jira.epic, jql=kr.source.jira.jql)
+    milestone = kr.kind == "milestone"
+    return KeyResult(
+        key=kr.id,
+        objective=objective.id,
+        title=kr.title,
+        owner=kr.owner.lower(),
+        kind=KrKind(kr.kind),
+        unit=kr.unit or ("%" if milestone else ""),
+        start=kr.start,
+        target=kr.target if kr.target is not None else 100.0,
+        quota=kr.quota,
+        current=kr.current if kr.current is not None else kr.start,
+        due=kr.due,
+        confidence=kr.confidence,
+        status=Status(kr.status),
+        source=source,
+    )
+
+
+def to_chart(spec: OrgFileSpec) -> OrgChart:
+    org = spec.organisation
+    objectives, key_results = [], []
+    for o in spec.objectives:
+        start, end = period(o.period)
+        objectives.append(Objective(o.id, o.title, start, end, o.owner, o.team, o.parent))
+        key_results += [to_key_result(kr, o) for kr in o.key_results]
+    return OrgChart(
+        organisation=Organisation(org.slug, org.name, org.timezone),
+        people=tuple(to_person(p, org.timezone) for p in spec.people),
+        teams=tuple(
+            Team(t.name, t.manager.lower(), tuple(m.lower() for m in t.members), t.digest_channel)
+            for t in spec.teams
+        ),
+        objectives=tuple(objectives),
+        key_results=tuple(key_results),
+    )

@@ -1,0 +1,172 @@
+"""The org file's shape, as pydantic models: what each field accepts and how it is checked."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, time
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+Email = Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+Key = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=100)]
+
+
+def check_timezone(value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"unknown timezone {value!r} (use an IANA name like Europe/Berlin)"
+        ) from None
+    return value
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class OrganisationSpec(Strict):
+    slug: Key
+    name: str
+    timezone: str = "UTC"
+
+    _tz = field_validator("timezone")(check_timezone)
+
+
+class IdsSpec(Strict):
+    slack: str | None = None
+    teams: str | None = None
+    crm: str | None = None
+    tracker: str | None = None
+
+
+class PersonSpec(Strict):
+    email: Email
+    name: str
+    role: Literal["sales", "engineering", "manager", "leader"]
+    timezone: str | None = None
+    manager: Email | None = None
+    working_days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = Field(
+        default_factory=lambda: ["mon", "tue", "wed", "thu", "fri"], min_length=1
+    )
+    quiet_hours: str | None = None
+    ids: IdsSpec = Field(default_factory=IdsSpec)
+
+    _tz = field_validator("timezone")(check_timezone)
+
+    @field_validator("email", "manager")
+    @classmethod
+    def lower(cls, value: str | None) -> str | None:
+        return value.lower() if value else value
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def quiet(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        match = re.fullmatch(r"(\d{1,2}:\d{2})\s*-\s*(\d{1,2}:\d{2})", value)
+        if not match:
+            raise ValueError("quiet_hours must look like '18:00-08:00'")
+        for part in match.groups():
+            try:
+                time.fromisoformat(part.zfill(5))
+            except ValueError:
+                raise ValueError(f"{part!r} is not a time of day") from None
+        return value
+
+
+class TeamSpec(Strict):
+    name: str
+    manager: Email
+    members: list[Email] = Field(default_factory=list)
+    digest_channel: str | None = None
+
+
+class PeriodSpec(Strict):
+    start: date
+    end: date
+
+    @model_validator(mode="after")
+    def ordered(self) -> PeriodSpec:
+        if self.end < self.start:
+            raise ValueError("the period ends before it starts")
+        return self
+
+
+class SalesforceSpec(Strict):
+    metric: Literal["closed_won_amount", "closed_won_count"]
+
+
+class JiraSpec(Strict):
+    epic: str | None = Field(default=None, pattern=r"^[A-Z][A-Z0-9_]*-\d+$")
+    jql: str | None = None
+
+    @model_validator(mode="after")
+    def one(self) -> JiraSpec:
+        if (self.epic is None) == (self.jql is None):
+            raise ValueError("give exactly one of epic or jql")
+        return self
+
+
+class SourceSpec(Strict):
+    salesforce: SalesforceSpec | None = None
+    jira: JiraSpec | None = None
+
+    @model_validator(mode="after")
+    def one(self) -> SourceSpec:
+        if self.salesforce and self.jira:
+            raise ValueError("a key result has one source: salesforce or jira, not both")
+        return self
+
+
+class KeyResultSpec(Strict):
+    id: Key
+    title: str
+    owner: Email
+    kind: Literal["metric", "milestone"] = "metric"
+    unit: str = ""
+    start: float = 0.0
+    target: float | None = None
+    quota: float | None = Field(default=None, ge=0)
+    current: float | None = None
+    due: date | None = None
+    confidence: int | None = Field(default=None, ge=0, le=100)
+    status: Literal["on_track", "at_risk", "off_track", "done"] = "on_track"
+    source: Literal["manual"] | SourceSpec = "manual"
+
+    @model_validator(mode="after")
+    def consistent(self) -> KeyResultSpec:
+        if self.kind == "metric" and self.target is None:
+            raise ValueError("a metric key result needs a target")
+        if self.kind == "milestone" and self.due is None:
+            raise ValueError("a milestone key result needs a due date")
+        return self
+
+
+class ObjectiveSpec(Strict):
+    id: Key
+    title: str
+    period: str | PeriodSpec
+    owner: Email | None = None
+    team: str | None = None
+    parent: Key | None = None
+    key_results: list[KeyResultSpec] = Field(default_factory=list)
+
+    @field_validator("period")
+    @classmethod
+    def quarter(cls, value: str | PeriodSpec) -> str | PeriodSpec:
+        if isinstance(value, str) and not re.fullmatch(r"\d{4}-(Q[1-4]|H[12]|FY)", value):
+            raise ValueError("period must be like 2026-Q4, 2026-H2, 2026-FY or {start:, end:}")
+        return value
+
+
+class OrgFileSpec(Strict):
+    organisation: OrganisationSpec
+    people: list[PersonSpec] = Field(default_factory=list)
+    teams: list[TeamSpec] = Field(default_factory=list)
+    objectives: list[ObjectiveSpec] = Field(default_factory=list)

@@ -1,0 +1,53 @@
+"""Deliver the outbox through a channel, and chase unanswered prompts once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.channels.base import Channel
+from bot.core import checkins
+from bot.core.deps import Deps
+from bot.core.model import CheckIn, CheckInKind
+from bot.core.prompts import Outcome
+
+EXPIRED_TEXT = "⌛ This check-in expired without an answer — it shows as “no answer” in the digest."
+
+
+@dataclass(frozen=True)
+class Delivered:
+    sent: tuple[CheckIn, ...] = ()
+    failed: tuple[tuple[CheckIn, str], ...] = ()
+
+
+async def deliver(deps: Deps, channel: Channel, limit: int = 500) -> Delivered:
+    """Send every planned row; each is marked sent with the platform's message reference."""
+    sent: list[CheckIn] = []
+    failed: list[tuple[CheckIn, str]] = []
+    krs = {kr.key: kr for kr in await deps.directory.key_results()}
+    for row in await deps.outbox.claim(limit, deps.clock.now()):
+        person = await deps.directory.person(row.person)
+        if person is None or row.id is None:
+            failed.append((row, "unknown person"))
+            continue
+        if row.kind is CheckInKind.NOTICE:
+            ref = await channel.notify(person, str(row.payload.get("text", "")))
+        else:
+            ref = await channel.send(person, checkins.prompt_for(row, krs))
+        await deps.outbox.mark_sent(row.id, ref, deps.clock.now())
+        sent.append(row)
+    return Delivered(tuple(sent), tuple(failed))
+
+
+async def chase(deps: Deps, channel: Channel) -> checkins.Chase:
+    """Send the one reminder each stale prompt gets, and close expired prompts in place."""
+    moved = await checkins.chase(deps)
+    krs = {kr.key: kr for kr in await deps.directory.key_results()}
+    for row in moved.reminded:
+        person = await deps.directory.person(row.person)
+        if person is not None:
+            await channel.send(person, checkins.prompt_for(row, krs))
+    for row in moved.expired:
+        person = await deps.directory.person(row.person)
+        if person is not None:
+            await channel.replace(person, row.message_ref, Outcome(False, EXPIRED_TEXT))
+    return moved

@@ -1,0 +1,1 @@
+"""Integration sources: the systems people work in, read in bulk behind the core's protocols."""

@@ -1,0 +1,87 @@
+"""File-backed CRM and tracker sources, so the demo and a fresh install have real numbers."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bot.core.errors import IntegrationError
+from bot.core.model import CrmFigure, Deal, EpicFacts, Person
+
+BUNDLED = Path(__file__).resolve().parent.parent / "bot" / "data" / "sample-data.yaml"
+METRICS = ("closed_won_amount", "closed_won_count")
+
+
+def read(path: str | Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise IntegrationError("sample data", f"cannot read {path}: {exc}") from exc
+    return data or {}
+
+
+class SampleCrm:
+    """Closed-won deals from a file, summed per owner like one GROUP BY OwnerId query."""
+
+    def __init__(self, path: str | Path = BUNDLED) -> None:
+        section = read(path).get("crm", {})
+        self.name: str = section.get("name", "Salesforce")
+        self.url: str = section.get("url", "")
+        self.deals: list[dict[str, Any]] = section.get("deals", [])
+
+    async def figures(
+        self, metric: str, start: date, end: date, people: Sequence[Person]
+    ) -> list[CrmFigure]:
+        if metric not in METRICS:
+            raise IntegrationError(self.name, f"unknown metric {metric!r}")
+        wanted = {p.email for p in people}
+        result = []
+        for person in sorted(wanted):
+            mine = [
+                Deal(
+                    d["name"],
+                    float(d["amount"]),
+                    d["closed_on"],
+                    f"{self.url}/lightning/r/Opportunity/{d['id']}/view" if d.get("id") else None,
+                )
+                for d in self.deals
+                if d["owner"] == person and start <= d["closed_on"] <= end
+            ]
+            value = sum(d.amount for d in mine) if metric == "closed_won_amount" else len(mine)
+            result.append(CrmFigure(person, metric, float(value), tuple(mine)))
+        return result
+
+
+class SampleTracker:
+    """Epics from a file, as one JQL search would return them."""
+
+    def __init__(self, path: str | Path = BUNDLED) -> None:
+        section = read(path).get("tracker", {})
+        self.name: str = section.get("name", "Jira")
+        self.url: str = section.get("url", "")
+        self.rows: list[dict[str, Any]] = section.get("epics", [])
+
+    async def epics(self, keys: Sequence[str]) -> list[EpicFacts]:
+        found = []
+        for row in self.rows:
+            if row["key"] in keys:
+                updated = row.get("updated")
+                found.append(
+                    EpicFacts(
+                        key=row["key"],
+                        title=row["title"],
+                        status=row["status"],
+                        done=bool(row.get("done")),
+                        due=row.get("due"),
+                        open_issues=int(row["open_issues"]),
+                        total_issues=int(row["total_issues"]),
+                        flagged=bool(row.get("flagged")),
+                        updated=datetime.fromisoformat(updated) if updated else None,
+                        link=f"{self.url}/browse/{row['key']}" if self.url else None,
+                    )
+                )
+        return found
