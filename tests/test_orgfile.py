@@ -1,0 +1,286 @@
+"""The org file as a user sees it: the sample loads, every mistake is named with its line."""
+
+from __future__ import annotations
+
+from datetime import date, time
+from pathlib import Path
+
+import pytest
+
+from bot.core.errors import OrgFileError
+from bot.core.model import KrKind, QuietHours, Role, SourceBinding, SourceKind
+from bot.demo import SAMPLE_ORG
+from bot.orgfile import Loaded, dump, load_file, load_text
+
+HEAD = """\
+organisation:
+  slug: acme
+  name: Acme
+people:
+  - email: ann@acme.example
+    name: Ann
+    role: sales
+"""
+
+
+def problems_of(text: str) -> list[str]:
+    with pytest.raises(OrgFileError) as caught:
+        load_text(text, "org.yaml")
+    return caught.value.problems
+
+
+def one_key_result(target: int = 720000, source: str = "manual") -> str:
+    """HEAD plus one objective whose key result has `target` on line 16, `source` on line 19."""
+    return HEAD + (
+        "objectives:\n"
+        "  - id: growth\n"
+        "    title: Grow\n"
+        "    period: 2026-Q4\n"
+        "    key_results:\n"
+        "      - id: arr-ann\n"
+        "        title: Close New ARR\n"
+        "        owner: ann@acme.example\n"
+        f"        target: {target}\n"
+        '        unit: "$"\n'
+        "        quota: 600000\n"
+        f"        source: {source}\n"
+    )
+
+
+@pytest.fixture(scope="module")
+def sample() -> Loaded:
+    return load_file(SAMPLE_ORG)
+
+
+def test_sample_has_everyone_and_every_goal(sample: Loaded) -> None:
+    chart = sample.chart
+    assert (chart.organisation.slug, chart.organisation.name) == ("acme", "Acme Payments")
+    assert len(chart.people) == 8
+    assert [t.name for t in chart.teams] == ["Sales East", "Platform"]
+    assert [o.key for o in chart.objectives] == ["company", "sales-growth", "platform"]
+    assert [kr.key for kr in chart.key_results] == [
+        "arr-alice",
+        "arr-bob",
+        "pay-gw",
+        "fraud-api",
+        "mobile-sdk",
+    ]
+    assert sample.warnings == ()
+
+
+def test_sample_people_keep_their_own_settings(sample: Loaded) -> None:
+    people = {p.email: p for p in sample.chart.people}
+    bob, grace, lena = (
+        people["bob@acme.example"],
+        people["grace@acme.example"],
+        people["lena@acme.example"],
+    )
+    assert bob.timezone == "America/Chicago"
+    assert bob.role is Role.SALES and bob.manager == "sam@acme.example"
+    assert bob.quiet_hours == QuietHours(time(19), time(8))
+    assert grace.working_days == (0, 1, 2, 3)
+    assert bob.working_days == (0, 1, 2, 3, 4)
+    assert lena.timezone == "America/New_York"  # no timezone of her own: the organisation's
+    assert lena.manager is None
+    assert people["alice@acme.example"].ids.crm == "0058d000001AbCdAAK"
+    platform = sample.chart.teams[1]
+    assert platform.manager == "maya@acme.example"
+    assert platform.members == ("erin@acme.example", "farid@acme.example", "grace@acme.example")
+
+
+def test_sample_objectives_and_key_results(sample: Loaded) -> None:
+    objectives = {o.key: o for o in sample.chart.objectives}
+    for objective in objectives.values():
+        assert (objective.period_start, objective.period_end) == (
+            date(2026, 10, 1),
+            date(2026, 12, 31),
+        )
+    assert objectives["sales-growth"].parent == "company"
+    assert objectives["sales-growth"].team == "Sales East"
+    krs = {kr.key: kr for kr in sample.chart.key_results}
+    alice = krs["arr-alice"]
+    assert (alice.quota, alice.target, alice.current, alice.unit) == (600000, 720000, 300000, "$")
+    assert alice.source == SourceBinding(SourceKind.SALESFORCE, metric="closed_won_amount")
+    gateway = krs["pay-gw"]
+    assert gateway.kind is KrKind.MILESTONE and gateway.due == date(2026, 11, 13)
+    assert (gateway.current, gateway.target, gateway.unit) == (60, 100, "%")
+    assert gateway.source == SourceBinding(SourceKind.JIRA, epic="PAY-12")
+
+
+# Each line number below is the line of the mistake in this text (line 1 is `organisation:`).
+WRONG_FIELDS = """\
+organisation:
+  slug: acme
+  name: Acme
+  timezone: Mars/Olympus
+people:
+  - email: ann@acme.example
+    name: Ann
+    role: leader
+    quiet_hours: "after six"
+  - email: ben@acme.example
+    name: Ben
+    role: wizard
+  - email: cat@acme.example
+    name: Cat
+    role: sales
+    timezon: Europe/Paris
+objectives:
+  - id: top
+    title: Top
+    period: 2026-Q4
+    key_results:
+      - id: launch
+        title: Launch
+        owner: cat@acme.example
+        kind: milestone
+"""
+
+
+def test_every_field_mistake_is_reported_at_once_with_its_line() -> None:
+    assert problems_of(WRONG_FIELDS) == [
+        "org.yaml:4: organisation.timezone: unknown timezone 'Mars/Olympus' "
+        "(use an IANA name like Europe/Berlin)",
+        "org.yaml:9: people[0].quiet_hours: quiet_hours must look like '18:00-08:00'",
+        "org.yaml:12: people[1].role: Input should be "
+        "'sales', 'engineering', 'manager' or 'leader'",
+        "org.yaml:16: people[2].timezon: unknown field (check the spelling)",
+        "org.yaml:22: objectives[0].key_results[0]: a milestone key result needs a due date",
+    ]
+
+
+WRONG_REFERENCES = """\
+organisation:
+  slug: acme
+  name: Acme
+people:
+  - email: ann@acme.example
+    name: Ann
+    role: leader
+  - email: ben@acme.example
+    name: Ben
+    role: sales
+    manager: nobody@acme.example
+teams:
+  - name: Core
+    manager: ann@acme.example
+    members: [ben@acme.example, ghost@acme.example]
+objectives:
+  - id: top
+    title: Top
+    period: 2026-Q4
+    parent: missing
+    key_results:
+      - id: kr-1
+        title: One
+        owner: ann@acme.example
+        target: 10
+      - id: kr-1
+        title: Two
+        owner: ben@acme.example
+        target: 5
+  - id: a
+    title: A
+    period: 2026-Q4
+    parent: b
+  - id: b
+    title: B
+    period: 2026-Q4
+    parent: a
+"""
+
+
+def test_every_dangling_reference_is_reported_at_once_with_its_line() -> None:
+    assert problems_of(WRONG_REFERENCES) == [
+        "org.yaml:11: people[1].manager: no person with email nobody@acme.example",
+        "org.yaml:15: teams[0].members[1]: no person with email ghost@acme.example",
+        "org.yaml:20: objectives[0].parent: no objective with id 'missing'",
+        "org.yaml:22: objectives[0].key_results[0].id: key result id 'kr-1' is used twice",
+        "org.yaml:26: objectives[0].key_results[1].id: key result id 'kr-1' is used twice",
+        "org.yaml:33: objectives[1].parent: objectives' parents form a loop",
+        "org.yaml:37: objectives[2].parent: objectives' parents form a loop",
+    ]
+
+
+def test_broken_yaml_is_one_problem_on_its_line() -> None:
+    problems = problems_of(HEAD.replace("name: Ann", "name: Ann: the boss"))
+    assert problems == ["org.yaml:6: not valid YAML: mapping values are not allowed here"]
+
+
+@pytest.mark.parametrize("text", ["- ann@acme.example\n- ben@acme.example\n", "", "# empty\n"])
+def test_a_file_that_is_not_a_mapping_says_what_is_expected(text: str) -> None:
+    assert problems_of(text) == ["org.yaml:1: the org file must be a mapping with `organisation:`"]
+
+
+def test_a_file_without_organisation_says_so() -> None:
+    assert problems_of("people: []\n") == ["org.yaml:1: organisation: Field required"]
+
+
+def test_a_missing_file_says_it_cannot_be_read(tmp_path: Path) -> None:
+    missing = tmp_path / "org.yaml"
+    with pytest.raises(OrgFileError) as caught:
+        load_file(missing)
+    assert caught.value.problems == [
+        f"{missing}: cannot read the org file (No such file or directory)"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("source", "binding"),
+    [
+        ("manual", SourceBinding()),
+        (
+            "{salesforce: {metric: closed_won_amount}}",
+            SourceBinding(SourceKind.SALESFORCE, metric="closed_won_amount"),
+        ),
+        ("{jira: {epic: PAY-12}}", SourceBinding(SourceKind.JIRA, epic="PAY-12")),
+        (
+            '{jira: {jql: "project = PAY AND fixVersion = 2.0"}}',
+            SourceBinding(SourceKind.JIRA, jql="project = PAY AND fixVersion = 2.0"),
+        ),
+    ],
+)
+def test_each_kind_of_source_binds_the_key_result(source: str, binding: SourceBinding) -> None:
+    (kr,) = load_text(one_key_result(source=source)).chart.key_results
+    assert kr.source == binding
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        (
+            "{salesforce: {metric: closed_won_amount}, jira: {epic: PAY-12}}",
+            "a key result has one source: salesforce or jira, not both",
+        ),
+        ('{jira: {epic: PAY-12, jql: "project = PAY"}}', "give exactly one of epic or jql"),
+        (
+            "{salesforce: {metric: revenue}}",
+            "Input should be 'closed_won_amount' or 'closed_won_count'",
+        ),
+    ],
+)
+def test_a_wrong_source_is_one_problem_on_its_line(source: str, message: str) -> None:
+    (problem,) = problems_of(one_key_result(source=source))
+    assert problem.startswith("org.yaml:19: objectives[0].key_results[0].source")
+    assert problem.endswith(f": {message}")
+
+
+def test_a_target_below_1_2x_quota_warns_of_sandbagging() -> None:
+    loaded = load_text(one_key_result(target=650000), "org.yaml")
+    assert loaded.warnings == (
+        "org.yaml:16: warning: arr-ann: stretch target $650,000 is below 1.2 × quota "
+        "($720,000) — sandbagging?",
+    )
+    assert loaded.chart.key_results[0].target == 650000  # a warning, not an error
+
+
+def test_a_target_of_1_2x_quota_is_not_sandbagging() -> None:
+    assert load_text(one_key_result(target=720000)).warnings == ()
+
+
+def test_export_of_the_sample_imports_to_the_same_chart(sample: Loaded) -> None:
+    exported = dump(load_text(SAMPLE_ORG.read_text(encoding="utf-8")).chart)
+    again = load_text(exported, "exported.yaml")
+    assert again.chart == sample.chart
+    assert again.warnings == ()
+    assert dump(again.chart) == exported
