@@ -70,7 +70,9 @@ class Scope:
     slug: str | None = None
     _org_id: int | None = field(default=None, repr=False)
 
-    async def org_id(self, session: AsyncSession, *, create: tuple[str, str] | None = None) -> int:
+    async def org_id(
+        self, session: AsyncSession, *, create: tuple[str, str, str] | None = None
+    ) -> int:
         if self._org_id is not None:
             return self._org_id
         query = select(OrganisationRow)
@@ -78,7 +80,7 @@ class Scope:
             query = query.where(OrganisationRow.slug == self.slug)
         rows = list((await session.scalars(query)).all())
         if not rows and create:
-            row = OrganisationRow(slug=self.slug or create[0], name=create[1])
+            row = OrganisationRow(slug=self.slug or create[0], name=create[1], timezone=create[2])
             session.add(row)
             await session.flush()
             rows = [row]

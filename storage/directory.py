@@ -80,7 +80,7 @@ class SqlDirectory:
         updated: list[str] = []
         o = chart.organisation
         async with self.scope.sessions() as session, session.begin():
-            org_id = await self.scope.org_id(session, create=(o.slug, o.name))
+            org_id = await self.scope.org_id(session, create=(o.slug, o.name, o.timezone))
             org = await session.get(OrganisationRow, org_id)
             assert org is not None
             if (org.name, org.timezone) != (o.name, o.timezone):

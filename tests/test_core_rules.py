@@ -71,6 +71,16 @@ def test_due_soon_with_most_issues_open_gives_days_left_and_share() -> None:
     assert "80% of its issues open (12 of 15 issues open)" in found[0].text
 
 
+def test_due_today_reads_as_today() -> None:
+    found = signals(epic(due=TODAY, open_issues=12), TODAY)
+    assert found[0].text.startswith("is due today (")
+
+
+def test_halves_round_up_and_money_keeps_its_sign_and_cents() -> None:
+    assert (percent(0.125), percent(0.625), bar(0.25)) == ("13%", "63%", "███░░░░░░░")
+    assert (amount(-1200, "$"), amount(1234.5, "€")) == ("-$1,200", "€1,234.50")
+
+
 def test_due_soon_respects_policy_window_and_share() -> None:
     late = epic(due=date(2026, 11, 30), open_issues=12)  # 14 days away
     assert codes(signals(late, TODAY)) == ["due_soon"]
@@ -217,7 +227,9 @@ def test_parse_number_accepts_what_people_type(raw: str, value: float) -> None:
     assert parse_number(raw) == value
 
 
-@pytest.mark.parametrize("raw", ["abc", "", "   ", "nan", "inf", "-inf", "$", "%"])
+@pytest.mark.parametrize(
+    "raw", ["abc", "", "   ", "nan", "inf", "-inf", "$", "%", "nank", "infk", "1e400k"]
+)
 def test_parse_number_rejects_nonsense(raw: str) -> None:
     with pytest.raises(ValueError):
         parse_number(raw)

@@ -284,3 +284,40 @@ def test_export_of_the_sample_imports_to_the_same_chart(sample: Loaded) -> None:
     assert again.chart == sample.chart
     assert again.warnings == ()
     assert dump(again.chart) == exported
+
+
+def test_fields_with_several_forms_are_reported_on_the_line_the_user_wrote() -> None:
+    file = Path(__file__).parent / "data" / "bad-sources.yaml"
+    with pytest.raises(OrgFileError) as caught:
+        load_file(file)
+    lines = [
+        p.split(": ", 1)[0].rsplit(":", 1)[1] + " " + p.split(": ", 1)[1]
+        for p in caught.value.problems
+    ]
+    assert lines == [
+        "4 people[1].email: 'not-an-email' is not an email address",
+        "8 objectives[0].period: the period ends before it starts",
+        "14 objectives[0].key_results[0].source.jira: give exactly one of epic or jql",
+        "21 objectives[0].key_results[1].source.salesforce.metric: Input should be "
+        "'closed_won_amount' or 'closed_won_count'",
+        "26 objectives[0].key_results[2].source: source must be manual, {salesforce: {metric: "
+        "closed_won_amount|closed_won_count}}, {jira: {epic: KEY}} or {jira: {jql: QUERY}}",
+        "31 objectives[0].key_results[3].source: give salesforce or jira here, or write "
+        "`source: manual`",
+        "36 objectives[0].key_results[4].source.jira.epic: 'pay12' is not a Jira issue key "
+        "like PAY-12",
+    ]
+
+
+def test_a_file_that_is_not_text_is_refused_cleanly(tmp_path: Path) -> None:
+    file = tmp_path / "org.yaml"
+    file.write_bytes(b"\xff\xfe\x00bad")
+    with pytest.raises(OrgFileError, match="is not UTF-8 text"):
+        load_file(file)
+
+
+def test_emails_are_matched_whatever_their_case() -> None:
+    text = HEAD.replace("ann@acme.example", "ANN@acme.example", 1)
+    people = load_text(text + "teams:\n  - {name: T, manager: Ann@Acme.example}\n").chart
+    assert people.people[0].email == "ann@acme.example"
+    assert people.teams[0].manager == "ann@acme.example"

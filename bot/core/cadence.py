@@ -7,6 +7,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.core.model import CheckInKind, Person, Role
+from bot.core.text import day
 
 DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
@@ -48,7 +49,11 @@ def local_time(person: Person, now: datetime) -> datetime:
 
 
 def due(person: Person, now: datetime, *, force: bool = False) -> Due | None:
-    """Whether `person` should be asked now; `force` ignores the day and time of day."""
+    """Whether `person` should be asked now.
+
+    `force` (an admin's "ask now") ignores the schedule, working days and quiet hours, but
+    never a snooze: that is the person's own wish.
+    """
     cadence = CADENCES.get(person.role)
     if cadence is None:
         return None
@@ -57,8 +62,8 @@ def due(person: Person, now: datetime, *, force: bool = False) -> Due | None:
         return None
     period = cadence.period(local.date())
     if person.snoozed_until and local.date() <= person.snoozed_until:
-        return Due(period, local, f"snoozed until {person.snoozed_until:%a %d %b}")
-    if local.weekday() not in person.working_days:
+        return Due(period, local, f"snoozed until {day(person.snoozed_until)}")
+    if local.weekday() not in person.working_days and not force:
         return Due(period, local, f"{DAY_NAMES[local.weekday()]} is not a working day")
     if person.quiet_hours and person.quiet_hours.contains(local.time()) and not force:
         return None

@@ -9,7 +9,7 @@ from typing import Any
 from bot.core.model import CheckInKind, KeyResult, Person, Snapshot, SourceKind
 from bot.core.risk import RiskPolicy, signals
 from bot.core.sync import epic_from_details
-from bot.core.text import amount, day, percent
+from bot.core.text import CURRENCY_PREFIXES, amount, day, percent
 
 MAX_DEALS = 5
 
@@ -99,13 +99,16 @@ def sales(
         when = f"since {day(since)}" if since else "since your last update"
         if deals:
             total = sum(float(d["amount"]) for d in deals)
-            money = amount(total, "$")
+            currency = kr.unit if kr.unit in CURRENCY_PREFIXES else "$"
+            money = amount(total, currency)
             facts.append(
                 f"{crm_name} shows you closed {len(deals)} deal{'s' * (len(deals) != 1)} "
                 f"{when} ({money})."
             )
             for d in sorted(deals, key=lambda d: str(d["closed_on"]), reverse=True)[:MAX_DEALS]:
-                label = f"{d['name']} — {amount(float(d['amount']), '$')}, closed {d['closed_on']}"
+                label = (
+                    f"{d['name']} — {amount(float(d['amount']), currency)}, closed {d['closed_on']}"
+                )
                 links.append([label, str(d.get("link") or "")])
             break
     lines = [

@@ -36,10 +36,11 @@ def signals(epic: EpicFacts, today: date, policy: RiskPolicy | None = None) -> l
         share = epic.open_issues / epic.total_issues
         if share > policy.open_share:
             days_left = (epic.due - today).days
+            when = "today" if days_left == 0 else f"in {days_left} day{'s' * (days_left != 1)}"
             found.append(
                 Signal(
                     "due_soon",
-                    f"is due in {days_left} day{'s' * (days_left != 1)} ({day(epic.due)}) "
+                    f"is due {when} ({day(epic.due)}) "
                     f"with {round(share * 100)}% of its issues open ({open_text})",
                 )
             )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import date
 
 CURRENCY_PREFIXES = ("$", "€", "£", "¥")
@@ -16,19 +17,26 @@ def number(value: float) -> str:
 def amount(value: float, unit: str) -> str:
     """`412000, "$"` → `$412,000`; `12, "deals"` → `12 deals`; `40, "%"` → `40%`."""
     if unit in CURRENCY_PREFIXES:
-        return f"{unit}{number(value)}"
+        sign = "-" if value < 0 else ""
+        money = number(abs(value)) if float(value).is_integer() else f"{abs(value):,.2f}"
+        return f"{sign}{unit}{money}"
     if unit == "%":
         return f"{number(value)}%"
     return f"{number(value)} {unit}".strip()
 
 
+def half_up(value: float) -> int:
+    """Round halves away from zero, as people do (Python's round() goes to even)."""
+    return math.floor(value + 0.5) if value >= 0 else -math.floor(-value + 0.5)
+
+
 def percent(share: float) -> str:
-    return f"{round(share * 100)}%"
+    return f"{half_up(share * 100)}%"
 
 
 def bar(share: float, width: int = 10) -> str:
     """A text progress bar that reads the same on a phone and in a terminal."""
-    filled = round(max(0.0, min(1.0, share)) * width)
+    filled = half_up(max(0.0, min(1.0, share)) * width)
     return "█" * filled + "░" * (width - filled)
 
 
@@ -42,11 +50,12 @@ def parse_number(raw: str) -> float:
     for prefix in CURRENCY_PREFIXES:
         cleaned = cleaned.removeprefix(prefix)
     cleaned = cleaned.removesuffix("%").strip()
+    scale = 1.0
     if cleaned.lower().endswith("k"):
-        return float(cleaned[:-1]) * 1_000
+        cleaned, scale = cleaned[:-1], 1_000.0
     if not cleaned:
         raise ValueError("empty")
-    result = float(cleaned)
-    if result != result or result in (float("inf"), float("-inf")):
+    result = float(cleaned) * scale
+    if not math.isfinite(result):
         raise ValueError("not a finite number")
     return result

@@ -30,8 +30,7 @@ def _key_result(kr: KeyResult) -> dict[str, Any]:
     data: dict[str, Any] = {"id": kr.key, "title": kr.title, "owner": kr.owner}
     if kr.kind.value == "milestone":
         data |= {"kind": "milestone", "due": kr.due}
-    else:
-        data |= {"unit": kr.unit, "start": kr.start, "target": kr.target}
+    data |= {"unit": kr.unit, "start": kr.start, "target": kr.target}
     if kr.quota is not None:
         data["quota"] = kr.quota
     data["current"] = kr.current

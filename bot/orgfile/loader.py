@@ -90,6 +90,8 @@ def load_file(path: str | Path) -> Loaded:
         text = file.read_text(encoding="utf-8")
     except OSError as exc:
         raise OrgFileError([f"{file}: cannot read the org file ({exc.strerror})"]) from exc
+    except UnicodeDecodeError:
+        raise OrgFileError([f"{file}: the org file is not UTF-8 text"]) from None
     return load_text(text, str(file))
 
 
@@ -108,20 +110,57 @@ def load_text(text: str, filename: str = "<org file>") -> Loaded:
     try:
         spec = OrgFileSpec.model_validate(data)
     except ValidationError as exc:
+        reported: set[Path_] = set()
         for error in exc.errors():
-            loc = tuple(error["loc"])
-            if any(isinstance(p, str) and p.startswith("literal[") for p in loc):
+            clean = field_path(data, tuple(error["loc"]))
+            if clean is None:
                 continue
-            clean = tuple(p for p in loc if not (isinstance(p, str) and p[:1].isupper()))
             message = error["msg"].removeprefix("Value error, ")
             if error["type"] == "extra_forbidden":
                 message = "unknown field (check the spelling)"
-            problems.add(clean, message)
+            elif clean[-1:] == ("source",) and error["type"] in ("literal_error", "model_type"):
+                message = SOURCE_FORMS
+            if (clean, message) not in reported:
+                reported.add((clean, message))  # type: ignore[arg-type]
+                problems.add(clean, message)
         raise OrgFileError(problems.sorted()) from None
     cross_check(spec, problems)
     if problems.items:
         raise OrgFileError(problems.sorted())
     return Loaded(to_chart(spec), tuple(sandbagging(spec, problems.lines, filename)))
+
+
+SOURCE_FORMS = (
+    "source must be manual, {salesforce: {metric: closed_won_amount|closed_won_count}}, "
+    "{jira: {epic: KEY}} or {jira: {jql: QUERY}}"
+)
+
+
+def field_path(data: Any, loc: tuple[Any, ...]) -> Path_ | None:
+    """The user's path for a pydantic error location, or None for a union branch not written.
+
+    Pydantic puts branch tags (`str`, `PeriodSpec`, `function-after[...]`) into locations of
+    fields that accept several forms; only the branch matching what the file holds is kept.
+    """
+    path: list[str | int] = []
+    value = data
+    for part in loc:
+        present = (isinstance(value, dict) and isinstance(part, str) and part in value) or (
+            isinstance(value, list) and isinstance(part, int) and part < len(value)
+        )
+        if present:
+            path.append(part)
+            value = value[part]
+        elif isinstance(part, str) and ("[" in part or part[:1].isupper() or part in SCALARS):
+            expects_mapping = ("[" in part and "literal" not in part) or part[:1].isupper()
+            if expects_mapping != isinstance(value, dict):
+                return None
+        else:
+            path.append(part)  # a missing field: its parent's line is reported
+    return tuple(path)
+
+
+SCALARS = ("str", "constrained-str", "int", "float", "date")
 
 
 def cross_check(spec: OrgFileSpec, problems: Problems) -> None:

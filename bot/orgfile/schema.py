@@ -7,11 +7,38 @@ from datetime import date, time
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-Email = Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
-Key = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=100)]
+
+
+def _email(value: str) -> str:
+    if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", value):
+        raise ValueError(f"{value!r} is not an email address")
+    return value.lower()
+
+
+def _key(value: str) -> str:
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}", value):
+        raise ValueError(f"{value!r}: ids use letters, digits, '-', '_' or '.' (at most 100)")
+    return value
+
+
+def _epic(value: str) -> str:
+    if not re.fullmatch(r"[A-Z][A-Z0-9_]*-\d+", value):
+        raise ValueError(f"{value!r} is not a Jira issue key like PAY-12")
+    return value
+
+
+Email = Annotated[str, AfterValidator(_email)]
+Key = Annotated[str, AfterValidator(_key)]
 
 
 def check_timezone(value: str | None) -> str | None:
@@ -59,11 +86,6 @@ class PersonSpec(Strict):
 
     _tz = field_validator("timezone")(check_timezone)
 
-    @field_validator("email", "manager")
-    @classmethod
-    def lower(cls, value: str | None) -> str | None:
-        return value.lower() if value else value
-
     @field_validator("quiet_hours")
     @classmethod
     def quiet(cls, value: str | None) -> str | None:
@@ -103,7 +125,7 @@ class SalesforceSpec(Strict):
 
 
 class JiraSpec(Strict):
-    epic: str | None = Field(default=None, pattern=r"^[A-Z][A-Z0-9_]*-\d+$")
+    epic: Annotated[str, AfterValidator(_epic)] | None = None
     jql: str | None = None
 
     @model_validator(mode="after")
@@ -121,6 +143,8 @@ class SourceSpec(Strict):
     def one(self) -> SourceSpec:
         if self.salesforce and self.jira:
             raise ValueError("a key result has one source: salesforce or jira, not both")
+        if not self.salesforce and not self.jira:
+            raise ValueError("give salesforce or jira here, or write `source: manual`")
         return self
 
 

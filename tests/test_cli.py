@@ -1,0 +1,154 @@
+"""The `goalnudge` command line as a user runs it: a real process, its output, its exit code."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.demo import SAMPLE_DATA, SAMPLE_ORG
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def goalnudge(
+    *args: str, cwd: Path, stdin: str = "", **env: str
+) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("GOALNUDGE_", "DATABASE_"))}
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        cwd=cwd,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=clean | {"PYTHONPATH": str(ROOT)} | env,
+    )
+
+
+def test_demo_plays_the_week_and_leaves_a_database_to_explore(tmp_path: Path) -> None:
+    run = goalnudge("demo", cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    out = run.stdout
+    assert "Salesforce shows you closed 2 deals since your last update ($84,000)." in out
+    assert "Bob Okafor: [2] Adjust… → 250000" in out
+    assert "Alice Chen: nothing new in the source — no nudge" in out
+    assert "🚩 Erin Walsh flagged “Ship Payment Gateway v2” at risk (confidence 40%)." in out
+    assert "Farid Haddad in #platform:" in out
+    assert "⏰ Reminder — still waiting on this one:" in out
+    assert "No answer: Grace Kim" in out
+    assert "🏢 Company roll-up" in out
+    url = f"sqlite+aiosqlite:///{tmp_path / 'goalnudge-demo.db'}"
+    chat = goalnudge(
+        "chat", "--as", "alice@acme.example", cwd=tmp_path, stdin="goals\n", DATABASE_URL=url
+    )
+    assert "[arr-alice] Close $600k in New ARR (Alice) — $445,000 / $720,000 (62%)" in chat.stdout
+    again = goalnudge("demo", cwd=tmp_path)  # starts afresh, same story
+    assert again.returncode == 0 and again.stdout == out
+
+
+def test_import_is_idempotent_and_export_round_trips(tmp_path: Path) -> None:
+    env = {"DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'org.db'}"}
+    first = goalnudge("org", "import", str(SAMPLE_ORG), cwd=tmp_path, **env)
+    assert first.returncode == 0 and "18 created, 0 updated" in first.stdout
+    second = goalnudge("org", "import", str(SAMPLE_ORG), cwd=tmp_path, **env)
+    assert "already up to date — nothing changed" in second.stdout
+    exported = goalnudge("org", "export", "-o", "out.yaml", cwd=tmp_path, **env)
+    assert exported.returncode == 0
+    third = goalnudge("org", "import", "out.yaml", cwd=tmp_path, **env)
+    assert "already up to date" in third.stdout, third.stdout + third.stderr
+
+
+def test_a_bad_org_file_lists_every_problem_and_imports_nothing(tmp_path: Path) -> None:
+    env = {"DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'org.db'}"}
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        SAMPLE_ORG.read_text()
+        .replace("America/Chicago", "Mars/Olympus")
+        .replace("role: engineering", "role: enginering", 1)
+    )
+    run = goalnudge("org", "import", str(bad), cwd=tmp_path, **env)
+    assert run.returncode == 2
+    assert "bad.yaml:23: people[3].timezone: unknown timezone 'Mars/Olympus'" in run.stderr
+    assert "bad.yaml:33: people[5].role: Input should be" in run.stderr
+    assert "the org file has 2 problems; nothing was imported." in run.stderr
+    chat = goalnudge("chat", "--as", "alice@acme.example", cwd=tmp_path, **env)
+    assert chat.returncode == 2 and "run `goalnudge db upgrade`" in chat.stderr  # nothing made
+
+
+def test_chat_answers_the_open_prompt_and_refuses_bad_input(tmp_path: Path) -> None:
+    env = {
+        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'c.db'}",
+        "GOALNUDGE_SAMPLE_DATA": str(SAMPLE_DATA),
+    }
+    goalnudge("org", "import", str(SAMPLE_ORG), cwd=tmp_path, **env)
+    run = goalnudge(
+        "checkin", "run", "--now", "--person", "alice@acme.example", cwd=tmp_path, **env
+    )
+    assert "goalnudge → Alice Chen" in run.stdout and "Planned 1" in run.stdout
+    script = "2\nabout 400k\n\nupdate arr-bob 5\n2\n$400,000\nbig renewal\ngoals\nquit\n"
+    chat = goalnudge("chat", "--as", "alice@acme.example", cwd=tmp_path, stdin=script, **env)
+    lines = chat.stdout
+    assert "“about 400k” is not a number" in lines
+    assert "only they or their manager can update it" in lines
+    assert (
+        "✅ Updated “Close $600k in New ARR (Alice)”: $400,000 of $720,000 (56%). Note: big "
+        "renewal" in lines
+    )
+    assert "— $400,000 / $720,000 (56%)" in lines
+    stranger = goalnudge("chat", "--as", "nobody@acme.example", cwd=tmp_path, **env)
+    assert stranger.returncode == 1
+    assert stranger.stdout.strip().startswith("goalnudge: no one with email nobody@acme.example")
+
+
+def test_managers_get_their_digest_and_a_manual_sync_reports_per_person(tmp_path: Path) -> None:
+    env = {
+        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'd.db'}",
+        "GOALNUDGE_SAMPLE_DATA": str(SAMPLE_DATA),
+    }
+    goalnudge("org", "import", str(SAMPLE_ORG), cwd=tmp_path, **env)
+    sync = goalnudge("sync", "crm", cwd=tmp_path, **env)
+    assert "Salesforce: 1 call(s)" in sync.stdout
+    assert "Bob Okafor — Close $500k in New ARR (Bob): $262,000" in sync.stdout
+    digest = goalnudge("digest", "post", "--team", "Sales East", cwd=tmp_path, **env)
+    assert "📊 Sales East digest" in digest.stdout
+    erin = goalnudge(
+        "chat", "--as", "erin@acme.example", cwd=tmp_path, stdin="digest Platform\n", **env
+    )
+    assert "Only Platform's manager can read its digest." in erin.stdout
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        (
+            "DATABASE_URL",
+            "mysql://x/y",
+            "DATABASE_URL: unsupported database 'mysql' (use sqlite or postgresql)",
+        ),
+        (
+            "PORT",
+            "eighty",
+            "PORT: Input should be a valid integer, unable to parse string as an integer",
+        ),
+        ("GOALNUDGE_TIMEZONE", "Moon/Base", "GOALNUDGE_TIMEZONE: unknown timezone 'Moon/Base'"),
+    ],
+)
+def test_a_bad_setting_fails_with_one_line_naming_it(
+    tmp_path: Path, name: str, value: str, message: str
+) -> None:
+    run = goalnudge("db", "upgrade", cwd=tmp_path, **{name: value})
+    assert run.returncode == 2
+    assert run.stderr.strip().splitlines() == [f"goalnudge: {message}"]
+
+
+def test_db_upgrade_migrates_a_real_postgresql(tmp_path: Path, pg_server: object) -> None:
+    url = pg_server.create_database("cli_upgrade")  # type: ignore[attr-defined]
+    run = goalnudge("db", "upgrade", cwd=tmp_path, DATABASE_URL=url.replace("+asyncpg", ""))
+    assert run.returncode == 0, run.stderr
+    assert "Database is at the latest schema" in run.stdout
+    imported = goalnudge("org", "import", str(SAMPLE_ORG), cwd=tmp_path, DATABASE_URL=url)
+    assert "18 created" in imported.stdout
