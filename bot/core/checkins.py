@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
 
 from bot.core import playbooks
 from bot.core.cadence import due, local_time
@@ -211,6 +210,3 @@ async def chase(deps: Deps) -> Chase:
             expired.append(replace(row, state=CheckInState.EXPIRED, closed_at=now))
     return Chase(tuple(reminded), tuple(expired))
 
-
-def is_recent(row: CheckIn, since: datetime) -> bool:
-    return row.created_at >= since
