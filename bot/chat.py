@@ -59,8 +59,11 @@ class Chat:
         """Console delivery: notices waiting for me are shown when I open the chat."""
         for row in await self.deps.outbox.in_state(CheckInState.PLANNED):
             if row.person == self.me.email and row.kind is CheckInKind.NOTICE and row.id:
-                self.say(str(row.payload.get("text", "")))
-                await self.deps.outbox.mark_sent(row.id, "console", self.deps.clock.now())
+                now = self.deps.clock.now()
+                if await self.deps.outbox.transition(
+                    row.id, CheckInState.PLANNED, CheckInState.SENT, now
+                ):
+                    self.say(str(row.payload.get("text", "")))
 
     async def handle(self, line: str) -> None:
         try:

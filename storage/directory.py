@@ -148,7 +148,7 @@ class SqlDirectory:
             key_results=tuple(await self.key_results()),
         )
 
-    async def set_identity(self, email: str, kind: str, value: str) -> None:
+    async def link_identity(self, email: str, kind: str, value: str) -> None:
         async with self.scope.sessions() as session, session.begin():
             org = await self.scope.org_id(session)
             row = (

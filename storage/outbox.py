@@ -19,6 +19,7 @@ STAMP = {
     CheckInState.ANSWERED: CheckInRow.closed_at,
     CheckInState.EXPIRED: CheckInRow.closed_at,
     CheckInState.PLANNED: CheckInRow.created_at,
+    CheckInState.SENDING: CheckInRow.created_at,
     CheckInState.SKIPPED: CheckInRow.created_at,
 }
 
@@ -83,24 +84,34 @@ class SqlOutbox:
         return rows[0] if rows else None
 
     async def claim(self, limit: int, now: datetime) -> list[CheckIn]:
-        """Planned rows to send, oldest first; on PostgreSQL rows locked elsewhere are skipped."""
+        """Move up to `limit` planned rows to `sending` and return them: each row is claimed
+        by exactly one caller, however many senders run at once."""
         async with self.scope.sessions() as session, session.begin():
             org = await self.scope.org_id(session)
             query = (
-                select(CheckInRow)
+                select(CheckInRow.id)
                 .where(CheckInRow.org_id == org, CheckInRow.state == CheckInState.PLANNED.value)
                 .order_by(CheckInRow.id)
                 .limit(limit)
             )
             if session.bind.dialect.name == "postgresql":
                 query = query.with_for_update(skip_locked=True)
-            return [convert.checkin(r) for r in (await session.scalars(query)).all()]
+            ids = list((await session.scalars(query)).all())
+            if not ids:
+                return []
+            await session.execute(
+                update(CheckInRow)
+                .where(CheckInRow.id.in_(ids), CheckInRow.state == CheckInState.PLANNED.value)
+                .values(state=CheckInState.SENDING.value)
+            )
+            rows = await session.scalars(select(CheckInRow).where(CheckInRow.id.in_(ids)))
+            return [convert.checkin(r) for r in rows if r.state == CheckInState.SENDING.value]
 
     async def mark_sent(self, checkin_id: int, message_ref: str | None, at: datetime) -> None:
         async with self.scope.sessions() as session, session.begin():
             await session.execute(
                 update(CheckInRow)
-                .where(CheckInRow.id == checkin_id, CheckInRow.state == CheckInState.PLANNED.value)
+                .where(CheckInRow.id == checkin_id, CheckInRow.state == CheckInState.SENDING.value)
                 .values(state=CheckInState.SENT.value, message_ref=message_ref, sent_at=at)
             )
 

@@ -209,4 +209,3 @@ async def chase(deps: Deps) -> Chase:
         ):
             expired.append(replace(row, state=CheckInState.EXPIRED, closed_at=now))
     return Chase(tuple(reminded), tuple(expired))
-

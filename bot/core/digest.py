@@ -121,11 +121,8 @@ async def compose(
         for r in await deps.outbox.between(start, now)
         if r.person in team.members and r.kind.is_prompt
     ]
-    asked = [
-        r
-        for r in rows
-        if r.state is not CheckInState.SKIPPED and r.state is not CheckInState.PLANNED
-    ]
+    unsent = (CheckInState.SKIPPED, CheckInState.PLANNED, CheckInState.SENDING)
+    asked = [r for r in rows if r.state not in unsent]
     answered = [r for r in asked if r.state is CheckInState.ANSWERED]
     no_answer = sorted(
         {names.get(r.person, r.person) for r in asked if r.state is CheckInState.EXPIRED}

@@ -55,6 +55,7 @@ class CheckInKind(enum.StrEnum):
 
 class CheckInState(enum.StrEnum):
     PLANNED = "planned"
+    SENDING = "sending"
     SENT = "sent"
     REMINDED = "reminded"
     ANSWERED = "answered"
@@ -63,7 +64,12 @@ class CheckInState(enum.StrEnum):
 
     @property
     def is_open(self) -> bool:
-        return self in (CheckInState.PLANNED, CheckInState.SENT, CheckInState.REMINDED)
+        return self in (
+            CheckInState.PLANNED,
+            CheckInState.SENDING,
+            CheckInState.SENT,
+            CheckInState.REMINDED,
+        )
 
 
 @dataclass(frozen=True)
