@@ -23,6 +23,7 @@ from storage import open_store, upgrade
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="goalnudge", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub.add_parser("serve", help="run the HTTP server (Slack events, health) and send check-ins")
     demo = sub.add_parser("demo", help="play one working week of the sample organisation")
     demo.add_argument(
         "--db",
@@ -62,6 +63,10 @@ async def run_command(args: argparse.Namespace, settings: Settings) -> int:
         for leftover in (args.db, *(args.db.with_name(args.db.name + s) for s in ("-wal", "-shm"))):
             leftover.unlink(missing_ok=True)
         return await run_demo(f"sqlite+aiosqlite:///{args.db}")
+    if args.command == "serve":
+        from bot.server import serve
+
+        return await serve(settings)
     if args.command == "db":
         await upgrade(settings.database_url)
         out(f"Database is at the latest schema: {safe_url(settings.database_url)}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.core.errors import ConfigError
@@ -22,6 +22,8 @@ class Settings(BaseSettings):
 
     database_url: str = "sqlite+aiosqlite:///goalnudge.db"
     port: int = Field(3978, ge=1, le=65535)
+    host: str = "0.0.0.0"
+    goalnudge_tick_seconds: float = Field(60.0, ge=0)
     goalnudge_timezone: str = "UTC"
     goalnudge_org: str | None = None
     goalnudge_sample_data: Path | None = None
@@ -56,6 +58,15 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown timezone {value!r}") from None
         return value
 
+    @model_validator(mode="after")
+    def slack_complete(self) -> Settings:
+        if self.slack_bot_token and not (self.slack_signing_secret or self.slack_app_token):
+            raise ValueError(
+                "SLACK_SIGNING_SECRET: required with SLACK_BOT_TOKEN (or set SLACK_APP_TOKEN "
+                "for Socket Mode)"
+            )
+        return self
+
     @field_validator("goalnudge_sample_data")
     @classmethod
     def exists(cls, value: Path | None) -> Path | None:
@@ -70,6 +81,7 @@ def load_settings() -> Settings:
         return Settings()
     except ValidationError as exc:
         error = exc.errors()[0]
-        name = str(error["loc"][0]).upper() if error["loc"] else "configuration"
         message = error["msg"].removeprefix("Value error, ")
-        raise ConfigError(f"{name}: {message}") from None
+        if error["loc"]:
+            message = f"{str(error['loc'][0]).upper()}: {message}"
+        raise ConfigError(message) from None

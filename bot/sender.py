@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from bot.channels.base import Channel
 from bot.core import checkins
 from bot.core.deps import Deps
-from bot.core.model import CheckIn, CheckInKind
+from bot.core.errors import IntegrationError
+from bot.core.model import CheckIn, CheckInKind, CheckInState
 from bot.core.prompts import Outcome
 
+log = logging.getLogger("goalnudge.sender")
 EXPIRED_TEXT = "⌛ This check-in expired without an answer — it shows as “no answer” in the digest."
 
 
@@ -29,10 +32,19 @@ async def deliver(deps: Deps, channel: Channel, limit: int = 500) -> Delivered:
         if person is None or row.id is None:
             failed.append((row, "unknown person"))
             continue
-        if row.kind is CheckInKind.NOTICE:
-            ref = await channel.notify(person, str(row.payload.get("text", "")))
-        else:
-            ref = await channel.send(person, checkins.prompt_for(row, krs))
+        try:
+            if row.kind is CheckInKind.NOTICE:
+                ref = await channel.notify(person, str(row.payload.get("text", "")))
+            else:
+                ref = await channel.send(person, checkins.prompt_for(row, krs))
+        except IntegrationError as exc:
+            # Back to planned: the next round retries it; the unique key still forbids a copy.
+            await deps.outbox.transition(
+                row.id, CheckInState.SENDING, CheckInState.PLANNED, deps.clock.now()
+            )
+            failed.append((row, str(exc)))
+            log.warning("could not deliver check-in %s: %s", row.id, exc)
+            continue
         await deps.outbox.mark_sent(row.id, ref, deps.clock.now())
         sent.append(row)
     return Delivered(tuple(sent), tuple(failed))

@@ -54,6 +54,7 @@ class Digest:
     asked: int
     answered: int
     channel: str | None = None
+    manager_email: str = ""
 
     @property
     def participation(self) -> float | None:
@@ -149,6 +150,7 @@ async def compose(
         len(asked),
         len(answered),
         team.digest_channel,
+        team.manager,
     )
 
 

@@ -1,0 +1,224 @@
+"""Block Kit rendering, pure: prompts, outcomes, modals, digests and the App Home."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from bot.channels.console import render_rollup
+from bot.core.digest import Digest, RollupNode, describe_value
+from bot.core.model import KeyResult
+from bot.core.prompts import Action, ActionId, Input, InputKind, Outcome, Prompt
+from bot.core.text import bar, day, percent
+
+Block = dict[str, Any]
+ACTION_PREFIX = "gn:"
+ADJUST_MODAL = "gn:adjust_modal"
+FLAG_MODAL = "gn:flag_modal"
+DETAILS = "gn:details"
+UPDATE_KR = "gn:update_kr"
+MAX_TEXT = 2900
+
+
+def text(body: str) -> Block:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": body[:MAX_TEXT]}}
+
+
+def context(body: str) -> Block:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": body[:MAX_TEXT]}]}
+
+
+def button(label: str, action_id: str, value: str, style: str = "default") -> Block:
+    made: Block = {
+        "type": "button",
+        "text": {"type": "plain_text", "text": label, "emoji": True},
+        "action_id": action_id,
+        "value": value,
+    }
+    if style in ("primary", "danger"):
+        made["style"] = style
+    return made
+
+
+def prompt_blocks(prompt: Prompt) -> list[Block]:
+    intro = "⏰ *Reminder* — still waiting on this one.\n" if prompt.reminder else ""
+    body = "\n".join([prompt.headline, *prompt.facts, prompt.question])
+    blocks = [text(intro + body)]
+    deals = [f"• <{url}|{label}>" if url else f"• {label}" for label, url in prompt.links]
+    if deals:
+        blocks.append(context("\n".join(deals)))
+    value = json.dumps({"c": prompt.checkin_id})
+    blocks.append(
+        {
+            "type": "actions",
+            "block_id": f"gn:prompt:{prompt.checkin_id}",
+            "elements": [
+                button(a.label, f"{ACTION_PREFIX}{a.id.value}", value, a.style)
+                for a in prompt.actions
+            ],
+        }
+    )
+    return blocks
+
+
+def outcome_blocks(outcome: Outcome) -> list[Block]:
+    return [text(outcome.text)]
+
+
+def _element(field: Input) -> Block:
+    if field.kind is InputKind.CHOICE:
+        options = [
+            {"text": {"type": "plain_text", "text": title[:75]}, "value": key}
+            for key, title in field.choices
+        ]
+        element: Block = {"type": "static_select", "action_id": "v", "options": options}
+        chosen = [o for o in options if o["value"] == field.initial]
+        if chosen:
+            element["initial_option"] = chosen[0]
+        return element
+    if field.kind is InputKind.TOGGLE:
+        option = {"text": {"type": "plain_text", "text": field.label}, "value": "yes"}
+        return {"type": "checkboxes", "action_id": "v", "options": [option]}
+    element = {
+        "type": "plain_text_input",
+        "action_id": "v",
+        "multiline": field.name == "note" and field.kind is InputKind.TEXT,
+    }
+    if field.initial:
+        element["initial_value"] = field.initial
+    return element
+
+
+def input_block(field: Input) -> Block:
+    label = field.label if field.kind is not InputKind.TOGGLE else "Tracker"
+    return {
+        "type": "input",
+        "block_id": field.name,
+        "optional": not field.required,
+        "label": {"type": "plain_text", "text": label[:2000]},
+        "element": _element(field),
+    }
+
+
+def modal(
+    action: Action, metadata: dict[str, Any], heading: str, overrides: dict[str, str] | None = None
+) -> Block:
+    """The modal an action opens; `overrides` prefill inputs (e.g. a message's text)."""
+    overrides = overrides or {}
+    fields = [
+        Input(**{**vars(f), "initial": overrides.get(f.name, f.initial)}) for f in action.inputs
+    ]
+    callback = FLAG_MODAL if action.id is ActionId.FLAG_RISK else ADJUST_MODAL
+    return {
+        "type": "modal",
+        "callback_id": callback,
+        "private_metadata": json.dumps(metadata),
+        "title": {"type": "plain_text", "text": action.label.rstrip("…")[:24]},
+        "submit": {"type": "plain_text", "text": "Save"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": [text(heading), *(input_block(f) for f in fields)],
+    }
+
+
+def read_values(state: dict[str, Any]) -> dict[str, str]:
+    """A view submission's `state.values` as {input name: text}."""
+    found: dict[str, str] = {}
+    for name, element in state.get("values", {}).items():
+        value = element.get("v", {})
+        if value.get("type") == "static_select":
+            found[name] = (value.get("selected_option") or {}).get("value", "")
+        elif value.get("type") == "checkboxes":
+            found[name] = "yes" if value.get("selected_options") else ""
+        else:
+            found[name] = value.get("value") or ""
+    return found
+
+
+def goals_blocks(name: str, krs: list[KeyResult]) -> list[Block]:
+    if not krs:
+        return [text(f"{name}, you have no key results yet.")]
+    blocks = [text(f"*{name}'s goals*")]
+    for kr in krs:
+        flag = " 🚩" if kr.status.value == "at_risk" else ""
+        blocks.append(
+            {
+                **text(
+                    f"*{kr.title}*{flag}\n`{bar(kr.progress)}` {percent(kr.progress)} · "
+                    f"{describe_value(kr)}"
+                ),
+                "accessory": button("Update", UPDATE_KR, kr.key),
+            }
+        )
+    return blocks
+
+
+def digest_blocks(digest: Digest) -> list[Block]:
+    heading = f"📊 *{digest.team}* — {day(digest.since.date())} to {day(digest.until.date())}"
+    lines = [
+        f"`{bar(line.progress)}` {percent(line.progress)} *{line.title}*"
+        f"{' 🚩' if line.status.value == 'at_risk' else ''}\n{line.owner} · {line.value}"
+        for line in digest.lines
+    ]
+    blocks = [
+        {
+            "type": "header",
+            "block_id": "gn:digest",
+            "text": {"type": "plain_text", "text": f"{digest.team} digest"},
+        },
+        text(heading),
+        *(text(line) for line in lines),
+    ]
+    changes = "\n".join(f"• {c.who} — {c.kr}: {c.text}" for c in digest.changes)
+    blocks.append(text("*What changed*\n" + (changes or "Nothing this week.")))
+    if digest.risks:
+        risks = "\n".join(
+            f"🚩 *{r.kr}* ({r.who}{confident(r.confidence)}): {r.note}"
+            f"{f' <{r.link}|message>' if r.link else ''}"
+            for r in digest.risks
+        )
+        blocks.append(text("*At risk*\n" + risks))
+    rate = digest.participation
+    tail = [
+        f"Participation: {digest.answered} of {digest.asked} answered"
+        + (f" ({percent(rate)})" if rate is not None else "")
+    ]
+    if digest.no_answer:
+        tail.append(f"No answer: {', '.join(digest.no_answer)}")
+    if digest.skipped:
+        tail.append("Skipped: " + "; ".join(f"{w} ({why})" for w, why in digest.skipped))
+    blocks.append(context(" · ".join(tail)))
+    blocks.append(
+        {
+            "type": "actions",
+            "block_id": "gn:digest_actions",
+            "elements": [button("Details", DETAILS, digest.team)],
+        }
+    )
+    return blocks
+
+
+def confident(confidence: int | None) -> str:
+    return f", {confidence}% confident" if confidence is not None else ""
+
+
+def details_text(digest: Digest) -> str:
+    lines = [
+        f"*{line.title}* — {line.owner}: {line.value}, {line.status.label}"
+        + (f", {line.confidence}% confident" if line.confidence is not None else "")
+        for line in digest.lines
+    ]
+    return "\n".join(lines) or "No key results."
+
+
+def home_view(name: str, krs: list[KeyResult], prompt: Prompt | None) -> Block:
+    blocks = goals_blocks(name, krs)
+    blocks.append({"type": "divider"})
+    if prompt is None:
+        blocks.append(context("No open check-in. I'll ask when there's something to confirm."))
+    else:
+        blocks += [text("*Your open check-in*"), *prompt_blocks(prompt)]
+    return {"type": "home", "blocks": blocks}
+
+
+def rollup_blocks(nodes: tuple[RollupNode, ...]) -> list[Block]:
+    return [text("🏢 *Company roll-up*\n```" + "\n".join(render_rollup(nodes)) + "```")]

@@ -1,0 +1,118 @@
+"""Slack as a Channel: DMs, in-place updates and digest posts through the Web API."""
+
+from __future__ import annotations
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.channels.console import plain
+from bot.channels.slack import blocks
+from bot.core.digest import Digest, RollupNode
+from bot.core.errors import AuthError, IntegrationError, TransientError
+from bot.core.model import Person
+from bot.core.ports import Directory
+from bot.core.prompts import Outcome, Prompt
+
+AUTH_ERRORS = {"invalid_auth", "not_authed", "token_revoked", "account_inactive"}
+
+
+def make_client(token: str | None, base_url: str) -> AsyncWebClient:
+    """A Web API client that waits out 429s (Retry-After) and retries 5xx and resets."""
+    return AsyncWebClient(
+        token=token,
+        base_url=base_url,
+        retry_handlers=[
+            AsyncRateLimitErrorRetryHandler(max_retry_count=5),
+            AsyncServerErrorRetryHandler(max_retry_count=2),
+            AsyncConnectionErrorRetryHandler(max_retry_count=2),
+        ],
+    )
+
+
+def slack_error(exc: SlackApiError) -> IntegrationError:
+    error = str(exc.response.get("error", "unknown_error"))
+    if error in AUTH_ERRORS:
+        return AuthError("slack", error)
+    if exc.response.status_code == 429 or exc.response.status_code >= 500:
+        retry = exc.response.headers.get("Retry-After")
+        return TransientError("slack", error, float(retry) if retry else None)
+    return IntegrationError("slack", error)
+
+
+def split_ref(ref: str | None) -> tuple[str, str] | None:
+    if not ref or ":" not in ref:
+        return None
+    channel, ts = ref.split(":", 1)
+    return channel, ts
+
+
+class SlackChannel:
+    """Message references are `CHANNEL:TS`, enough to `chat.update` the message later."""
+
+    def __init__(self, client: AsyncWebClient, directory: Directory) -> None:
+        self.client = client
+        self.directory = directory
+
+    async def user_id(self, person: Person) -> str:
+        if person.ids.slack:
+            return person.ids.slack
+        try:
+            found = await self.client.users_lookupByEmail(email=person.email)
+        except SlackApiError as exc:
+            raise slack_error(exc) from exc
+        user = str(found["user"]["id"])
+        await self.directory.link_identity(person.email, "slack", user)
+        return user
+
+    async def post(
+        self, channel: str, fallback: str, body: list[blocks.Block], thread: str | None = None
+    ) -> str:
+        try:
+            sent = await self.client.chat_postMessage(
+                channel=channel, text=plain(fallback)[:3000], blocks=body, thread_ts=thread
+            )
+        except SlackApiError as exc:
+            raise slack_error(exc) from exc
+        return f"{sent['channel']}:{sent['ts']}"
+
+    async def send(self, person: Person, prompt: Prompt) -> str | None:
+        return await self.post(
+            await self.user_id(person), prompt.headline, blocks.prompt_blocks(prompt)
+        )
+
+    async def notify(self, person: Person, text: str) -> str | None:
+        return await self.post(await self.user_id(person), text, [blocks.text(text)])
+
+    async def replace(self, person: Person, message_ref: str | None, outcome: Outcome) -> None:
+        where = split_ref(message_ref)
+        if where is None:
+            await self.notify(person, outcome.text)
+            return
+        try:
+            await self.client.chat_update(
+                channel=where[0],
+                ts=where[1],
+                text=outcome.text,
+                blocks=blocks.outcome_blocks(outcome),
+            )
+        except SlackApiError as exc:
+            raise slack_error(exc) from exc
+
+    async def post_digest(self, digest: Digest) -> str | None:
+        channel = digest.channel
+        if channel is None:
+            manager = await self.directory.person(digest.manager_email)
+            if manager is None:
+                raise IntegrationError("slack", f"no digest channel for {digest.team}")
+            channel = await self.user_id(manager)
+        return await self.post(channel, f"{digest.team} digest", blocks.digest_blocks(digest))
+
+    async def post_rollup(self, person: Person, nodes: tuple[RollupNode, ...]) -> str | None:
+        return await self.post(
+            await self.user_id(person), "Company roll-up", blocks.rollup_blocks(nodes)
+        )

@@ -1,0 +1,287 @@
+"""Slack listeners: ack fast, parse to a neutral answer or command, call the core, render."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.response import BoltResponse
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.channels.slack import blocks
+from bot.channels.slack.channel import SlackChannel
+from bot.core import checkins, commands, digest
+from bot.core.answers import answer, snooze
+from bot.core.deps import Deps
+from bot.core.errors import GoalnudgeError
+from bot.core.model import Person
+from bot.core.ports import Applied, Change
+from bot.core.prompts import ActionId, Answer, Outcome, PromptItem
+from bot.sender import deliver
+
+ONBOARDING = (
+    "👋 Hi! I'm goalnudge: I keep your team's goals current. I don't know you yet — "
+    "ask your admin to add your email to the org file, then type `/goals`."
+)
+SIMPLE = re.compile(r"^gn:(confirm|not_now|on_track|snooze)$")
+MODAL = re.compile(r"^gn:(adjust|flag_risk)$")
+
+
+@dataclass
+class SlackBot:
+    deps: Deps
+    channel: SlackChannel
+
+    async def person(self, user_id: str, client: AsyncWebClient) -> Person | None:
+        """Match a Slack user to the organisation by id, else by email (then remember the id)."""
+        found = await self.deps.directory.person_by_identity("slack", user_id)
+        if found is not None:
+            return found
+        try:
+            info = await client.users_info(user=user_id)
+        except SlackApiError:
+            return None
+        email = str(info["user"].get("profile", {}).get("email") or "")
+        found = await self.deps.directory.person(email) if email else None
+        if found is not None:
+            await self.deps.directory.link_identity(found.email, "slack", user_id)
+        return found
+
+    async def after(self, person: Person, where: str | None, outcome: Outcome) -> None:
+        """Show the outcome in place of the prompt, then send what the answer queued."""
+        if outcome.duplicate:
+            return
+        await self.channel.replace(person, where, outcome)
+        await deliver(self.deps, self.channel)
+
+    async def on_simple_action(self, ack: Any, body: dict, action: dict, client: Any) -> None:
+        await ack()
+        person = await self.person(body["user"]["id"], client)
+        if person is None:
+            return
+        checkin = json.loads(action["value"])["c"]
+        outcome = await answer(
+            self.deps,
+            Answer(
+                f"slack:{action['action_ts']}",
+                person.email,
+                ActionId(action["action_id"][3:]),
+                checkin_id=checkin,
+            ),
+        )
+        container = body.get("container", {})
+        await self.after(
+            person, f"{container.get('channel_id')}:{container.get('message_ts')}", outcome
+        )
+
+    async def open_modal(
+        self,
+        client: Any,
+        trigger: str,
+        person: Person,
+        action_id: ActionId,
+        items: list[PromptItem],
+        heading: str,
+        meta: dict[str, Any],
+        overrides: dict[str, str] | None = None,
+    ) -> None:
+        [action] = checkins.actions_for([action_id.value], items)
+        await client.views_open(
+            trigger_id=trigger, view=blocks.modal(action, meta, heading, overrides)
+        )
+
+    async def on_modal_action(self, ack: Any, body: dict, action: dict, client: Any) -> None:
+        await ack()
+        person = await self.person(body["user"]["id"], client)
+        row = await self.deps.outbox.get(json.loads(action["value"])["c"])
+        if person is None or row is None:
+            return
+        krs = {kr.key: kr for kr in await self.deps.directory.key_results([person.email])}
+        prompt = checkins.prompt_for(row, krs)
+        container = body.get("container", {})
+        meta = {"c": row.id, "ch": container.get("channel_id"), "ts": container.get("message_ts")}
+        await self.open_modal(
+            client,
+            body["trigger_id"],
+            person,
+            ActionId(action["action_id"][3:]),
+            list(prompt.items),
+            prompt.question or prompt.headline,
+            meta,
+        )
+
+    async def on_update_kr(self, ack: Any, body: dict, action: dict, client: Any) -> None:
+        await ack()
+        person = await self.person(body["user"]["id"], client)
+        kr = await self.deps.directory.key_result(action["value"])
+        if person is None or kr is None:
+            return
+        item = PromptItem(kr.key, kr.title, kr.unit, kr.current, kr.target)
+        await self.open_modal(
+            client,
+            body["trigger_id"],
+            person,
+            ActionId.ADJUST,
+            [item],
+            f"*{kr.title}*",
+            {"kr": kr.key},
+        )
+
+    async def on_flag_shortcut(self, ack: Any, body: dict, client: Any) -> None:
+        await ack()
+        person = await self.person(body["user"]["id"], client)
+        if person is None:
+            await client.views_open(
+                trigger_id=body["trigger_id"],
+                view={
+                    "type": "modal",
+                    "title": {"type": "plain_text", "text": "goalnudge"},
+                    "blocks": [blocks.text(ONBOARDING)],
+                },
+            )
+            return
+        link = await client.chat_getPermalink(
+            channel=body["channel"]["id"], message_ts=body["message"]["ts"]
+        )
+        items = [
+            PromptItem(kr.key, kr.title, kr.unit, kr.current, kr.target)
+            for kr in await self.deps.directory.key_results([person.email])
+        ]
+        await self.open_modal(
+            client,
+            body["trigger_id"],
+            person,
+            ActionId.FLAG_RISK,
+            items,
+            "Flag one of your goals at risk, with this message as the blocker.",
+            {"link": link["permalink"]},
+            {"note": body["message"]["text"]},
+        )
+
+    async def on_submit(self, ack: Any, body: dict, view: dict, client: Any) -> None:
+        person = await self.person(body["user"]["id"], client)
+        if person is None:
+            await ack(response_action="errors", errors={"note": ONBOARDING})
+            return
+        meta = json.loads(view.get("private_metadata") or "{}")
+        values = blocks.read_values(view.get("state", {}))
+        kind = ActionId.FLAG_RISK if view["callback_id"] == blocks.FLAG_MODAL else ActionId.ADJUST
+        outcome = await answer(
+            self.deps,
+            Answer(
+                f"slack:view:{view['id']}",
+                person.email,
+                kind,
+                checkin_id=meta.get("c"),
+                kr=values.pop("kr", None) or meta.get("kr"),
+                note=values.pop("note", None),
+                confidence=values.pop("confidence", None) or None,
+                link=meta.get("link"),
+                write_back=values.pop("write_back", "") == "yes",
+                values=values,
+            ),
+        )
+        if not outcome.ok:
+            names = list(view.get("state", {}).get("values", {})) or [
+                b["block_id"] for b in view.get("blocks", []) if b.get("type") == "input"
+            ]
+            errors = {k: v for k, v in outcome.errors.items() if k in names}
+            await ack(
+                response_action="errors", errors=errors or {(names or ["note"])[0]: outcome.text}
+            )
+            return
+        await ack()
+        where = f"{meta['ch']}:{meta['ts']}" if meta.get("ch") and meta.get("ts") else None
+        await self.after(person, where, outcome)
+
+    async def on_details(self, ack: Any, body: dict, action: dict) -> None:
+        await ack()
+        composed = await digest.compose(self.deps, action["value"])
+        container = body.get("container", {})
+        await self.channel.post(
+            container["channel_id"],
+            f"{composed.team} details",
+            [blocks.text(blocks.details_text(composed))],
+            thread=container.get("message_ts"),
+        )
+
+    async def reply_to(self, person: Person | None, text: str, ref: str) -> list[blocks.Block]:
+        """What `/goals TEXT` (or the same words in a DM) answers."""
+        if person is None:
+            return [blocks.text(ONBOARDING)]
+        command = commands.parse(text)
+        if command.error:
+            return [blocks.text(command.error)]
+        if command.name == "help":
+            return [blocks.text(commands.HELP)]
+        if command.name == "snooze" and command.until:
+            done = await snooze(self.deps, person.email, command.until, f"slack:{ref}")
+            return [blocks.text(done.text)]
+        if command.name == "digest":
+            try:
+                team = command.team or await self.my_team(person)
+                return blocks.digest_blocks(
+                    await digest.compose(self.deps, team, viewer=person.email)
+                )
+            except GoalnudgeError as exc:
+                return [blocks.text(str(exc))]
+        krs = await self.deps.directory.key_results([person.email])
+        return blocks.goals_blocks(person.first_name, krs)
+
+    async def my_team(self, person: Person) -> str:
+        for team in await self.deps.directory.teams():
+            if team.manager == person.email:
+                return team.name
+        raise GoalnudgeError("Digests are for managers: you don't manage a team.")
+
+    async def on_goals(self, ack: Any, command: dict, client: Any) -> None:
+        person = await self.person(command["user_id"], client)
+        reply = await self.reply_to(person, command.get("text", ""), command["trigger_id"])
+        await ack(text=reply[0].get("text", {}).get("text", "goalnudge"), blocks=reply)
+
+    async def on_home(self, event: dict, client: Any) -> None:
+        person = await self.person(event["user"], client)
+        if person is None:
+            view = {"type": "home", "blocks": [blocks.text(ONBOARDING)]}
+        else:
+            krs = {kr.key: kr for kr in await self.deps.directory.key_results([person.email])}
+            row = await self.deps.outbox.open_prompt(person.email)
+            prompt = checkins.prompt_for(row, krs) if row and row.id else None
+            view = blocks.home_view(person.first_name, list(krs.values()), prompt)
+        await client.views_publish(user_id=event["user"], view=view)
+
+    async def on_message(self, event: dict, say: Any, client: Any) -> None:
+        if event.get("channel_type") != "im" or event.get("bot_id") or event.get("subtype"):
+            return
+        person = await self.person(event["user"], client)
+        reply = await self.reply_to(person, event.get("text", ""), f"msg:{event.get('ts')}")
+        await say(text=reply[0].get("text", {}).get("text", "goalnudge"), blocks=reply)
+
+    async def once_per_event(self, body: dict, next: Any) -> BoltResponse | None:
+        """Slack retries events (X-Slack-Retry-Num): an event id is handled once."""
+        event_id = body.get("event_id") if body.get("type") == "event_callback" else None
+        if event_id:
+            first = await self.deps.ledger.apply(
+                Change(f"slack-event:{event_id}", self.deps.clock.now())
+            )
+            if first is Applied.DUPLICATE:
+                return BoltResponse(status=200, body="")
+        return await next()
+
+
+def register(app: AsyncApp, bot: SlackBot) -> None:
+    app.use(bot.once_per_event)
+    app.action(SIMPLE)(bot.on_simple_action)
+    app.action(MODAL)(bot.on_modal_action)
+    app.action(blocks.UPDATE_KR)(bot.on_update_kr)
+    app.action(blocks.DETAILS)(bot.on_details)
+    app.view(blocks.ADJUST_MODAL)(bot.on_submit)
+    app.view(blocks.FLAG_MODAL)(bot.on_submit)
+    app.shortcut("flag_blocker")(bot.on_flag_shortcut)
+    app.command("/goals")(bot.on_goals)
+    app.event("app_home_opened")(bot.on_home)
+    app.event("message")(bot.on_message)

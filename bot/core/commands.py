@@ -1,0 +1,44 @@
+"""Typed commands (`/goals …`, Teams 1:1 chat, the terminal) parsed to one neutral value."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+HELP = """*goals* — your key results, with buttons to update them
+*goals digest [TEAM]* — your team's digest (managers; leaders may name any team)
+*goals snooze until YYYY-MM-DD* — no check-ins until that date
+*goals help* — this list
+You can also flag any message as a blocker: its ⋯ menu → *Flag as blocker*."""
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    team: str | None = None
+    until: date | None = None
+    error: str | None = None
+
+
+def parse(text: str) -> Command:
+    """`""`/`goals` → goals; `digest [team]`; `snooze until 2026-12-01`; `help`; else an error."""
+    words = text.strip().split()
+    if words and words[0].lower() in ("goals", "/goals"):
+        words = words[1:]
+    if not words:
+        return Command("goals")
+    verb, rest = words[0].lower(), words[1:]
+    if verb == "help":
+        return Command("help")
+    if verb == "digest":
+        return Command("digest", team=" ".join(rest) or None)
+    if verb == "snooze":
+        if rest and rest[0].lower() == "until":
+            rest = rest[1:]
+        if len(rest) != 1:
+            return Command("snooze", error="Say when: `snooze until 2026-12-01`.")
+        try:
+            return Command("snooze", until=date.fromisoformat(rest[0]))
+        except ValueError:
+            return Command("snooze", error=f"“{rest[0]}” is not a date — use YYYY-MM-DD.")
+    return Command("unknown", error=f"I didn't understand “{text.strip()}”. Try `help`.")

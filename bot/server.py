@@ -1,0 +1,89 @@
+"""The one aiohttp application: Slack events, health; and `goalnudge serve`, which runs it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+
+from aiohttp import web
+
+from bot.app import App, open_app
+from bot.channels.base import Channel
+from bot.config import Settings
+from bot.core import checkins
+from bot.core.errors import GoalnudgeError
+from bot.core.sync import sync_crm, sync_tracker
+from bot.sender import chase, deliver
+
+log = logging.getLogger("goalnudge.server")
+SLACK_APP: web.AppKey[object] = web.AppKey("slack_app")
+
+
+async def healthz(_request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+def build_web_app(settings: Settings, app: App) -> tuple[web.Application, Channel | None]:
+    """Routes for whatever is configured; returns the channel prompts go out through."""
+    web_app = web.Application()
+    web_app.router.add_get("/healthz", healthz)
+    channel: Channel | None = None
+    if settings.slack_bot_token:
+        from bot.channels.slack.app import build, handler
+
+        slack_app, channel = build(settings, app.deps)
+        web_app[SLACK_APP] = slack_app
+        web_app.router.add_post("/slack/events", handler(slack_app))
+    return web_app, channel
+
+
+async def tick(app: App, channel: Channel) -> None:
+    """One round of what the scheduler does: sync, plan, send, chase."""
+    await sync_crm(app.deps)
+    await sync_tracker(app.deps)
+    await checkins.plan(app.deps)
+    await deliver(app.deps, channel)
+    await chase(app.deps, channel)
+
+
+async def ticker(app: App, channel: Channel, seconds: float) -> None:
+    while True:
+        try:
+            await tick(app, channel)
+        except GoalnudgeError as exc:
+            log.warning("check-in round failed: %s", exc)
+        await asyncio.sleep(seconds)
+
+
+async def serve(settings: Settings) -> int:
+    async with open_app(settings) as app:
+        web_app, channel = build_web_app(settings, app)
+        runner = web.AppRunner(web_app)
+        await runner.setup()
+        await web.TCPSite(runner, settings.host, settings.port).start()
+        log.warning("goalnudge listening on http://%s:%s", settings.host, settings.port)
+        tasks = []
+        if channel is not None and settings.goalnudge_tick_seconds > 0:
+            tasks.append(asyncio.create_task(ticker(app, channel, settings.goalnudge_tick_seconds)))
+        socket_mode = None
+        if settings.slack_app_token and SLACK_APP in web_app:
+            from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
+
+            socket_mode = AsyncSocketModeHandler(web_app[SLACK_APP], settings.slack_app_token)  # type: ignore[arg-type]
+            await socket_mode.connect_async()
+            log.warning("Slack Socket Mode connected")
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await stop.wait()
+        for task in tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if socket_mode is not None:
+            await socket_mode.close_async()
+        await runner.cleanup()
+    return 0

@@ -1,0 +1,162 @@
+"""Wire-level fake of the Slack Web API that the real slack_sdk AsyncWebClient talks to."""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import json
+import math
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+
+__all__ = ["Call", "FakeSlack"]
+
+Json = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Call:
+    method: str
+    params: dict[str, Any]
+    token: str | None
+
+
+def _maybe_json(value: Any) -> Any:
+    """Decode a string holding a JSON list or object (e.g. blocks, view); else keep it."""
+    if isinstance(value, str) and value[:1] in ("[", "{"):
+        with contextlib.suppress(ValueError):
+            return json.loads(value)
+    return value
+
+
+def _error(error: str) -> Json:
+    return {"ok": False, "error": error}
+
+
+class FakeSlack:
+    def __init__(self) -> None:
+        self.calls: list[Call] = []
+        self.users: dict[str, Json] = {}
+        self._scripted: dict[str, list[tuple[int, Json, dict[str, str]]]] = {}
+        self._interval: float | None = None
+        self._next_slot = 0.0
+        self._ts = itertools.count(1)
+        self._view_ids = itertools.count(1)
+        self._runner: web.AppRunner | None = None
+        self._port = 0
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_route("*", "/api/{method}", self._handle)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self._port = self._runner.addresses[0][1]
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> FakeSlack:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.stop()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._port}/api/"
+
+    def called(self, method: str) -> list[Call]:
+        return [c for c in self.calls if c.method == method]
+
+    def add_user(self, user_id: str, email: str, tz: str = "UTC", name: str | None = None) -> Json:
+        name = name or email.split("@")[0]
+        profile = {"email": email, "real_name": name, "status_text": "", "status_emoji": ""}
+        user = {"id": user_id, "team_id": "T1", "name": name, "real_name": name, "tz": tz}
+        self.users[user_id] = user | {"deleted": False, "is_bot": False, "profile": profile}
+        return self.users[user_id]
+
+    def fail(self, method: str, error: str, times: int = 1) -> None:
+        self._scripted.setdefault(method, []).extend([(200, _error(error), {})] * times)
+
+    def rate_limit(self, method: str, retry_after: int, times: int = 1) -> None:
+        reply = (429, _error("ratelimited"), {"Retry-After": str(retry_after)})
+        self._scripted.setdefault(method, []).extend([reply] * times)
+
+    def throttle(self, calls_per_second: float | None) -> None:
+        """Rate-limit chat.postMessage to one call per 1/calls_per_second seconds (None: off)."""
+        self._interval = 1 / calls_per_second if calls_per_second else None
+        self._next_slot = 0.0
+
+    def _next_ts(self) -> str:
+        micros = 1_700_000_000_000_000 + next(self._ts) * 100
+        return f"{micros // 1_000_000}.{micros % 1_000_000:06d}"
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        params: dict[str, Any] = {k: _maybe_json(v) for k, v in request.query.items()}
+        if request.content_type == "application/json":
+            params.update({k: _maybe_json(v) for k, v in (await request.json()).items()})
+        elif request.can_read_body:
+            form = await request.post()
+            params.update({k: _maybe_json(v) for k, v in form.items() if isinstance(v, str)})
+        auth = request.headers.get("Authorization", "")
+        form_token = params.pop("token", None)
+        token = auth.removeprefix("Bearer ") if auth.startswith("Bearer ") else form_token
+        self.calls.append(Call(method, params, token))
+
+        if self._scripted.get(method):
+            status, body, headers = self._scripted[method].pop(0)
+            return web.json_response(body, status=status, headers=headers)
+        if method == "chat.postMessage" and self._interval is not None:
+            now = time.monotonic()
+            if now < self._next_slot:
+                wait = str(max(1, math.ceil(self._next_slot - now)))
+                headers = {"Retry-After": wait}
+                return web.json_response(_error("ratelimited"), status=429, headers=headers)
+            self._next_slot = now + self._interval
+        return web.json_response(self._answer(method, params))
+
+    def _answer(self, method: str, p: dict[str, Any]) -> Json:
+        channel = str(p.get("channel", ""))
+        if method == "auth.test":
+            return {"ok": True, "team_id": "T1", "user_id": "UBOT", "bot_id": "B1",
+                    "team": "Acme", "url": "https://acme.slack.com/"}  # fmt: skip
+        if method == "chat.postMessage":
+            ts = self._next_ts()
+            if channel[:1] not in ("C", "D", "G"):
+                channel = "D" + channel
+            message = {"type": "message", "user": "UBOT", "bot_id": "B1", "ts": ts,
+                       "text": p.get("text", ""), "blocks": p.get("blocks", [])}  # fmt: skip
+            return {"ok": True, "channel": channel, "ts": ts, "message": message}
+        if method == "chat.update":
+            message = {"text": p.get("text", ""), "blocks": p.get("blocks", [])}
+            return {"ok": True, "channel": channel, "ts": p.get("ts"), "message": message}
+        if method == "chat.postEphemeral":
+            return {"ok": True, "message_ts": self._next_ts()}
+        if method == "chat.getPermalink":
+            ts = str(p.get("message_ts", "")).replace(".", "")
+            return {"ok": True, "permalink": f"https://acme.slack.com/archives/{channel}/p{ts}"}
+        if method == "conversations.open":
+            return {"ok": True, "channel": {"id": "D" + str(p.get("users", "")).split(",")[0]}}
+        if method in ("views.open", "views.update", "views.push", "views.publish"):
+            view = _maybe_json(p.get("view"))
+            view_id = p.get("view_id") or f"V{next(self._view_ids):04d}"
+            return {"ok": True, "view": {**(view if isinstance(view, dict) else {}), "id": view_id}}
+        if method == "users.info":
+            user = self.users.get(str(p.get("user")))
+            return {"ok": True, "user": user} if user else _error("user_not_found")
+        if method == "users.lookupByEmail":
+            email = str(p.get("email", "")).lower()
+            found = [u for u in self.users.values() if u["profile"]["email"].lower() == email]
+            return {"ok": True, "user": found[0]} if found else _error("users_not_found")
+        if method == "apps.connections.open":
+            return {"ok": True, "url": f"ws://127.0.0.1:{self._port}/socket"}
+        return {"ok": True}
