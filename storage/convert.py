@@ -49,24 +49,36 @@ def person(row: PersonRow) -> Person:
         quiet_hours=quiet,
         snoozed_until=row.snoozed_until,
         ids=Identities(row.slack_id, row.teams_id, row.crm_id, row.tracker_id),
+        timezone_known=row.timezone_known,
     )
 
 
 def person_fields(p: Person) -> dict[str, Any]:
-    return {
-        "email": p.email,
-        "name": p.name,
-        "role": p.role.value,
-        "timezone": p.timezone,
-        "manager": p.manager,
-        "working_days": ",".join(str(d) for d in p.working_days),
-        "quiet_start": p.quiet_hours.start.strftime("%H:%M") if p.quiet_hours else None,
-        "quiet_end": p.quiet_hours.end.strftime("%H:%M") if p.quiet_hours else None,
-        "slack_id": p.ids.slack,
-        "teams_id": p.ids.teams,
-        "crm_id": p.ids.crm,
-        "tracker_id": p.ids.tracker,
+    """Declared fields; a timezone or chat/CRM id only when given (else chat may supply it)."""
+    zone = {"timezone": p.timezone, "timezone_known": True} if p.timezone_known else {}
+    ids = {
+        column: value
+        for column, value in (
+            ("slack_id", p.ids.slack),
+            ("teams_id", p.ids.teams),
+            ("crm_id", p.ids.crm),
+            ("tracker_id", p.ids.tracker),
+        )
+        if value is not None
     }
+    return (
+        zone
+        | ids
+        | {
+            "email": p.email,
+            "name": p.name,
+            "role": p.role.value,
+            "manager": p.manager,
+            "working_days": ",".join(str(d) for d in p.working_days),
+            "quiet_start": p.quiet_hours.start.strftime("%H:%M") if p.quiet_hours else None,
+            "quiet_end": p.quiet_hours.end.strftime("%H:%M") if p.quiet_hours else None,
+        }
+    )
 
 
 def team(row: TeamRow) -> Team:

@@ -106,7 +106,7 @@ class SqlDirectory:
                     fields = fields | {"position": position}
                 if row is None:
                     more = extra_on_create() if extra_on_create else {}
-                    session.add(model(org_id=org_id, **fields, **more))
+                    session.add(model(org_id=org_id, **(more | fields)))
                     created.append(f"{label} {key}")
                     return
                 changed = {k: v for k, v in fields.items() if getattr(row, k) != v}
@@ -116,7 +116,17 @@ class SqlDirectory:
                     updated.append(f"{label} {key} ({', '.join(sorted(changed))})")
 
             for p in chart.people:
-                await upsert(PersonRow, "email", p.email, "person", convert.person_fields(p))
+                await upsert(
+                    PersonRow,
+                    "email",
+                    p.email,
+                    "person",
+                    convert.person_fields(p),
+                    extra_on_create=lambda p=p: {
+                        "timezone": p.timezone,
+                        "timezone_known": p.timezone_known,
+                    },
+                )
             for t in chart.teams:
                 await upsert(TeamRow, "name", t.name, "team", convert.team_fields(t))
             for i, obj in enumerate(chart.objectives):
@@ -148,7 +158,10 @@ class SqlDirectory:
             key_results=tuple(await self.key_results()),
         )
 
-    async def link_identity(self, email: str, kind: str, value: str) -> None:
+    async def link_identity(
+        self, email: str, kind: str, value: str, timezone: str | None = None
+    ) -> None:
+        """Remember how a chat platform knows a person; adopt its timezone if we had none."""
         async with self.scope.sessions() as session, session.begin():
             org = await self.scope.org_id(session)
             row = (
@@ -158,3 +171,5 @@ class SqlDirectory:
             ).first()
             if row is not None:
                 setattr(row, IDENTITY_COLUMNS[kind].key, value)
+                if timezone and not row.timezone_known:
+                    row.timezone, row.timezone_known = timezone, True

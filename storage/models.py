@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     Date,
     DateTime,
     Float,
@@ -65,6 +66,7 @@ class PersonRow(Base):
     name: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(20))
     timezone: Mapped[str] = mapped_column(String(64))
+    timezone_known: Mapped[bool] = mapped_column(Boolean, default=True)
     manager: Mapped[str | None] = mapped_column(String(320))
     working_days: Mapped[str] = mapped_column(String(20), default="0,1,2,3,4")
     quiet_start: Mapped[str | None] = mapped_column(String(5))

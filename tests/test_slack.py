@@ -349,3 +349,18 @@ async def test_rate_limits_and_errors_never_lose_a_nudge(slack: Slack) -> None:
         and row.message_ref
         == "DUALICE:" + (sent[-1].params.get("ts", "") or row.message_ref.split(":")[1])
     )
+
+
+async def test_timezone_comes_from_slack_only_when_the_org_file_gives_none(slack: Slack) -> None:
+    slack.fake.users["ULENA"]["tz"] = "Europe/Lisbon"
+    slack.fake.users["UBOB"]["tz"] = "Asia/Tokyo"
+    for user in ("ULENA", "UBOB"):
+        await slack.post(sr.slash_command(user, "/goals", "", secret=SECRET))
+    directory = slack.app.deps.directory
+    lena, bob = [await directory.person(f"{n}@acme.example") for n in ("lena", "bob")]
+    assert lena is not None and (lena.timezone, lena.ids.slack) == ("Europe/Lisbon", "ULENA")
+    assert bob is not None and bob.timezone == "America/Chicago"
+    report = await directory.import_chart(load_file(SAMPLE_ORG).chart)
+    assert not report.changed
+    lena = await directory.person("lena@acme.example")
+    assert lena is not None and lena.timezone == "Europe/Lisbon"

@@ -111,6 +111,7 @@ class Person:
     quiet_hours: QuietHours | None = None
     snoozed_until: date | None = None
     ids: Identities = field(default_factory=Identities)
+    timezone_known: bool = True  # False: the organisation's default, until chat tells us better
 
     @property
     def first_name(self) -> str:

@@ -10,9 +10,9 @@ from bot.core.model import KeyResult, OrgChart, Person, SourceKind
 from bot.orgfile.schema import DAYS
 
 
-def _person(p: Person, default_tz: str) -> dict[str, Any]:
+def _person(p: Person) -> dict[str, Any]:
     data: dict[str, Any] = {"email": p.email, "name": p.name, "role": p.role.value}
-    if p.timezone != default_tz:
+    if p.timezone_known:
         data["timezone"] = p.timezone
     if p.manager:
         data["manager"] = p.manager
@@ -49,7 +49,7 @@ def dump(chart: OrgChart) -> str:
     org = chart.organisation
     doc: dict[str, Any] = {
         "organisation": {"slug": org.slug, "name": org.name, "timezone": org.timezone},
-        "people": [_person(p, org.timezone) for p in chart.people],
+        "people": [_person(p) for p in chart.people],
         "teams": [
             {"name": t.name, "manager": t.manager, "members": list(t.members)}
             | ({"digest_channel": t.digest_channel} if t.digest_channel else {})

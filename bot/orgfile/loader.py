@@ -248,6 +248,7 @@ def to_person(p: PersonSpec, default_tz: str) -> Person:
         working_days=tuple(sorted(DAYS.index(d) for d in p.working_days)),
         quiet_hours=quiet,
         ids=Identities(**p.ids.model_dump()),
+        timezone_known=p.timezone is not None,
     )
 
 

@@ -66,7 +66,7 @@ class SlackChannel:
         except SlackApiError as exc:
             raise slack_error(exc) from exc
         user = str(found["user"]["id"])
-        await self.directory.link_identity(person.email, "slack", user)
+        await self.directory.link_identity(person.email, "slack", user, found["user"].get("tz"))
         return user
 
     async def post(

@@ -47,9 +47,11 @@ class SlackBot:
             return None
         email = str(info["user"].get("profile", {}).get("email") or "")
         found = await self.deps.directory.person(email) if email else None
-        if found is not None:
-            await self.deps.directory.link_identity(found.email, "slack", user_id)
-        return found
+        if found is None:
+            return None
+        tz = info["user"].get("tz")
+        await self.deps.directory.link_identity(found.email, "slack", user_id, tz)
+        return await self.deps.directory.person(found.email)
 
     async def after(self, person: Person, where: str | None, outcome: Outcome) -> None:
         """Show the outcome in place of the prompt, then send what the answer queued."""
