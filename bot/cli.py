@@ -17,6 +17,7 @@ from bot.core.errors import GoalnudgeError, OrgFileError
 from bot.core.sync import sync_crm, sync_tracker
 from bot.orgfile import dump, load_file
 from bot.sender import chase, deliver
+from bot.server import outbound_channel
 from storage import open_store, upgrade
 
 
@@ -93,7 +94,7 @@ async def run_command(args: argparse.Namespace, settings: Settings) -> int:
                 return 1
             await Chat(deps, me, read_line, out).run()
             return 0
-        channel = ConsoleChannel(out, deps.clock)
+        channel = outbound_channel(settings, app) or ConsoleChannel(out, deps.clock)
         if args.command == "sync":
             failed = False
             for system, fn in (("crm", sync_crm), ("tracker", sync_tracker)):

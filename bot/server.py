@@ -25,6 +25,15 @@ async def healthz(_request: web.Request) -> web.Response:
     return web.json_response({"status": "ok"})
 
 
+def outbound_channel(settings: Settings, app: App) -> Channel | None:
+    """The channel prompts go out through when nothing serves requests (CLI commands)."""
+    if settings.slack_bot_token:
+        from bot.channels.slack.app import build
+
+        return build(settings, app.deps)[1]
+    return None
+
+
 def build_web_app(settings: Settings, app: App) -> tuple[web.Application, Channel | None]:
     """Routes for whatever is configured; returns the channel prompts go out through."""
     web_app = web.Application()
@@ -35,7 +44,8 @@ def build_web_app(settings: Settings, app: App) -> tuple[web.Application, Channe
 
         slack_app, channel = build(settings, app.deps)
         web_app[SLACK_APP] = slack_app
-        web_app.router.add_post("/slack/events", handler(slack_app))
+        if settings.slack_signing_secret:  # without it, only Socket Mode may reach the app
+            web_app.router.add_post("/slack/events", handler(slack_app))
     return web_app, channel
 
 

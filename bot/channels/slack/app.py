@@ -17,7 +17,7 @@ def build(settings: Settings, deps: Deps) -> tuple[AsyncApp, SlackChannel]:
     channel = SlackChannel(client, deps.directory)
     app = AsyncApp(
         token=settings.slack_bot_token,
-        signing_secret=settings.slack_signing_secret,
+        signing_secret=settings.slack_signing_secret or "",
         client=client,
         process_before_response=False,
     )

@@ -1,0 +1,245 @@
+"""Ack benchmark: signed Slack button clicks at the real server; ack latency and exactly-once."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import math
+import sys
+import tempfile
+import time
+from collections import Counter
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import aiohttp
+from aiohttp import web
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+
+import slack_requests as sr  # noqa: E402
+from fakes.slack_api import FakeSlack  # noqa: E402
+
+from bot.app import App, open_app  # noqa: E402
+from bot.config import Settings  # noqa: E402
+from bot.core.model import (  # noqa: E402
+    CheckIn,
+    CheckInKind,
+    CheckInState,
+    Identities,
+    KeyResult,
+    Objective,
+    Organisation,
+    OrgChart,
+    Person,
+    Role,
+    SourceBinding,
+    SourceKind,
+)
+from bot.server import build_web_app  # noqa: E402
+from storage import open_store, upgrade  # noqa: E402
+
+SECRET = "bench-signing-secret"
+PERIOD = "2026-11-16"
+TARGET = 1_000_000.0
+CRM = SourceBinding(SourceKind.SALESFORCE, metric="closed_won_amount")
+ACTIONS = ["confirm", "adjust", "not_now"]
+log = logging.getLogger("bench.ack")
+Request = tuple[str, dict[str, str]]
+
+
+class ErrorCount(logging.Handler):
+    """Counts ERROR records (Bolt logs one for each listener that fails) for the JSON line."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.count = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.count += 1
+
+
+def email(i: int) -> str:
+    return f"rep{i}@bench.example"
+
+
+def user(i: int) -> str:
+    return f"U{i:05d}"
+
+
+def title(i: int) -> str:
+    return f"Close $1M (Rep {i})"
+
+
+def proposed(i: int) -> float:
+    return 1000.0 + i
+
+
+def message(i: int) -> tuple[str, str]:
+    """Where rep i's prompt is (channel, ts): what the click carries and chat.update targets."""
+    return f"D{user(i)}", f"1700000000.{i:06d}"
+
+
+def chart(slug: str, n: int) -> OrgChart:
+    people = [Person(email(i), f"Rep {i}", Role.SALES, ids=Identities(user(i))) for i in range(n)]
+    objective = Objective("arr", "Grow new ARR", date(2026, 10, 1), date(2026, 12, 31))
+    krs = [
+        KeyResult(f"arr-{i}", "arr", title(i), email(i), unit="$", target=TARGET, source=CRM)
+        for i in range(n)
+    ]
+    return OrgChart(Organisation(slug, "Bench"), tuple(people), (), (objective,), tuple(krs))
+
+
+def checkin(i: int, now: datetime) -> CheckIn:
+    item = {"kr": f"arr-{i}", "title": title(i), "unit": "$", "current": 0.0, "target": TARGET}
+    item["proposed"] = proposed(i)
+    headline = f"Salesforce shows ${proposed(i):,.0f} closed."
+    payload = {"headline": headline, "question": "Update it?", "items": [item], "actions": ACTIONS}
+    return CheckIn(email(i), CheckInKind.CRM_CONFIRM, PERIOD, CheckInState.SENT, now, payload)
+
+
+async def seed(url: str, slug: str, n: int) -> list[int]:
+    """The organisation, and one sent CRM confirmation per rep; returns the check-in ids."""
+    store = open_store(url, slug)
+    try:
+        await store.directory.import_chart(chart(slug, n))
+        now, ids = datetime.now(UTC), []
+        for i in range(n):
+            row = await store.outbox.add(checkin(i, now))
+            if row is None or row.id is None:
+                raise SystemExit(f"bench: could not add the check-in for {email(i)}")
+            ids.append(row.id)
+        return ids
+    finally:
+        await store.close()
+
+
+def click(i: int, checkin_id: int) -> Request:
+    channel, ts = message(i)
+    value = json.dumps({"c": checkin_id})
+    return sr.block_actions(
+        user(i), "gn:confirm", value, secret=SECRET, channel=channel, message_ts=ts,
+        action_ts=f"1700000100.{i:06d}",
+    )  # fmt: skip
+
+
+async def fire(url: str, ids: list[int], width: int, every: int) -> tuple[list[float], int, int]:
+    """Every click, every `every`-th twice: first sends' latencies (ms), repeats sent, non-200s."""
+    latencies: list[float] = []
+    statuses: Counter[int] = Counter()
+    todo = iter(range(len(ids)))  # shared by the workers: at most `width` requests in flight
+
+    async def send(http: aiohttp.ClientSession, request: Request) -> float:
+        start = time.perf_counter()
+        async with http.post(url, data=request[0].encode(), headers=request[1]) as response:
+            await response.read()
+        statuses[response.status] += 1
+        return (time.perf_counter() - start) * 1000
+
+    async def worker(http: aiohttp.ClientSession) -> None:
+        for i in todo:
+            request = click(i, ids[i])
+            latencies.append(await send(http, request))
+            if every and i % every == 0:
+                await send(http, request)  # Slack's retry: the same signed body again
+
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=width)) as http:
+        await asyncio.gather(*(worker(http) for _ in range(width)))
+    failed = sum(count for status, count in statuses.items() if status != 200)
+    return latencies, statuses.total() - len(ids), failed
+
+
+async def wait_for_updates(fake: FakeSlack, n: int, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while len(fake.called("chat.update")) < n and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+
+
+async def applied_once(app: App, fake: FakeSlack, n: int) -> bool:
+    """Each key result at its proposed value with one update, each prompt replaced once."""
+    krs = {kr.key: kr.current for kr in await app.store.directory.key_results()}
+    history = Counter(u.kr for u in await app.store.ledger.updates_since(None))
+    answered = {c.person for c in await app.store.outbox.in_state(CheckInState.ANSWERED)}
+    shown = Counter(
+        (c.params.get("channel"), c.params.get("ts")) for c in fake.called("chat.update")
+    )
+    wrong = {
+        "value": sum(krs.get(f"arr-{i}") != proposed(i) for i in range(n)),
+        "one update": sum(history[f"arr-{i}"] != 1 for i in range(n)),
+        "answered": sum(email(i) not in answered for i in range(n)),
+        "one chat.update": sum(shown[message(i)] != 1 for i in range(n)),
+        "stray": len(history.keys() - krs.keys()) + len(shown.keys() - set(map(message, range(n)))),
+    }
+    if any(wrong.values()):
+        log.error("not applied exactly once (reps failing each check): %s", wrong)
+    return not any(wrong.values())
+
+
+def percentile(values: list[float], p: float) -> float:
+    """Nearest-rank percentile, rounded to 0.01."""
+    ordered = sorted(values)
+    return round(ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)], 2)
+
+
+async def run(args: argparse.Namespace, database_url: str, errors: ErrorCount) -> dict[str, object]:
+    slug = f"bench-{time.time_ns()}"  # a new organisation each run, so a shared database works
+    fake = FakeSlack()
+    await fake.start()
+    settings = Settings(
+        database_url=database_url, goalnudge_org=slug, slack_bot_token="xoxb-bench",
+        slack_signing_secret=SECRET, slack_api_url=fake.url, goalnudge_tick_seconds=0,
+    )  # fmt: skip
+    try:
+        await upgrade(settings.database_url)
+        ids = await seed(settings.database_url, slug, args.clicks)
+        async with open_app(settings) as app:
+            runner = web.AppRunner(build_web_app(settings, app)[0], access_log=None)
+            await runner.setup()
+            try:
+                await web.TCPSite(runner, "127.0.0.1", 0).start()
+                url = f"http://127.0.0.1:{runner.addresses[0][1]}/slack/events"
+                every = round(100 / args.duplicate_percent) if args.duplicate_percent > 0 else 0
+                started = time.perf_counter()
+                latencies, repeats, failed = await fire(url, ids, args.concurrency, every)
+                await wait_for_updates(fake, args.clicks, args.timeout)
+                wall = time.perf_counter() - started
+                await asyncio.sleep(0.5)  # room for a wrong second chat.update to show up
+                ok = await applied_once(app, fake, args.clicks) and failed == 0
+            finally:
+                await runner.cleanup()
+    finally:
+        await fake.stop()
+    return {
+        "bench": "ack", "clicks": args.clicks, "concurrency": args.concurrency,
+        "p50_ms": percentile(latencies, 50), "p99_ms": percentile(latencies, 99),
+        "max_ms": round(max(latencies), 2), "applied_once": ok, "duplicates_sent": repeats,
+        "failed_requests": failed, "updates_seen": len(fake.called("chat.update")),
+        "errors_logged": errors.count, "wall_seconds": round(wall, 2),
+    }  # fmt: skip
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--clicks", type=int, default=2000)
+    parser.add_argument("--concurrency", type=int, default=50)
+    parser.add_argument("--database-url", help="default: a fresh SQLite file in a temp dir")
+    parser.add_argument("--duplicate-percent", type=float, default=5.0, help="clicks sent twice")
+    parser.add_argument("--timeout", type=float, default=60.0, help="wait for chat.update (s)")
+    args = parser.parse_args()
+    if args.clicks < 1 or args.concurrency < 1:
+        parser.error("--clicks and --concurrency must be at least 1")
+    logging.basicConfig(stream=sys.stderr, level=logging.WARNING)
+    errors = ErrorCount()
+    logging.getLogger().addHandler(errors)
+    with tempfile.TemporaryDirectory() as tmp:
+        url = args.database_url or f"sqlite+aiosqlite:///{Path(tmp) / 'ack.db'}"
+        result = asyncio.run(run(args, url, errors))
+    print(json.dumps(result), flush=True)
+    return 0 if result["applied_once"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
