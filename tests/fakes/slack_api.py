@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import itertools
 import json
@@ -46,11 +47,14 @@ class FakeSlack:
         self._ts = itertools.count(1)
         self._view_ids = itertools.count(1)
         self._runner: web.AppRunner | None = None
+        self.sockets: list[web.WebSocketResponse] = []
+        self.acks: list[Json] = []
         self._port = 0
 
     async def start(self) -> None:
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._handle)
+        app.router.add_get("/socket", self._socket)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -68,6 +72,45 @@ class FakeSlack:
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.stop()
+
+    async def _socket(self, request: web.Request) -> web.WebSocketResponse:
+        """Socket Mode: say hello, then collect the app's acks of the envelopes we push."""
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        self.sockets.append(ws)
+        await ws.send_json(
+            {
+                "type": "hello",
+                "num_connections": 1,
+                "debug_info": {},
+                "connection_info": {"app_id": "A1"},
+            }
+        )
+        async for message in ws:
+            if message.type == web.WSMsgType.TEXT:
+                self.acks.append(json.loads(message.data))
+        return ws
+
+    async def push(self, kind: str, payload: Json, envelope_id: str) -> Json:
+        """Send one Socket Mode envelope to the connected app; return its ack (bounded wait)."""
+        for _ in range(1000):
+            if self.sockets:
+                break
+            await asyncio.sleep(0.01)
+        await self.sockets[-1].send_json(
+            {
+                "envelope_id": envelope_id,
+                "type": kind,
+                "payload": payload,
+                "accepts_response_payload": True,
+            }
+        )
+        for _ in range(1000):
+            for ack in self.acks:
+                if ack.get("envelope_id") == envelope_id:
+                    return ack
+            await asyncio.sleep(0.01)
+        raise AssertionError(f"no ack for envelope {envelope_id}")
 
     @property
     def url(self) -> str:

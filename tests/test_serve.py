@@ -1,0 +1,122 @@
+"""`goalnudge serve` as a real process: HTTP mode, Socket Mode, health, clean shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import aiohttp
+import slack_requests as sr
+from fakes.slack_api import FakeSlack
+
+from bot.demo import SAMPLE_ORG
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@asynccontextmanager
+async def serve(tmp_path: Path, **env: str) -> AsyncIterator[Callable[[str], str]]:
+    """Run `goalnudge serve` until the block ends; yields a function making its URLs."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'serve.db'}"
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "GOALNUDGE_"))}
+    base |= {
+        "PYTHONPATH": str(ROOT),
+        "DATABASE_URL": url,
+        "HOST": "127.0.0.1",
+        "GOALNUDGE_TICK_SECONDS": "0",
+    }
+    subprocess.run(
+        [sys.executable, "-m", "bot", "org", "import", str(SAMPLE_ORG)],
+        env=base,
+        check=True,
+        capture_output=True,
+        cwd=tmp_path,
+    )
+    port = free_port()
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "serve",
+        env=base | env | {"PORT": str(port)},
+        cwd=tmp_path,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    link = f"http://127.0.0.1:{port}"
+    try:
+        async with aiohttp.ClientSession() as http:
+            for _ in range(200):
+                try:
+                    async with http.get(f"{link}/healthz") as response:
+                        if response.status == 200:
+                            break
+                except aiohttp.ClientConnectionError:
+                    await asyncio.sleep(0.05)
+        yield lambda path: f"{link}{path}"
+    finally:
+        process.send_signal(signal.SIGTERM)
+        output, _ = await asyncio.wait_for(process.communicate(), 20)
+        assert process.returncode == 0, output.decode()
+
+
+async def test_http_mode_serves_health_and_refuses_unsigned_slack_requests(tmp_path: Path) -> None:
+    async with (
+        FakeSlack() as fake,
+        serve(
+            tmp_path,
+            SLACK_BOT_TOKEN="xoxb-t",
+            SLACK_SIGNING_SECRET="s3cret",
+            SLACK_API_URL=fake.url,
+        ) as url,
+        aiohttp.ClientSession() as http,
+    ):
+        async with http.get(url("/healthz")) as health:
+            assert (health.status, await health.json()) == (200, {"status": "ok"})
+        body, headers = sr.slash_command("UALICE", "/goals", "help", secret="not-the-secret")
+        async with http.post(url("/slack/events"), data=body, headers=headers) as forged:
+            assert forged.status == 401
+        body, headers = sr.slash_command("UALICE", "/goals", "help", secret="s3cret")
+        async with http.post(url("/slack/events"), data=body, headers=headers) as signed:
+            assert signed.status == 200
+            assert "snooze until YYYY-MM-DD" in await signed.text()
+
+
+async def test_socket_mode_needs_no_public_url(tmp_path: Path) -> None:
+    async with (
+        FakeSlack() as fake,
+        serve(
+            tmp_path, SLACK_BOT_TOKEN="xoxb-t", SLACK_APP_TOKEN="xapp-t", SLACK_API_URL=fake.url
+        ) as url,
+        aiohttp.ClientSession() as http,
+    ):
+        fake.add_user("UALICE", "alice@acme.example")
+        payload = {
+            "command": "/goals",
+            "text": "",
+            "user_id": "UALICE",
+            "team_id": "T1",
+            "channel_id": "D1",
+            "trigger_id": "trig-9",
+            "api_app_id": "A1",
+            "response_url": "https://hooks.slack.com/commands/1",
+        }
+        ack = await fake.push("slash_commands", payload, "env-1")
+        assert "Close $600k in New ARR (Alice)" in str(ack["payload"])
+        [opened] = fake.called("apps.connections.open")
+        assert opened.token == "xapp-t"
+        async with http.post(url("/slack/events"), data="{}") as closed:
+            assert closed.status == 404  # no signing secret: nothing to verify HTTP with
