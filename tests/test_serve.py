@@ -84,6 +84,7 @@ async def test_http_mode_serves_health_and_refuses_unsigned_slack_requests(tmp_p
         ) as url,
         aiohttp.ClientSession() as http,
     ):
+        fake.add_user("UALICE", "alice@acme.example")
         async with http.get(url("/healthz")) as health:
             assert (health.status, await health.json()) == (200, {"status": "ok"})
         body, headers = sr.slash_command("UALICE", "/goals", "help", secret="not-the-secret")
