@@ -23,29 +23,17 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 import slack_requests as sr  # noqa: E402
 from fakes.slack_api import FakeSlack  # noqa: E402
 
-from bot.app import App, open_app  # noqa: E402
+from bot.app import open_app  # noqa: E402
 from bot.config import Settings  # noqa: E402
-from bot.core.model import (  # noqa: E402
-    CheckIn,
-    CheckInKind,
-    CheckInState,
-    Identities,
-    KeyResult,
-    Objective,
-    Organisation,
-    OrgChart,
-    Person,
-    Role,
-    SourceBinding,
-    SourceKind,
-)
+from bot.core import model  # noqa: E402
 from bot.server import build_web_app  # noqa: E402
 from storage import open_store, upgrade  # noqa: E402
 
 SECRET = "bench-signing-secret"
 PERIOD = "2026-11-16"
 TARGET = 1_000_000.0
-CRM = SourceBinding(SourceKind.SALESFORCE, metric="closed_won_amount")
+CRM = model.SourceBinding(model.SourceKind.SALESFORCE, metric="closed_won_amount")
+TITLE = "Close $1M (Rep {})"
 ACTIONS = ["confirm", "adjust", "not_now"]
 log = logging.getLogger("bench.ack")
 Request = tuple[str, dict[str, str]]
@@ -54,9 +42,7 @@ Request = tuple[str, dict[str, str]]
 class ErrorCount(logging.Handler):
     """Counts ERROR records (Bolt logs one for each listener that fails) for the JSON line."""
 
-    def __init__(self) -> None:
-        super().__init__(logging.ERROR)
-        self.count = 0
+    count = 0
 
     def emit(self, record: logging.LogRecord) -> None:
         self.count += 1
@@ -70,10 +56,6 @@ def user(i: int) -> str:
     return f"U{i:05d}"
 
 
-def title(i: int) -> str:
-    return f"Close $1M (Rep {i})"
-
-
 def proposed(i: int) -> float:
     return 1000.0 + i
 
@@ -83,22 +65,37 @@ def message(i: int) -> tuple[str, str]:
     return f"D{user(i)}", f"1700000000.{i:06d}"
 
 
-def chart(slug: str, n: int) -> OrgChart:
-    people = [Person(email(i), f"Rep {i}", Role.SALES, ids=Identities(user(i))) for i in range(n)]
-    objective = Objective("arr", "Grow new ARR", date(2026, 10, 1), date(2026, 12, 31))
-    krs = [
-        KeyResult(f"arr-{i}", "arr", title(i), email(i), unit="$", target=TARGET, source=CRM)
+def chart(slug: str, n: int) -> model.OrgChart:
+    people = [
+        model.Person(email(i), f"Rep {i}", model.Role.SALES, ids=model.Identities(user(i)))
         for i in range(n)
     ]
-    return OrgChart(Organisation(slug, "Bench"), tuple(people), (), (objective,), tuple(krs))
+    objective = model.Objective("arr", "Grow new ARR", date(2026, 10, 1), date(2026, 12, 31))
+    krs = [
+        model.KeyResult(
+            f"arr-{i}", "arr", TITLE.format(i), email(i), unit="$", target=TARGET, source=CRM
+        )
+        for i in range(n)
+    ]
+    return model.OrgChart(
+        model.Organisation(slug, "Bench"), tuple(people), (), (objective,), tuple(krs)
+    )
 
 
-def checkin(i: int, now: datetime) -> CheckIn:
-    item = {"kr": f"arr-{i}", "title": title(i), "unit": "$", "current": 0.0, "target": TARGET}
+def checkin(i: int, now: datetime) -> model.CheckIn:
+    item = {
+        "kr": f"arr-{i}",
+        "title": TITLE.format(i),
+        "unit": "$",
+        "current": 0.0,
+        "target": TARGET,
+    }
     item["proposed"] = proposed(i)
     headline = f"Salesforce shows ${proposed(i):,.0f} closed."
     payload = {"headline": headline, "question": "Update it?", "items": [item], "actions": ACTIONS}
-    return CheckIn(email(i), CheckInKind.CRM_CONFIRM, PERIOD, CheckInState.SENT, now, payload)
+    return model.CheckIn(
+        email(i), model.CheckInKind.CRM_CONFIRM, PERIOD, model.CheckInState.SENT, now, payload
+    )
 
 
 async def seed(url: str, slug: str, n: int) -> list[int]:
@@ -158,11 +155,15 @@ async def wait_for_updates(fake: FakeSlack, n: int, timeout: float) -> None:
         await asyncio.sleep(0.05)
 
 
-async def applied_once(app: App, fake: FakeSlack, n: int) -> bool:
+async def applied_once(url: str, slug: str, fake: FakeSlack, n: int) -> bool:
     """Each key result at its proposed value with one update, each prompt replaced once."""
-    krs = {kr.key: kr.current for kr in await app.store.directory.key_results()}
-    history = Counter(u.kr for u in await app.store.ledger.updates_since(None))
-    answered = {c.person for c in await app.store.outbox.in_state(CheckInState.ANSWERED)}
+    store = open_store(url, slug)  # its own connections: the server's pool may still be busy
+    try:
+        krs = {kr.key: kr.current for kr in await store.directory.key_results()}
+        history = Counter(u.kr for u in await store.ledger.updates_since(None))
+        answered = {c.person for c in await store.outbox.in_state(model.CheckInState.ANSWERED)}
+    finally:
+        await store.close()
     shown = Counter(
         (c.params.get("channel"), c.params.get("ts")) for c in fake.called("chat.update")
     )
@@ -207,7 +208,8 @@ async def run(args: argparse.Namespace, database_url: str, errors: ErrorCount) -
                 await wait_for_updates(fake, args.clicks, args.timeout)
                 wall = time.perf_counter() - started
                 await asyncio.sleep(0.5)  # room for a wrong second chat.update to show up
-                ok = await applied_once(app, fake, args.clicks) and failed == 0
+                ok = await applied_once(settings.database_url, slug, fake, args.clicks)
+                ok = ok and failed == 0
             finally:
                 await runner.cleanup()
     finally:
@@ -232,7 +234,7 @@ def main() -> int:
     if args.clicks < 1 or args.concurrency < 1:
         parser.error("--clicks and --concurrency must be at least 1")
     logging.basicConfig(stream=sys.stderr, level=logging.WARNING)
-    errors = ErrorCount()
+    errors = ErrorCount(logging.ERROR)
     logging.getLogger().addHandler(errors)
     with tempfile.TemporaryDirectory() as tmp:
         url = args.database_url or f"sqlite+aiosqlite:///{Path(tmp) / 'ack.db'}"

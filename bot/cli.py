@@ -12,12 +12,12 @@ from bot.app import open_app
 from bot.channels.console import ConsoleChannel
 from bot.chat import Chat
 from bot.config import Settings, load_settings
-from bot.core import checkins, digest
+from bot.core import checkins
 from bot.core.errors import GoalnudgeError, OrgFileError
 from bot.core.sync import sync_crm, sync_tracker
 from bot.orgfile import dump, load_file
 from bot.sender import chase, deliver
-from bot.server import outbound_channel
+from bot.server import outbound_channel, post_digest
 from storage import open_store, upgrade
 
 
@@ -123,9 +123,7 @@ async def run_command(args: argparse.Namespace, settings: Settings) -> int:
                 f"reminded {len(moved.reminded)}, expired {len(moved.expired)}."
             )
             return 0
-        composed = await digest.compose(deps, args.team)
-        await channel.post_digest(composed)
-        await deps.digests.record_posted(composed.team, deps.clock.now())
+        await post_digest(deps, channel, args.team)
         return 0
 
 

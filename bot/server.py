@@ -12,7 +12,8 @@ from aiohttp import web
 from bot.app import App, open_app
 from bot.channels.base import Channel
 from bot.config import Settings
-from bot.core import checkins
+from bot.core import checkins, digest
+from bot.core.deps import Deps
 from bot.core.errors import GoalnudgeError
 from bot.core.sync import sync_crm, sync_tracker
 from bot.sender import chase, deliver
@@ -56,6 +57,14 @@ async def tick(app: App, channel: Channel) -> None:
     await checkins.plan(app.deps)
     await deliver(app.deps, channel)
     await chase(app.deps, channel)
+    for team in await digest.due_digests(app.deps):
+        await post_digest(app.deps, channel, team)
+
+
+async def post_digest(deps: Deps, channel: Channel, team: str) -> None:
+    composed = await digest.compose(deps, team)
+    await channel.post_digest(composed)
+    await deps.digests.record_posted(composed.team, deps.clock.now())
 
 
 async def ticker(app: App, channel: Channel, seconds: float) -> None:

@@ -364,3 +364,20 @@ async def test_timezone_comes_from_slack_only_when_the_org_file_gives_none(slack
     assert not report.changed
     lena = await directory.person("lena@acme.example")
     assert lena is not None and lena.timezone == "Europe/Lisbon"
+
+
+async def test_each_digest_is_posted_on_monday_morning_once(slack: Slack) -> None:
+    def posted() -> list[str]:
+        return [
+            c.params["channel"]
+            for c in slack.fake.called("chat.postMessage")
+            if c.params["channel"].startswith("#")
+        ]
+
+    slack.at("2026-11-23 08:59", "America/New_York")
+    await tick(slack.app, slack.channel)
+    assert posted() == ["#platform"]  # 14:59 in Berlin, where Platform's manager is
+    slack.at("2026-11-23 09:00", "America/New_York")
+    await tick(slack.app, slack.channel)
+    await tick(slack.app, slack.channel)
+    assert posted() == ["#platform", "#sales-east"]

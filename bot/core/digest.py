@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from bot.core.cadence import DIGEST_CADENCE, local_time
 from bot.core.deps import Deps
 from bot.core.errors import NotAllowed, NotFound
 from bot.core.model import CheckInState, KeyResult, Objective, Status, UpdateSource
@@ -194,3 +195,21 @@ async def rollup(deps: Deps) -> tuple[RollupNode, ...]:
         return RollupNode(objective.title, progress, sum(k.at_risk for k in kids), tuple(kids))
 
     return tuple(build(o) for o in objectives if o.parent is None)
+
+
+async def due_digests(deps: Deps) -> list[str]:
+    """Teams whose digest is due: Monday 09:00 in the manager's zone, once per week."""
+    now = deps.clock.now()
+    due: list[str] = []
+    for team in await deps.directory.teams():
+        manager = await deps.directory.person(team.manager)
+        if manager is None:
+            continue
+        local = local_time(manager, now)
+        if local.weekday() not in DIGEST_CADENCE.days or local.time() < DIGEST_CADENCE.at:
+            continue
+        last = await deps.digests.last_posted(team.name)
+        week = DIGEST_CADENCE.period(local.date())
+        if last is None or DIGEST_CADENCE.period(local_time(manager, last).date()) != week:
+            due.append(team.name)
+    return due
