@@ -25,14 +25,27 @@ from fakes.slack_api import FakeSlack  # noqa: E402
 
 from bot.app import open_app  # noqa: E402
 from bot.config import Settings  # noqa: E402
-from bot.core import model  # noqa: E402
+from bot.core.model import (  # noqa: E402
+    CheckIn,
+    CheckInKind,
+    CheckInState,
+    Identities,
+    KeyResult,
+    Objective,
+    Organisation,
+    OrgChart,
+    Person,
+    Role,
+    SourceBinding,
+    SourceKind,
+)
 from bot.server import build_web_app  # noqa: E402
 from storage import open_store, upgrade  # noqa: E402
 
 SECRET = "bench-signing-secret"
 PERIOD = "2026-11-16"
 TARGET = 1_000_000.0
-CRM = model.SourceBinding(model.SourceKind.SALESFORCE, metric="closed_won_amount")
+CRM = SourceBinding(SourceKind.SALESFORCE, metric="closed_won_amount")
 TITLE = "Close $1M (Rep {})"
 ACTIONS = ["confirm", "adjust", "not_now"]
 log = logging.getLogger("bench.ack")
@@ -65,37 +78,22 @@ def message(i: int) -> tuple[str, str]:
     return f"D{user(i)}", f"1700000000.{i:06d}"
 
 
-def chart(slug: str, n: int) -> model.OrgChart:
-    people = [
-        model.Person(email(i), f"Rep {i}", model.Role.SALES, ids=model.Identities(user(i)))
-        for i in range(n)
-    ]
-    objective = model.Objective("arr", "Grow new ARR", date(2026, 10, 1), date(2026, 12, 31))
+def chart(slug: str, n: int) -> OrgChart:
+    people = [Person(email(i), f"Rep {i}", Role.SALES, ids=Identities(user(i))) for i in range(n)]
+    objective = Objective("arr", "Grow new ARR", date(2026, 10, 1), date(2026, 12, 31))
     krs = [
-        model.KeyResult(
-            f"arr-{i}", "arr", TITLE.format(i), email(i), unit="$", target=TARGET, source=CRM
-        )
+        KeyResult(f"arr-{i}", "arr", TITLE.format(i), email(i), unit="$", target=TARGET, source=CRM)
         for i in range(n)
     ]
-    return model.OrgChart(
-        model.Organisation(slug, "Bench"), tuple(people), (), (objective,), tuple(krs)
-    )
+    return OrgChart(Organisation(slug, "Bench"), tuple(people), (), (objective,), tuple(krs))
 
 
-def checkin(i: int, now: datetime) -> model.CheckIn:
-    item = {
-        "kr": f"arr-{i}",
-        "title": TITLE.format(i),
-        "unit": "$",
-        "current": 0.0,
-        "target": TARGET,
-    }
-    item["proposed"] = proposed(i)
+def checkin(i: int, now: datetime) -> CheckIn:
+    item = {"kr": f"arr-{i}", "title": TITLE.format(i), "unit": "$", "current": 0.0}
+    item |= {"target": TARGET, "proposed": proposed(i)}
     headline = f"Salesforce shows ${proposed(i):,.0f} closed."
     payload = {"headline": headline, "question": "Update it?", "items": [item], "actions": ACTIONS}
-    return model.CheckIn(
-        email(i), model.CheckInKind.CRM_CONFIRM, PERIOD, model.CheckInState.SENT, now, payload
-    )
+    return CheckIn(email(i), CheckInKind.CRM_CONFIRM, PERIOD, CheckInState.SENT, now, payload)
 
 
 async def seed(url: str, slug: str, n: int) -> list[int]:
@@ -161,7 +159,7 @@ async def applied_once(url: str, slug: str, fake: FakeSlack, n: int) -> bool:
     try:
         krs = {kr.key: kr.current for kr in await store.directory.key_results()}
         history = Counter(u.kr for u in await store.ledger.updates_since(None))
-        answered = {c.person for c in await store.outbox.in_state(model.CheckInState.ANSWERED)}
+        answered = {c.person for c in await store.outbox.in_state(CheckInState.ANSWERED)}
     finally:
         await store.close()
     shown = Counter(
