@@ -203,6 +203,7 @@ async def run(args: argparse.Namespace, database_url: str, errors: ErrorCount) -
                 every = round(100 / args.duplicate_percent) if args.duplicate_percent > 0 else 0
                 started = time.perf_counter()
                 latencies, repeats, failed = await fire(url, ids, args.concurrency, every)
+                acked = time.perf_counter() - started
                 await wait_for_updates(fake, args.clicks, args.timeout)
                 wall = time.perf_counter() - started
                 await asyncio.sleep(0.5)  # room for a wrong second chat.update to show up
@@ -217,7 +218,8 @@ async def run(args: argparse.Namespace, database_url: str, errors: ErrorCount) -
         "p50_ms": percentile(latencies, 50), "p99_ms": percentile(latencies, 99),
         "max_ms": round(max(latencies), 2), "applied_once": ok, "duplicates_sent": repeats,
         "failed_requests": failed, "updates_seen": len(fake.called("chat.update")),
-        "errors_logged": errors.count, "wall_seconds": round(wall, 2),
+        "errors_logged": errors.count, "acks_seconds": round(acked, 2),
+        "wall_seconds": round(wall, 2),
     }  # fmt: skip
 
 

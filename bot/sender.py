@@ -9,7 +9,7 @@ from bot.channels.base import Channel
 from bot.core import checkins
 from bot.core.deps import Deps
 from bot.core.errors import IntegrationError
-from bot.core.model import CheckIn, CheckInKind, CheckInState
+from bot.core.model import CheckIn, CheckInKind, CheckInState, KeyResult
 from bot.core.prompts import Outcome
 
 log = logging.getLogger("goalnudge.sender")
@@ -26,7 +26,7 @@ async def deliver(deps: Deps, channel: Channel, limit: int = 500) -> Delivered:
     """Send every planned row; each is marked sent with the platform's message reference."""
     sent: list[CheckIn] = []
     failed: list[tuple[CheckIn, str]] = []
-    krs = {kr.key: kr for kr in await deps.directory.key_results()}
+    krs: dict[str, KeyResult] = {}
     for row in await deps.outbox.claim(limit, deps.clock.now()):
         person = await deps.directory.person(row.person)
         if person is None or row.id is None:
@@ -36,6 +36,7 @@ async def deliver(deps: Deps, channel: Channel, limit: int = 500) -> Delivered:
             if row.kind is CheckInKind.NOTICE:
                 ref = await channel.notify(person, str(row.payload.get("text", "")))
             else:
+                krs = krs or {kr.key: kr for kr in await deps.directory.key_results()}
                 ref = await channel.send(person, checkins.prompt_for(row, krs))
         except IntegrationError as exc:
             # Back to planned: the next round retries it; the unique key still forbids a copy.

@@ -8,8 +8,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storage.db import Scope, make_engine, sessionmaker, upgrade
 from storage.directory import SqlDirectory
-from storage.ledger import SqlDigests, SqlLedger, SqlSnapshots
+from storage.ledger import SqlLedger
 from storage.outbox import SqlOutbox
+from storage.records import SqlConversations, SqlDigests, SqlSnapshots
 
 __all__ = ["Store", "open_store", "upgrade"]
 
@@ -23,6 +24,7 @@ class Store:
     ledger: SqlLedger
     snapshots: SqlSnapshots
     digests: SqlDigests
+    conversations: SqlConversations
 
     async def close(self) -> None:
         await self.engine.dispose()
@@ -40,4 +42,5 @@ def open_store(url: str, org: str | None = None) -> Store:
         SqlLedger(scope),
         SqlSnapshots(scope),
         SqlDigests(scope),
+        SqlConversations(scope),
     )

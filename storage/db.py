@@ -37,7 +37,7 @@ def make_engine(url: str) -> AsyncEngine:
             cursor.close()
 
         return engine
-    return create_async_engine(url, pool_pre_ping=True)
+    return create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
 
 
 def alembic_config(url: str) -> Config:

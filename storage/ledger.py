@@ -1,27 +1,24 @@
-"""Progress history, blockers, snapshots and digests; an answer is written whole or not at all."""
+"""Progress history and blockers; an answer is written whole or not at all."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.core.model import Blocker, CheckInState, ProgressUpdate, Snapshot
+from bot.core.model import Blocker, CheckInState, ProgressUpdate
 from bot.core.ports import Applied, Change
 from storage import convert
 from storage.db import Scope
 from storage.models import (
     BlockerRow,
     CheckInRow,
-    DigestRow,
     KeyResultRow,
     PersonRow,
     ProcessedEventRow,
     ProgressUpdateRow,
-    SnapshotRow,
 )
 from storage.outbox import OPEN_STATES, slot
 
@@ -166,69 +163,3 @@ class SqlLedger:
                 .order_by(BlockerRow.raised_at)
             )
             return [convert.blocker(r) for r in (await session.scalars(query)).all()]
-
-
-class SqlSnapshots:
-    def __init__(self, scope: Scope) -> None:
-        self.scope = scope
-
-    async def record(self, snapshots: Sequence[Snapshot]) -> None:
-        if not snapshots:
-            return
-        async with self.scope.sessions() as session, session.begin():
-            org = await self.scope.org_id(session)
-            session.add_all(
-                SnapshotRow(
-                    org_id=org,
-                    source=s.source,
-                    subject=s.subject,
-                    metric=s.metric,
-                    value=s.value,
-                    seen_at=s.seen_at,
-                    details=s.details,
-                )
-                for s in snapshots
-            )
-
-    async def latest(self, source: str, subjects: Sequence[str]) -> dict[str, Snapshot]:
-        async with self.scope.sessions() as session:
-            org = await self.scope.org_id(session)
-            newest = (
-                select(SnapshotRow.subject, func.max(SnapshotRow.id).label("id"))
-                .where(
-                    SnapshotRow.org_id == org,
-                    SnapshotRow.source == source,
-                    SnapshotRow.subject.in_(list(subjects)),
-                )
-                .group_by(SnapshotRow.subject)
-                .subquery()
-            )
-            rows = (
-                await session.scalars(
-                    select(SnapshotRow).join(newest, SnapshotRow.id == newest.c.id)
-                )
-            ).all()
-            return {
-                r.subject: Snapshot(
-                    r.source, r.subject, r.metric, r.value, r.seen_at, dict(r.details or {})
-                )
-                for r in rows
-            }
-
-
-class SqlDigests:
-    def __init__(self, scope: Scope) -> None:
-        self.scope = scope
-
-    async def last_posted(self, team: str) -> datetime | None:
-        async with self.scope.sessions() as session:
-            org = await self.scope.org_id(session)
-            return await session.scalar(
-                select(func.max(DigestRow.posted_at)).where(
-                    DigestRow.org_id == org, DigestRow.team == team
-                )
-            )
-
-    async def record_posted(self, team: str, at: datetime) -> None:
-        async with self.scope.sessions() as session, session.begin():
-            session.add(DigestRow(org_id=await self.scope.org_id(session), team=team, posted_at=at))

@@ -210,3 +210,16 @@ class DigestRow(Base):
     org_id: Mapped[int] = org_fk()
     team: Mapped[str] = mapped_column(String(200))
     posted_at: Mapped[datetime]
+
+
+class ConversationRow(Base):
+    """Where a chat platform lets us write proactively (a Teams conversation reference)."""
+
+    __tablename__ = "conversations"
+    __table_args__ = (UniqueConstraint("org_id", "platform", "key"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int] = org_fk()
+    platform: Mapped[str] = mapped_column(String(20))
+    key: Mapped[str] = mapped_column(String(300))
+    reference: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    updated_at: Mapped[datetime]

@@ -5,6 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from bot.core.answers import snooze
+from bot.core.deps import Deps
+from bot.core.digest import Digest, compose
+from bot.core.errors import GoalnudgeError
+from bot.core.model import KeyResult, Person
+
 HELP = """*goals* — your key results, with buttons to update them
 *goals digest [TEAM]* — your team's digest (managers; leaders may name any team)
 *goals snooze until YYYY-MM-DD* — no check-ins until that date
@@ -42,3 +48,37 @@ def parse(text: str) -> Command:
         except ValueError:
             return Command("snooze", error=f"“{rest[0]}” is not a date — use YYYY-MM-DD.")
     return Command("unknown", error=f"I didn't understand “{text.strip()}”. Try `help`.")
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What a typed command answers, for each channel to render its own way."""
+
+    text: str = ""
+    digest: Digest | None = None
+    goals: tuple[KeyResult, ...] | None = None
+
+
+async def run(deps: Deps, person: Person, text: str, ref: str) -> Reply:
+    """Carry out a typed command for `person`; `ref` makes a repeated delivery apply once."""
+    command = parse(text)
+    if command.error:
+        return Reply(command.error)
+    if command.name == "help":
+        return Reply(HELP)
+    if command.name == "snooze" and command.until:
+        return Reply((await snooze(deps, person.email, command.until, ref)).text)
+    if command.name == "digest":
+        try:
+            team = command.team or await managed_team(deps, person)
+            return Reply(digest=await compose(deps, team, viewer=person.email))
+        except GoalnudgeError as exc:
+            return Reply(str(exc))
+    return Reply(goals=tuple(await deps.directory.key_results([person.email])))
+
+
+async def managed_team(deps: Deps, person: Person) -> str:
+    for team in await deps.directory.teams():
+        if team.manager == person.email:
+            return team.name
+    raise GoalnudgeError("Digests are for managers: you don't manage a team.")

@@ -6,7 +6,7 @@ import enum
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from bot.core.model import (
     Blocker,
@@ -109,6 +109,16 @@ class Ledger(Protocol):
     async def updates_since(self, since: datetime | None) -> list[ProgressUpdate]: ...
     async def history(self, kr: str) -> list[ProgressUpdate]: ...
     async def open_blockers(self) -> list[Blocker]: ...
+
+
+class Conversations(Protocol):
+    """Stored conversation references (JSON), so proactive messages survive restarts."""
+
+    async def save(
+        self, platform: str, key: str, reference: dict[str, Any], at: datetime
+    ) -> None: ...
+
+    async def get(self, platform: str, key: str) -> dict[str, Any] | None: ...
 
 
 class Snapshots(Protocol):

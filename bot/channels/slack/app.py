@@ -16,7 +16,6 @@ def build(settings: Settings, deps: Deps) -> tuple[AsyncApp, SlackChannel]:
     client = make_client(settings.slack_bot_token, settings.slack_api_url)
     channel = SlackChannel(client, deps.directory)
     app = AsyncApp(
-        token=settings.slack_bot_token,
         signing_secret=settings.slack_signing_secret or "",
         client=client,
         process_before_response=False,

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -15,9 +16,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.channels.slack import blocks
 from bot.channels.slack.channel import SlackChannel
 from bot.core import checkins, commands, digest
-from bot.core.answers import answer, snooze
+from bot.core.answers import answer
 from bot.core.deps import Deps
-from bot.core.errors import GoalnudgeError
 from bot.core.model import Person
 from bot.core.ports import Applied, Change
 from bot.core.prompts import ActionId, Answer, Outcome, PromptItem
@@ -35,6 +35,8 @@ MODAL = re.compile(r"^gn:(adjust|flag_risk)$")
 class SlackBot:
     deps: Deps
     channel: SlackChannel
+    # Work after the ack queues here rather than piling onto the database pool under bursts.
+    busy: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(8))
 
     async def person(self, user_id: str, client: AsyncWebClient) -> Person | None:
         """Match a Slack user to the organisation by id, else by email (then remember the id)."""
@@ -58,10 +60,15 @@ class SlackBot:
         if outcome.duplicate:
             return
         await self.channel.replace(person, where, outcome)
-        await deliver(self.deps, self.channel)
+        if outcome.notices:
+            await deliver(self.deps, self.channel)
 
     async def on_simple_action(self, ack: Any, body: dict, action: dict, client: Any) -> None:
         await ack()
+        async with self.busy:
+            await self.simple_action(body, action, client)
+
+    async def simple_action(self, body: dict, action: dict, client: Any) -> None:
         person = await self.person(body["user"]["id"], client)
         if person is None:
             return
@@ -215,30 +222,12 @@ class SlackBot:
         """What `/goals TEXT` (or the same words in a DM) answers."""
         if person is None:
             return [blocks.text(ONBOARDING)]
-        command = commands.parse(text)
-        if command.error:
-            return [blocks.text(command.error)]
-        if command.name == "help":
-            return [blocks.text(commands.HELP)]
-        if command.name == "snooze" and command.until:
-            done = await snooze(self.deps, person.email, command.until, f"slack:{ref}")
-            return [blocks.text(done.text)]
-        if command.name == "digest":
-            try:
-                team = command.team or await self.my_team(person)
-                return blocks.digest_blocks(
-                    await digest.compose(self.deps, team, viewer=person.email)
-                )
-            except GoalnudgeError as exc:
-                return [blocks.text(str(exc))]
-        krs = await self.deps.directory.key_results([person.email])
-        return blocks.goals_blocks(person.first_name, krs)
-
-    async def my_team(self, person: Person) -> str:
-        for team in await self.deps.directory.teams():
-            if team.manager == person.email:
-                return team.name
-        raise GoalnudgeError("Digests are for managers: you don't manage a team.")
+        reply = await commands.run(self.deps, person, text, f"slack:{ref}")
+        if reply.digest is not None:
+            return blocks.digest_blocks(reply.digest)
+        if reply.goals is not None:
+            return blocks.goals_blocks(person.first_name, list(reply.goals))
+        return [blocks.text(reply.text)]
 
     async def on_goals(self, ack: Any, command: dict, client: Any) -> None:
         person = await self.person(command["user_id"], client)

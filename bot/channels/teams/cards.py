@@ -1,0 +1,200 @@
+"""Adaptive Cards 1.5, pure: prompts with inline inputs, outcomes, digests, the blocker task."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.channels.console import plain, render_rollup
+from bot.core.digest import Digest, RollupNode
+from bot.core.prompts import Action, ActionId, Input, InputKind, Outcome, Prompt
+from bot.core.text import bar, day, percent
+
+Card = dict[str, Any]
+CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
+DETAILS = "details"
+FLAG_TASK = "flag_task"
+
+
+def card(body: list[Card], actions: list[Card] | None = None) -> Card:
+    made: Card = {
+        "type": "AdaptiveCard",
+        "version": "1.5",
+        "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+        "body": body,
+    }
+    if actions:
+        made["actions"] = actions
+    return made
+
+
+def attachment(content: Card) -> dict[str, Any]:
+    return {"contentType": CONTENT_TYPE, "content": content}
+
+
+def text(value: str, **style: Any) -> Card:
+    return {"type": "TextBlock", "text": plain(value), "wrap": True, **style}
+
+
+def execute(title: str, verb: str, data: dict[str, Any], style: str = "default") -> Card:
+    """Action.Execute (Universal Actions) with Action.Submit as the fallback for older clients."""
+    payload = {"verb": verb, **data}
+    made: Card = {
+        "type": "Action.Execute",
+        "title": title,
+        "verb": verb,
+        "data": payload,
+        "fallback": {"type": "Action.Submit", "title": title, "data": payload},
+    }
+    if style in ("positive", "destructive"):
+        made["style"] = style
+    return made
+
+
+def field(spec: Input, error: str | None = None) -> list[Card]:
+    label = spec.label + (f" ({spec.unit})" if spec.unit and spec.kind is InputKind.NUMBER else "")
+    common: Card = {"id": spec.name, "label": label, "isRequired": spec.required}
+    if spec.required:
+        common["errorMessage"] = f"{spec.label} is required"
+    if spec.kind is InputKind.CHOICE:
+        made: Card = {
+            **common,
+            "type": "Input.ChoiceSet",
+            "value": spec.initial or "",
+            "choices": [{"title": t, "value": k} for k, t in spec.choices],
+        }
+    elif spec.kind is InputKind.TOGGLE:
+        made = {
+            **common,
+            "type": "Input.Toggle",
+            "title": spec.label,
+            "valueOn": "yes",
+            "valueOff": "",
+        }
+    elif spec.kind is InputKind.NUMBER:
+        made = {
+            **common,
+            "type": "Input.Text",
+            "value": spec.initial or "",
+            "placeholder": "e.g. 412000",
+        }
+    else:
+        made = {
+            **common,
+            "type": "Input.Text",
+            "value": spec.initial or "",
+            "isMultiline": spec.name == "note",
+        }
+    shown = [made]
+    if error:
+        shown.append(text(f"⚠️ {error}", color="attention", size="small"))
+    return shown
+
+
+def form(
+    action: Action,
+    checkin: int | None,
+    *,
+    errors: dict[str, str] | None = None,
+    overrides: dict[str, str] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> list[Card]:
+    """The inputs of an action and its Save button (used inline in a card and in a task)."""
+    errors, overrides = errors or {}, overrides or {}
+    body: list[Card] = []
+    for spec in action.inputs:
+        spec = Input(**{**vars(spec), "initial": overrides.get(spec.name, spec.initial)})
+        body += field(spec, errors.get(spec.name))
+    data = {"c": checkin, **(extra or {})}
+    return [
+        *body,
+        {"type": "ActionSet", "actions": [execute("Save", action.id.value, data, "positive")]},
+    ]
+
+
+def prompt_card(
+    prompt: Prompt, *, errors: dict[str, str] | None = None, values: dict[str, str] | None = None
+) -> Card:
+    intro = (
+        [text("⏰ Reminder — still waiting on this one.", weight="bolder")]
+        if prompt.reminder
+        else []
+    )
+    body = [*intro, text(prompt.headline), *map(text, prompt.facts), text(prompt.question)]
+    body += [
+        text(f"[{label}]({url})" if url else label, size="small", isSubtle=True)
+        for label, url in prompt.links
+    ]
+    actions = []
+    for action in prompt.actions:
+        if action.inputs:
+            actions.append(
+                {
+                    "type": "Action.ShowCard",
+                    "title": action.label,
+                    "card": card(form(action, prompt.checkin_id, errors=errors, overrides=values)),
+                }
+            )
+        else:
+            style = "positive" if action.style == "primary" else "default"
+            actions.append(execute(action.label, action.id.value, {"c": prompt.checkin_id}, style))
+    if errors:
+        body.append(text("⚠️ " + " ".join(errors.values()), color="attention"))
+    return card(body, actions)
+
+
+def outcome_card(outcome: Outcome) -> Card:
+    return card([text(outcome.text, color="default" if outcome.ok else "attention")])
+
+
+def flag_task(action: Action, link: str | None, note: str) -> Card:
+    heading = text("Flag one of your goals at risk, with this message as the blocker.")
+    return card(
+        [
+            heading,
+            *form(action, None, overrides={"note": note}, extra={"link": link} if link else None),
+        ]
+    )
+
+
+def digest_card(digest: Digest) -> Card:
+    body = [
+        text(f"📊 {digest.team} digest", weight="bolder", size="large"),
+        text(f"{day(digest.since.date())} – {day(digest.until.date())}", isSubtle=True),
+    ]
+    for line in digest.lines:
+        flag = " 🚩" if line.status.value == "at_risk" else ""
+        body.append(
+            text(
+                f"`{bar(line.progress)}` {percent(line.progress)} **{line.title}**{flag}"
+                f"  \n{line.owner} · {line.value}"
+            )
+        )
+    changes = "\n".join(f"- {c.who} — {c.kr}: {c.text}" for c in digest.changes)
+    body += [text("**What changed**"), text(changes or "Nothing this week.")]
+    for r in digest.risks:
+        sure = f", {r.confidence}% confident" if r.confidence is not None else ""
+        link = f" [message]({r.link})" if r.link else ""
+        body.append(text(f"🚩 **{r.kr}** ({r.who}{sure}): {r.note}{link}", color="attention"))
+    rate = digest.participation
+    tail = f"Participation: {digest.answered} of {digest.asked} answered" + (
+        f" ({percent(rate)})" if rate is not None else ""
+    )
+    if digest.no_answer:
+        tail += f" · No answer: {', '.join(digest.no_answer)}"
+    if digest.skipped:
+        tail += " · Skipped: " + "; ".join(f"{w} ({why})" for w, why in digest.skipped)
+    body.append(text(tail, size="small", isSubtle=True))
+    return card(body, [execute("Details", DETAILS, {"team": digest.team})])
+
+
+def rollup_card(nodes: tuple[RollupNode, ...]) -> Card:
+    return card(
+        [
+            text("🏢 Company roll-up", weight="bolder"),
+            text("\n".join(render_rollup(nodes)), fontType="monospace"),
+        ]
+    )
+
+
+def is_form_action(verb: str) -> bool:
+    return verb in (ActionId.ADJUST.value, ActionId.FLAG_RISK.value)

@@ -1,0 +1,218 @@
+"""Wire-level fake of the Bot Framework Connector REST API that botbuilder's connector calls."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import threading
+from dataclasses import dataclass
+from http import HTTPStatus
+from typing import Any, Literal
+
+from aiohttp import web
+
+__all__ = ["FakeConnector", "Op", "Sent"]
+
+Json = dict[str, Any]
+Op = Literal["create", "send", "reply", "update", "delete"]
+CONV = "/v3/conversations/{conversation_id}"
+
+
+@dataclass(frozen=True)
+class Sent:
+    op: Op
+    conversation_id: str
+    activity_id: str | None
+    body: Json
+    authorized: bool  # the request carried an Authorization header
+    status: int = 200  # what the fake answered (see fail())
+
+
+def _error(status: int, code: str = "") -> web.Response:
+    """The connector's ErrorResponse body; code defaults to the status phrase, e.g. "BadGateway"."""
+    code = code or HTTPStatus(status).phrase.replace(" ", "")
+    return web.json_response({"error": {"code": code, "message": code}}, status=status)
+
+
+class FakeConnector:
+    """Serves on its own thread and event loop: TeamsInfo's team calls use a blocking client."""
+
+    def __init__(self) -> None:
+        self.sent: list[Sent] = []
+        self.members: dict[str, list[Json]] = {}
+        self.teams: dict[str, Json] = {}
+        self._failures: dict[str, list[tuple[int, int | None]]] = {}
+        self._ids = itertools.count(1)
+        self._conversations = itertools.count(1)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._runner: web.AppRunner | None = None
+        self._port = 0
+
+    async def start(self) -> None:
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="fake-bot-connector")
+        self._thread.start()
+        await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(self._serve(), self._loop))
+
+    async def stop(self) -> None:
+        if self._loop is None or self._thread is None:
+            return
+        if self._runner is not None:
+            cleanup = asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop)
+            await asyncio.wrap_future(cleanup)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        await asyncio.to_thread(self._thread.join)
+        self._loop.close()
+        self._loop = self._thread = self._runner = None
+
+    async def __aenter__(self) -> FakeConnector:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.stop()
+
+    async def _serve(self) -> None:
+        app = web.Application()
+        app.router.add_post("/v3/conversations", self._create)
+        app.router.add_post(CONV + "/activities", self._activity)
+        app.router.add_route("*", CONV + "/activities/{activity_id}", self._activity)
+        app.router.add_get(CONV + "/members", self._roster)
+        app.router.add_get(CONV + "/pagedmembers", self._paged)
+        app.router.add_get(CONV + "/members/{member_id}", self._member)
+        app.router.add_get("/v3/teams/{team_id}/conversations", self._channels)
+        app.router.add_get("/v3/teams/{team_id}", self._team)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
+        self._port = self._runner.addresses[0][1]
+
+    @property
+    def url(self) -> str:
+        """A serviceUrl for inbound activities."""
+        return f"http://127.0.0.1:{self._port}/"
+
+    def of(self, op: Op) -> list[Sent]:
+        """The successful requests of one kind, oldest first."""
+        return [s for s in self.sent if s.op == op and s.status < 300]
+
+    def add_member(
+        self, conversation_id: str, id: str, name: str, email: str, aad_object_id: str
+    ) -> Json:
+        """Put a user on a conversation's (or team's) roster, shaped like a TeamsChannelAccount."""
+        given, _, surname = name.partition(" ")
+        member = {"id": id, "name": name, "givenName": given, "surname": surname or None,
+                  "email": email, "userPrincipalName": email.lower(),
+                  "aadObjectId": aad_object_id, "userRole": "user"}  # fmt: skip
+        self.members.setdefault(conversation_id, []).append(member)
+        return member
+
+    def add_team(self, team_id: str, name: str, channels: dict[str, str] | None = None) -> Json:
+        """Team details; channels maps id to name (the General channel's id is the team id)."""
+        listed = [{"id": team_id, "name": None}] + [
+            {"id": cid, "name": cname} for cid, cname in (channels or {}).items()
+        ]
+        self.teams[team_id] = {"id": team_id, "name": name, "aadGroupId": f"group-{team_id}",
+                               "channelCount": len(listed), "channels": listed}  # fmt: skip
+        return self.teams[team_id]
+
+    def fail(self, op: str, status: int, times: int = 1, retry_after: int | None = None) -> None:
+        """Answer the next `times` requests of op (a Sent op, or "members", "member", "team",
+        "channels") with status, e.g. 429 with a Retry-After header, 412, 502 or 504."""
+        self._failures.setdefault(op, []).extend([(status, retry_after)] * times)
+
+    def _failure(self, op: str) -> web.Response | None:
+        if not self._failures.get(op):
+            return None
+        status, retry_after = self._failures[op].pop(0)
+        response = _error(status)
+        if retry_after is not None:
+            response.headers["Retry-After"] = str(retry_after)
+        return response
+
+    def _record(self, op: Op, request: web.Request, conversation_id: str, activity_id: str | None,
+                body: Json, status: int = 200) -> None:  # fmt: skip
+        authorized = "Authorization" in request.headers
+        self.sent.append(Sent(op, conversation_id, activity_id, body, authorized, status))
+
+    async def _create(self, request: web.Request) -> web.Response:
+        params: Json = await request.json()
+        if failed := self._failure("create"):
+            self._record("create", request, "", None, params, failed.status)
+            return failed
+        channel = ((params.get("channelData") or {}).get("channel") or {}).get("id")
+        activity_id = f"act-{next(self._ids)}" if params.get("activity") else None
+        if channel and activity_id:  # a new thread in a Teams channel
+            conversation_id = f"{channel};messageid={activity_id}"
+        else:
+            conversation_id = f"a:conv-{next(self._conversations)}"
+        self._record("create", request, conversation_id, activity_id, params)
+        answer = {"id": conversation_id, "serviceUrl": self.url}
+        return web.json_response(answer | ({"activityId": activity_id} if activity_id else {}))
+
+    async def _activity(self, request: web.Request) -> web.Response:
+        conversation_id = request.match_info["conversation_id"]
+        activity_id = request.match_info.get("activity_id")
+        ops: dict[str, Op] = {"POST": "reply" if activity_id else "send", "PUT": "update",
+                              "DELETE": "delete"}  # fmt: skip
+        if request.method not in ops:
+            return _error(405)
+        op = ops[request.method]
+        body: Json = await request.json() if request.can_read_body else {}
+        if failed := self._failure(op):
+            self._record(op, request, conversation_id, activity_id, body, failed.status)
+            return failed
+        if op in ("send", "reply"):
+            activity_id = f"act-{next(self._ids)}"
+        self._record(op, request, conversation_id, activity_id, body)
+        return web.json_response({} if op == "delete" else {"id": activity_id})
+
+    def _roster_of(self, conversation_id: str) -> list[Json] | None:
+        """A channel thread ("19:…;messageid=…") has its channel's roster; None: no roster."""
+        return self.members.get(conversation_id) or self.members.get(conversation_id.split(";")[0])
+
+    async def _roster(self, request: web.Request) -> web.Response:
+        if failed := self._failure("members"):
+            return failed
+        roster = self._roster_of(request.match_info["conversation_id"])
+        return _error(404, "ConversationNotFound") if roster is None else web.json_response(roster)
+
+    async def _paged(self, request: web.Request) -> web.Response:
+        if failed := self._failure("members"):
+            return failed
+        roster = self._roster_of(request.match_info["conversation_id"])
+        if roster is None:
+            return _error(404, "ConversationNotFound")
+        start = int(request.query.get("continuationToken") or 0)
+        end = start + int(request.query.get("pageSize") or 500)
+        token = str(end) if end < len(roster) else None
+        return web.json_response({"members": roster[start:end], "continuationToken": token})
+
+    async def _member(self, request: web.Request) -> web.Response:
+        if failed := self._failure("member"):
+            return failed
+        member_id = request.match_info["member_id"]
+        roster = self._roster_of(request.match_info["conversation_id"])
+        if roster is None:  # TeamsActivityHandler tolerates this code, not a missing member
+            return _error(404, "ConversationNotFound")
+        found = [m for m in roster if member_id in (m["id"], m["aadObjectId"])]
+        return web.json_response(found[0]) if found else _error(404, "MemberNotFoundInConversation")
+
+    async def _team(self, request: web.Request) -> web.Response:
+        if failed := self._failure("team"):
+            return failed
+        team = self.teams.get(request.match_info["team_id"])
+        if team is None:
+            return _error(404)
+        details = {k: v for k, v in team.items() if k != "channels"}
+        members = len(self.members.get(team["id"], []))
+        return web.json_response(details | {"memberCount": members, "type": "standard"})
+
+    async def _channels(self, request: web.Request) -> web.Response:
+        if failed := self._failure("channels"):
+            return failed
+        team = self.teams.get(request.match_info["team_id"])
+        if team is None:
+            return _error(404)
+        return web.json_response({"conversations": team["channels"]})
