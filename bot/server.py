@@ -11,6 +11,7 @@ from aiohttp import web
 
 from bot.app import App, open_app
 from bot.channels.base import Channel
+from bot.channels.router import Router
 from bot.config import Settings
 from bot.core import checkins, digest
 from bot.core.deps import Deps
@@ -26,28 +27,45 @@ async def healthz(_request: web.Request) -> web.Response:
     return web.json_response({"status": "ok"})
 
 
+def channels(settings: Settings, app: App) -> tuple[Router, dict[str, object]]:
+    """The configured chat platforms: one Router to send through, and their request handlers."""
+    parts: dict[str, object] = {}
+    slack = teams = None
+    if settings.slack_bot_token:
+        from bot.channels.slack.app import build as build_slack
+
+        parts["slack"], slack = build_slack(settings, app.deps)
+    from bot.channels.teams.app import build as build_teams
+
+    parts["teams_adapter"], parts["teams_bot"], teams = build_teams(
+        settings, app.deps, app.store.conversations
+    )
+    return Router(slack, teams), parts
+
+
 def outbound_channel(settings: Settings, app: App) -> Channel | None:
     """The channel prompts go out through when nothing serves requests (CLI commands)."""
-    if settings.slack_bot_token:
-        from bot.channels.slack.app import build
-
-        return build(settings, app.deps)[1]
-    return None
+    if not (settings.slack_bot_token or settings.teams_app_id):
+        return None
+    return channels(settings, app)[0]
 
 
-def build_web_app(settings: Settings, app: App) -> tuple[web.Application, Channel | None]:
-    """Routes for whatever is configured; returns the channel prompts go out through."""
+def build_web_app(settings: Settings, app: App) -> tuple[web.Application, Channel]:
+    """Every route on one port; returns the channel prompts go out through."""
+    from bot.channels.slack.app import handler as slack_handler
+    from bot.channels.teams.app import handler as teams_handler
+
     web_app = web.Application()
     web_app.router.add_get("/healthz", healthz)
-    channel: Channel | None = None
-    if settings.slack_bot_token:
-        from bot.channels.slack.app import build, handler
-
-        slack_app, channel = build(settings, app.deps)
-        web_app[SLACK_APP] = slack_app
+    router, parts = channels(settings, app)
+    if "slack" in parts:
+        web_app[SLACK_APP] = parts["slack"]
         if settings.slack_signing_secret:  # without it, only Socket Mode may reach the app
-            web_app.router.add_post("/slack/events", handler(slack_app))
-    return web_app, channel
+            web_app.router.add_post("/slack/events", slack_handler(parts["slack"]))  # type: ignore[arg-type]
+    web_app.router.add_post(
+        "/api/messages", teams_handler(parts["teams_adapter"], parts["teams_bot"])
+    )  # type: ignore[arg-type]
+    return web_app, router
 
 
 async def tick(app: App, channel: Channel) -> None:
@@ -84,7 +102,7 @@ async def serve(settings: Settings) -> int:
         await web.TCPSite(runner, settings.host, settings.port).start()
         log.warning("goalnudge listening on http://%s:%s", settings.host, settings.port)
         tasks = []
-        if channel is not None and settings.goalnudge_tick_seconds > 0:
+        if settings.goalnudge_tick_seconds > 0:
             tasks.append(asyncio.create_task(ticker(app, channel, settings.goalnudge_tick_seconds)))
         socket_mode = None
         if settings.slack_app_token and SLACK_APP in web_app:

@@ -51,7 +51,9 @@ class FakeConnector:
 
     async def start(self) -> None:
         self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, name="fake-bot-connector")
+        self._thread = threading.Thread(
+            target=self._loop.run_forever, name="fake-bot-connector", daemon=True
+        )
         self._thread.start()
         await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(self._serve(), self._loop))
 

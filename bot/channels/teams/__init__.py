@@ -1,0 +1,1 @@
+"""Microsoft Teams on botbuilder: the only package that imports the Bot Framework SDK."""

@@ -1,0 +1,130 @@
+"""Teams as a Channel: proactive cards through stored conversation references, paced and retried."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import defaultdict, deque
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from botbuilder.core import MessageFactory, TurnContext
+from botbuilder.integration.aiohttp import CloudAdapter
+from botbuilder.schema import Activity, Attachment, ConversationReference
+
+from bot.channels.teams import cards
+from bot.core.digest import Digest, RollupNode
+from bot.core.errors import IntegrationError, TransientError
+from bot.core.model import Person
+from bot.core.ports import Conversations
+from bot.core.prompts import Outcome, Prompt
+
+T = TypeVar("T")
+RETRY_STATUSES = {429, 412, 502, 504}
+WINDOWS = ((1.0, 7), (2.0, 8), (30.0, 60))  # Teams: per bot per conversation
+
+
+class Pacer:
+    """Keeps each conversation under Teams' limits: 7 per second, 8 per 2 s, 60 per 30 s."""
+
+    def __init__(self, windows: tuple[tuple[float, int], ...] = WINDOWS) -> None:
+        self.windows = windows
+        self.sent: dict[str, deque[float]] = defaultdict(deque)
+        self.locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+
+    async def wait(self, conversation: str) -> None:
+        async with self.locks[conversation]:
+            stamps = self.sent[conversation]
+            while True:
+                now = time.monotonic()
+                while stamps and now - stamps[0] > max(w for w, _ in self.windows):
+                    stamps.popleft()
+                delays = [
+                    stamps[-limit] + window - now
+                    for window, limit in self.windows
+                    if len(stamps) >= limit
+                ]
+                if not delays or max(delays) <= 0:
+                    break
+                await asyncio.sleep(max(delays))
+            stamps.append(time.monotonic())
+
+
+def status_of(exc: Exception) -> int | None:
+    response = getattr(exc, "response", None)
+    return getattr(response, "status_code", None) or getattr(response, "status", None)
+
+
+async def with_retries(call: Callable[[], Awaitable[T]], attempts: int = 4) -> T:
+    """Retry what Teams says is transient (429, 412, 502, 504), honouring Retry-After."""
+    for attempt in range(attempts):
+        try:
+            return await call()
+        except Exception as exc:
+            status = status_of(exc)
+            if status not in RETRY_STATUSES:
+                raise IntegrationError("teams", f"{type(exc).__name__}: {exc}") from exc
+            headers = getattr(getattr(exc, "response", None), "headers", {}) or {}
+            wait = float(headers.get("Retry-After") or 2**attempt * 0.5)
+            if attempt == attempts - 1:
+                raise TransientError("teams", f"HTTP {status}", wait) from exc
+            await asyncio.sleep(wait)
+    raise AssertionError("unreachable")
+
+
+class TeamsChannel:
+    """Message references are `CONVERSATION_ID|ACTIVITY_ID`, to update the card in place."""
+
+    def __init__(self, adapter: CloudAdapter, app_id: str, conversations: Conversations) -> None:
+        self.adapter = adapter
+        self.app_id = app_id
+        self.conversations = conversations
+        self.pacer = Pacer()
+
+    async def _reference(self, key: str | None) -> ConversationReference:
+        stored = await self.conversations.get("teams", key) if key else None
+        if stored is None:
+            raise IntegrationError("teams", f"goalnudge is not installed for {key or 'them'}")
+        return ConversationReference().deserialize(stored)
+
+    async def _post(self, key: str | None, activity: Activity, update_id: str | None = None) -> str:
+        reference = await self._reference(key)
+        found: dict[str, str] = {}
+
+        async def turn(ctx: TurnContext) -> None:
+            if update_id:
+                activity.id = update_id
+                await ctx.update_activity(activity)
+                found["id"] = update_id
+            else:
+                found["id"] = (await ctx.send_activity(activity)).id
+
+        conversation = reference.conversation.id
+        await self.pacer.wait(conversation)
+        await with_retries(lambda: self.adapter.continue_conversation(reference, turn, self.app_id))
+        return f"{conversation}|{found.get('id', '')}"
+
+    @staticmethod
+    def _card(content: dict[str, Any]) -> Activity:
+        return MessageFactory.attachment(
+            Attachment(content_type=cards.CONTENT_TYPE, content=content)
+        )
+
+    async def send(self, person: Person, prompt: Prompt) -> str | None:
+        return await self._post(person.ids.teams, self._card(cards.prompt_card(prompt)))
+
+    async def notify(self, person: Person, text: str) -> str | None:
+        return await self._post(person.ids.teams, MessageFactory.text(cards.plain(text)))
+
+    async def replace(self, person: Person, message_ref: str | None, outcome: Outcome) -> None:
+        activity_id = message_ref.split("|", 1)[1] if message_ref and "|" in message_ref else None
+        if not activity_id:
+            await self.notify(person, outcome.text)
+            return
+        await self._post(person.ids.teams, self._card(cards.outcome_card(outcome)), activity_id)
+
+    async def post_digest(self, digest: Digest) -> str | None:
+        return await self._post(digest.channel, self._card(cards.digest_card(digest)))
+
+    async def post_rollup(self, person: Person, nodes: tuple[RollupNode, ...]) -> str | None:
+        return await self._post(person.ids.teams, self._card(cards.rollup_card(nodes)))
