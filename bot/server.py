@@ -15,7 +15,7 @@ from bot.channels.router import Router
 from bot.config import Settings
 from bot.core import checkins, digest
 from bot.core.deps import Deps
-from bot.core.errors import GoalnudgeError
+from bot.core.errors import GoalnudgeError, IntegrationError
 from bot.core.sync import sync_crm, sync_tracker
 from bot.sender import chase, deliver
 
@@ -76,7 +76,10 @@ async def tick(app: App, channel: Channel) -> None:
     await deliver(app.deps, channel)
     await chase(app.deps, channel)
     for team in await digest.due_digests(app.deps):
-        await post_digest(app.deps, channel, team)
+        try:
+            await post_digest(app.deps, channel, team)
+        except IntegrationError as exc:  # not posted, so still due: tried again next round
+            log.warning("could not post %s's digest: %s", team, exc)
 
 
 async def post_digest(deps: Deps, channel: Channel, team: str) -> None:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import logging
 from types import SimpleNamespace
 
+import jwt
 from aiohttp import web
 from botbuilder.integration.aiohttp import (
     CloudAdapter,
     ConfigurationBotFrameworkAuthentication,
 )
+from botbuilder.schema import Activity
 
 from bot.channels.teams.bot import TeamsBot
 from bot.channels.teams.channel import TeamsChannel
@@ -47,9 +49,29 @@ def build(
 
 
 def handler(adapter: CloudAdapter, bot: TeamsBot) -> web.RequestHandler:
-    """POST /api/messages: the CloudAdapter authenticates, runs the bot, writes the response."""
+    """POST /api/messages: request → Activity → the adapter (auth, bot) → invoke response.
+
+    `CloudAdapter.process` would serialise invoke bodies twice (a 500 for every card action
+    and task module), so the request is carried to `process_activity` here instead.
+    """
 
     async def api_messages(request: web.Request) -> web.StreamResponse:
-        return await adapter.process(request, bot) or web.Response(status=201)
+        if "application/json" not in request.headers.get("Content-Type", ""):
+            return web.json_response({"error": "expected application/json"}, status=415)
+        try:
+            activity = Activity().deserialize(await request.json())
+        except ValueError:
+            return web.json_response({"error": "the body is not JSON"}, status=400)
+        if not activity.type:
+            return web.json_response({"error": "an activity needs a type"}, status=400)
+        try:
+            invoke = await adapter.process_activity(
+                request.headers.get("Authorization", ""), activity, bot.on_turn
+            )
+        except (PermissionError, jwt.PyJWTError):
+            return web.json_response({"error": "unauthorized"}, status=401)
+        if invoke is None:
+            return web.Response(status=201)
+        return web.json_response(invoke.body, status=invoke.status)
 
     return api_messages

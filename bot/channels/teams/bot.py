@@ -171,16 +171,14 @@ class TeamsBot(TeamsActivityHandler):
     async def on_adaptive_card_invoke(
         self, ctx: TurnContext, invoke_value: Any
     ) -> AdaptiveCardInvokeResponse:
-        action = invoke_value.action
-        data = {**(action.data or {}), "verb": action.verb}
+        action = invoke_value.action  # a dict in botbuilder 4.17, not a model
+        verb = action.get("verb") if isinstance(action, dict) else action.verb
+        payload = action.get("data") if isinstance(action, dict) else action.data
+        data = {**(payload or {}), "verb": verb}
         person = await self.person(ctx)
         outcome = await self.apply(ctx, person, dict(data))
         if outcome is None:
-            return AdaptiveCardInvokeResponse(
-                status_code=200,
-                type="application/vnd.microsoft.activity.message",
-                value="Details posted below.",
-            )
+            outcome = Outcome(True, "Details posted below.")
         if outcome.errors and data.get("c") is not None:
             row = await self.deps.outbox.get(int(data["c"]))
             if row is not None:

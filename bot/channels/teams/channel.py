@@ -81,27 +81,41 @@ class TeamsChannel:
         self.conversations = conversations
         self.pacer = Pacer()
 
-    async def _reference(self, key: str | None) -> ConversationReference:
-        stored = await self.conversations.get("teams", key) if key else None
-        if stored is None:
-            raise IntegrationError("teams", f"goalnudge is not installed for {key or 'them'}")
-        return ConversationReference().deserialize(stored)
+    async def _reference(self, *keys: str | None) -> ConversationReference:
+        for key in filter(None, keys):
+            stored = await self.conversations.get("teams", key)
+            if stored is not None:
+                return ConversationReference().deserialize(stored)
+        raise IntegrationError("teams", f"goalnudge is not installed for {keys[0] or 'them'}")
 
-    async def _post(self, key: str | None, activity: Activity, update_id: str | None = None) -> str:
-        reference = await self._reference(key)
+    async def _post(
+        self,
+        key: str | None,
+        activity: Activity,
+        update_id: str | None = None,
+        also: str | None = None,
+    ) -> str:
+        reference = await self._reference(key, also)
         found: dict[str, str] = {}
+        failed: list[IntegrationError] = []
 
         async def turn(ctx: TurnContext) -> None:
-            if update_id:
-                activity.id = update_id
-                await ctx.update_activity(activity)
-                found["id"] = update_id
-            else:
-                found["id"] = (await ctx.send_activity(activity)).id
+            # Errors are kept, not raised: the adapter's turn-error handler would swallow them.
+            try:
+                if update_id:
+                    activity.id = update_id
+                    await with_retries(lambda: ctx.update_activity(activity))
+                    found["id"] = update_id
+                else:
+                    found["id"] = (await with_retries(lambda: ctx.send_activity(activity))).id
+            except IntegrationError as exc:
+                failed.append(exc)
 
         conversation = reference.conversation.id
         await self.pacer.wait(conversation)
-        await with_retries(lambda: self.adapter.continue_conversation(reference, turn, self.app_id))
+        await self.adapter.continue_conversation(reference, turn, self.app_id)
+        if failed:
+            raise failed[0]
         return f"{conversation}|{found.get('id', '')}"
 
     @staticmethod
@@ -124,7 +138,9 @@ class TeamsChannel:
         await self._post(person.ids.teams, self._card(cards.outcome_card(outcome)), activity_id)
 
     async def post_digest(self, digest: Digest) -> str | None:
-        return await self._post(digest.channel, self._card(cards.digest_card(digest)))
+        return await self._post(
+            digest.channel, self._card(cards.digest_card(digest)), also=digest.team
+        )
 
     async def post_rollup(self, person: Person, nodes: tuple[RollupNode, ...]) -> str | None:
         return await self._post(person.ids.teams, self._card(cards.rollup_card(nodes)))

@@ -1,0 +1,326 @@
+"""Teams end to end: activities shaped as Teams sends them, real botbuilder, a fake connector."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import aiohttp
+import pytest
+import teams_activities as ta
+from aiohttp.test_utils import TestServer
+from fakes.bot_connector import FakeConnector, Sent
+
+from bot.app import App, open_app
+from bot.channels.base import Channel
+from bot.config import Settings
+from bot.core.deps import FixedClock
+from bot.demo import SAMPLE_DATA, SAMPLE_ORG
+from bot.orgfile import load_file
+from bot.server import build_web_app, post_digest, tick
+from storage import open_store, upgrade
+
+ALICE = ta.TeamsUser.from_email("alice@acme.example", "Alice Chen")
+MAYA = ta.TeamsUser.from_email("maya@acme.example", "Maya Schulz")
+FARID = ta.TeamsUser.from_email("farid@acme.example", "Farid Haddad")
+PLATFORM = ta.TeamsTeam("19:platform0general@thread.tacv2", "Platform", "group-1")
+
+
+@dataclass
+class Teams:
+    fake: FakeConnector
+    app: App
+    channel: Channel
+    clock: FixedClock
+    url: str
+    http: aiohttp.ClientSession
+
+    async def post(self, activity: dict[str, Any], auth: str | None = None) -> tuple[int, Any]:
+        headers = {"Content-Type": "application/json"} | ({"Authorization": auth} if auth else {})
+        async with self.http.post(self.url, data=json.dumps(activity), headers=headers) as r:
+            text = await r.text()
+            return r.status, json.loads(text) if text.startswith("{") else text
+
+    def to(self, conversation: str) -> list[Sent]:
+        """Everything the bot posted into one conversation (proactive sends arrive as replies)."""
+        return [
+            s
+            for s in self.fake.sent
+            if s.status < 300
+            and s.op in ("send", "reply")
+            and s.conversation_id.startswith(conversation)
+        ]
+
+    async def install(self, user: ta.TeamsUser) -> None:
+        self.fake.add_member(
+            user.personal_conversation_id, user.id, user.name, user.email, user.aad_object_id
+        )
+        status, _ = await self.post(ta.installation_update(user, service_url=self.fake.url))
+        assert status in (200, 201)
+
+
+@pytest.fixture
+async def teams(tmp_path: Path) -> AsyncIterator[Teams]:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'teams.db'}"
+    await upgrade(url)
+    store = open_store(url, "acme")
+    await store.directory.import_chart(load_file(SAMPLE_ORG).chart)
+    await store.close()
+    fake = FakeConnector()
+    await fake.start()
+    settings = Settings(database_url=url, goalnudge_sample_data=SAMPLE_DATA)
+    clock = FixedClock(datetime(2026, 11, 16, 8, tzinfo=UTC))
+    async with open_app(settings, clock) as app:
+        web_app, channel = build_web_app(settings, app)
+        server = TestServer(web_app, host="127.0.0.1")
+        await server.start_server()
+        async with aiohttp.ClientSession() as http:
+            yield Teams(fake, app, channel, clock, str(server.make_url("/api/messages")), http)
+        await server.close()
+    await fake.stop()
+
+
+def card_of(sent: Sent) -> dict[str, Any]:
+    return sent.body["attachments"][0]["content"]
+
+
+async def nudge_alice(teams: Teams) -> dict[str, Any]:
+    await teams.install(ALICE)
+    teams.clock.set(datetime(2026, 11, 16, 16, 30, tzinfo=ZoneInfo("America/New_York")))
+    await tick(teams.app, teams.channel)
+    cards = [
+        card_of(s) for s in teams.to(ALICE.personal_conversation_id) if s.body.get("attachments")
+    ]
+    assert len(cards) == 1
+    return cards[0]
+
+
+async def test_install_links_the_person_and_survives_in_the_database(teams: Teams) -> None:
+    await teams.install(ALICE)
+    alice = await teams.app.deps.directory.person("alice@acme.example")
+    assert alice is not None and alice.ids.teams == ALICE.aad_object_id
+    [welcome] = teams.to(ALICE.personal_conversation_id)
+    assert welcome.body["text"].startswith("Hi Alice! I'll check in on your goals.")
+    stored = await teams.app.store.conversations.get("teams", ALICE.aad_object_id)
+    assert stored is not None and stored["conversation"]["id"] == ALICE.personal_conversation_id
+
+
+async def test_nudge_card_action_stores_the_update_and_replaces_the_card(teams: Teams) -> None:
+    card = await nudge_alice(teams)
+    assert card["version"] == "1.5"
+    assert (
+        "Salesforce shows you closed 2 deals since your last update ($84,000)."
+        in (card["body"][0]["text"])
+    )
+    confirm = card["actions"][0]
+    assert (confirm["type"], confirm["verb"], confirm["fallback"]["type"]) == (
+        "Action.Execute",
+        "confirm",
+        "Action.Submit",
+    )
+    action = ta.card_action(
+        ALICE,
+        "confirm",
+        confirm["data"],
+        service_url=teams.fake.url,
+        conversation_id=ALICE.personal_conversation_id,
+        reply_to_id="act-1",
+    )
+    status, body = await teams.post(action)
+    assert status == 200 and body["type"] == "application/vnd.microsoft.card.adaptive"
+    assert body["value"]["body"][0]["text"] == (
+        "✅ Confirmed “Close $600k in New ARR (Alice)”: $384,000 of $720,000 (53%)."
+    )
+    kr = await teams.app.deps.directory.key_result("arr-alice")
+    assert kr is not None and kr.current == 384_000
+    await teams.post(action)  # the same activity replayed
+    assert len(await teams.app.deps.ledger.history("arr-alice")) == 1
+
+
+async def test_inline_adjust_shows_validation_messages_then_saves(teams: Teams) -> None:
+    card = await nudge_alice(teams)
+    adjust = next(a for a in card["actions"] if a["title"] == "Adjust…")
+    inputs = [b for b in adjust["card"]["body"] if b["type"].startswith("Input.")]
+    assert [i["id"] for i in inputs] == ["value:arr-alice", "note"]
+    data = {"verb": "adjust", "c": adjust["card"]["body"][-1]["actions"][0]["data"]["c"]}
+    bad = ta.card_action(
+        ALICE,
+        "adjust",
+        data | {"value:arr-alice": "lots"},
+        service_url=teams.fake.url,
+        conversation_id=ALICE.personal_conversation_id,
+        reply_to_id="act-1",
+    )
+    status, body = await teams.post(bad)
+    assert status == 200 and "“lots” is not a number" in json.dumps(body, ensure_ascii=False)
+    kr = await teams.app.deps.directory.key_result("arr-alice")
+    assert kr is not None and kr.current == 300_000
+    good = ta.card_action(
+        ALICE,
+        "adjust",
+        data | {"value:arr-alice": "401000", "note": "late"},
+        service_url=teams.fake.url,
+        conversation_id=ALICE.personal_conversation_id,
+        reply_to_id="act-1",
+    )
+    _, body = await teams.post(good)
+    assert body["value"]["body"][0]["text"].startswith("✅ Updated “Close $600k in New ARR")
+    kr = await teams.app.deps.directory.key_result("arr-alice")
+    assert kr is not None and kr.current == 401_000
+
+
+async def test_submit_fallback_updates_the_card_in_place(teams: Teams) -> None:
+    card = await nudge_alice(teams)
+    submit = ta.card_submit(
+        ALICE,
+        card["actions"][0]["fallback"]["data"],
+        service_url=teams.fake.url,
+        conversation_id=ALICE.personal_conversation_id,
+        reply_to_id="act-7",
+    )
+    assert (await teams.post(submit))[0] in (200, 201)
+    [update] = teams.fake.of("update")
+    assert update.activity_id == "act-7"
+    assert "Confirmed" in update.body["attachments"][0]["content"]["body"][0]["text"]
+
+
+async def test_message_action_flags_a_blocker_and_the_manager_is_told(teams: Teams) -> None:
+    for user in (FARID, MAYA):
+        await teams.install(user)
+    link = "https://teams.microsoft.com/l/message/19:abc/1700000000"
+    fetch = ta.fetch_task(
+        FARID,
+        "flagBlocker",
+        "<p>Security hasn't approved prod data</p>",
+        service_url=teams.fake.url,
+        conversation_id=PLATFORM.id,
+        message_link=link,
+        team=PLATFORM,
+    )
+    status, body = await teams.post(fetch)
+    assert status == 200 and body["task"]["type"] == "continue"
+    task_card = body["task"]["value"]["card"]["content"]
+    note = next(b for b in task_card["body"] if b.get("id") == "note")
+    assert note["value"] == "Security hasn't approved prod data"
+    submit = ta.submit_action(
+        FARID,
+        "flagBlocker",
+        {"kr": "fraud-api", "note": note["value"], "confidence": "55", "link": link},
+        service_url=teams.fake.url,
+        conversation_id=PLATFORM.id,
+        message_text=note["value"],
+        message_link=link,
+        team=PLATFORM,
+    )
+    status, body = await teams.post(submit)
+    assert status == 200 and "Flagged" in body["task"]["value"]
+    told = [s.body.get("text", "") for s in teams.to(MAYA.personal_conversation_id)]
+    assert any(
+        "Farid Haddad flagged “Launch the fraud scoring API” at risk (confidence 55%)" in text
+        and link in text
+        for text in told
+    )
+    [blocker] = await teams.app.deps.ledger.open_blockers()
+    assert blocker.link == link
+
+
+async def test_digest_starts_a_new_thread_in_the_team_channel(teams: Teams) -> None:
+    status, _ = await teams.post(
+        ta.conversation_update_members_added(MAYA, service_url=teams.fake.url, team=PLATFORM)
+    )
+    assert status in (200, 201)
+    await post_digest(teams.app.deps, teams.channel, "Platform")
+    [post] = teams.to(PLATFORM.id)
+    content = json.dumps(card_of(post), ensure_ascii=False)
+    assert "📊 Platform digest" in content
+    assert "Erin Walsh · on track, due 13 Nov, 80% confident" in content
+    assert ";messageid=" not in post.conversation_id  # a new post, not a reply in a thread
+
+
+async def test_typed_commands_and_replays(teams: Teams) -> None:
+    await teams.install(MAYA)
+    message = ta.message(
+        MAYA,
+        "digest",
+        service_url=teams.fake.url,
+        conversation_id=MAYA.personal_conversation_id,
+        activity_id="m-1",
+    )
+    await teams.post(message)
+    await teams.post(message)  # a replayed activity
+    replies = [s for s in teams.to(MAYA.personal_conversation_id) if s.body.get("attachments")]
+    assert len(replies) == 1 and "Platform digest" in json.dumps(card_of(replies[0]))
+    helped = ta.message(
+        MAYA,
+        "help",
+        service_url=teams.fake.url,
+        conversation_id=MAYA.personal_conversation_id,
+        activity_id="m-2",
+    )
+    await teams.post(helped)
+    assert "snooze until YYYY-MM-DD" in teams.to(MAYA.personal_conversation_id)[-1].body["text"]
+
+
+async def test_a_rate_limited_send_is_retried_and_delivered_once(teams: Teams) -> None:
+    await teams.install(ALICE)
+    teams.fake.fail("reply", 429, retry_after=1)
+    teams.fake.fail("send", 429, retry_after=1)
+    teams.clock.set(datetime(2026, 11, 16, 16, 30, tzinfo=ZoneInfo("America/New_York")))
+    await tick(teams.app, teams.channel)
+    cards = [s for s in teams.to(ALICE.personal_conversation_id) if s.body.get("attachments")]
+    assert len(cards) == 1
+    row = await teams.app.deps.outbox.open_prompt("alice@acme.example")
+    assert row is not None and row.state.value == "sent"
+
+
+async def test_with_an_app_id_an_unauthenticated_call_gets_401(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'auth.db'}"
+    await upgrade(url)
+    store = open_store(url, "acme")
+    await store.directory.import_chart(load_file(SAMPLE_ORG).chart)
+    await store.close()
+    settings = Settings(database_url=url, teams_app_id=ta.BOT_APP_ID, teams_app_password="pw")
+    async with open_app(settings) as app:
+        web_app, _ = build_web_app(settings, app)
+        server = TestServer(web_app, host="127.0.0.1")
+        await server.start_server()
+        activity = ta.message(
+            ALICE,
+            "goals",
+            service_url="http://127.0.0.1:9/",
+            conversation_id=ALICE.personal_conversation_id,
+            activity_id="x",
+        )
+        async with aiohttp.ClientSession() as http:
+            for auth in (None, "Bearer not-a-token"):
+                headers = {"Content-Type": "application/json"} | (
+                    {"Authorization": auth} if auth else {}
+                )
+                async with http.post(
+                    server.make_url("/api/messages"), data=json.dumps(activity), headers=headers
+                ) as response:
+                    assert response.status == 401
+        await server.close()
+        alice = await app.deps.directory.person("alice@acme.example")
+        assert alice is not None and alice.ids.teams is None
+
+
+async def test_sends_to_one_conversation_are_paced_to_teams_limits() -> None:
+    import time
+
+    from bot.channels.teams.channel import Pacer
+
+    pacer = Pacer(((0.2, 3),))  # the shape of 7 per second, shrunk to keep the test short
+    started = time.monotonic()
+    stamps = []
+    for _ in range(7):
+        await pacer.wait("a:1")
+        stamps.append(time.monotonic() - started)
+    await pacer.wait("a:2")  # another conversation is not held back
+    assert all(later - earlier >= 0.19 for earlier, later in zip(stamps, stamps[3:], strict=False))
+    assert time.monotonic() - started - stamps[-1] < 0.1
