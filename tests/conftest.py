@@ -76,3 +76,13 @@ class Conversation(Demo):
 @pytest.fixture
 def chat(deps: Deps, clock: FixedClock) -> Conversation:
     return Conversation(deps, clock)
+
+
+async def sample_database(path: Path) -> str:
+    """A migrated SQLite file at `path` holding the sample organisation; returns its URL."""
+    url = f"sqlite+aiosqlite:///{path}"
+    await upgrade(url)
+    opened = open_store(url, "acme")
+    await opened.directory.import_chart(load_file(SAMPLE_ORG).chart)
+    await opened.close()
+    return url

@@ -15,6 +15,7 @@ import aiohttp
 import pytest
 import slack_requests as sr
 from aiohttp.test_utils import TestServer
+from conftest import sample_database
 from fakes.slack_api import Call, FakeSlack
 
 from bot.app import App, open_app
@@ -24,7 +25,6 @@ from bot.core.deps import FixedClock
 from bot.demo import SAMPLE_DATA, SAMPLE_ORG
 from bot.orgfile import load_file
 from bot.server import build_web_app, tick
-from storage import open_store, upgrade
 
 SECRET = "signing-secret-for-tests"
 PEOPLE = {
@@ -68,11 +68,7 @@ class Slack:
 
 @pytest.fixture
 async def slack(tmp_path: Path) -> AsyncIterator[Slack]:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'slack.db'}"
-    await upgrade(url)
-    store = open_store(url, "acme")
-    await store.directory.import_chart(load_file(SAMPLE_ORG).chart)
-    await store.close()
+    url = await sample_database(tmp_path / "slack.db")
     fake = FakeSlack()
     await fake.start()
     for user, name in PEOPLE.items():

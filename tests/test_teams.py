@@ -14,16 +14,15 @@ import aiohttp
 import pytest
 import teams_activities as ta
 from aiohttp.test_utils import TestServer
+from conftest import sample_database
 from fakes.bot_connector import FakeConnector, Sent
 
 from bot.app import App, open_app
 from bot.channels.base import Channel
 from bot.config import Settings
 from bot.core.deps import FixedClock
-from bot.demo import SAMPLE_DATA, SAMPLE_ORG
-from bot.orgfile import load_file
+from bot.demo import SAMPLE_DATA
 from bot.server import build_web_app, post_digest, tick
-from storage import open_store, upgrade
 
 ALICE = ta.TeamsUser.from_email("alice@acme.example", "Alice Chen")
 MAYA = ta.TeamsUser.from_email("maya@acme.example", "Maya Schulz")
@@ -66,11 +65,7 @@ class Teams:
 
 @pytest.fixture
 async def teams(tmp_path: Path) -> AsyncIterator[Teams]:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'teams.db'}"
-    await upgrade(url)
-    store = open_store(url, "acme")
-    await store.directory.import_chart(load_file(SAMPLE_ORG).chart)
-    await store.close()
+    url = await sample_database(tmp_path / "teams.db")
     fake = FakeConnector()
     await fake.start()
     settings = Settings(database_url=url, goalnudge_sample_data=SAMPLE_DATA)
@@ -279,11 +274,7 @@ async def test_a_rate_limited_send_is_retried_and_delivered_once(teams: Teams) -
 
 
 async def test_with_an_app_id_an_unauthenticated_call_gets_401(tmp_path: Path) -> None:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'auth.db'}"
-    await upgrade(url)
-    store = open_store(url, "acme")
-    await store.directory.import_chart(load_file(SAMPLE_ORG).chart)
-    await store.close()
+    url = await sample_database(tmp_path / "auth.db")
     settings = Settings(database_url=url, teams_app_id=ta.BOT_APP_ID, teams_app_password="pw")
     async with open_app(settings) as app:
         web_app, _ = build_web_app(settings, app)
