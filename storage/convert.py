@@ -129,7 +129,11 @@ def key_result(row: KeyResultRow) -> KeyResult:
         confidence=row.confidence,
         status=Status(row.status),
         source=SourceBinding(
-            SourceKind(row.source_kind), row.source_metric, row.source_epic, row.source_jql
+            SourceKind(row.source_kind),
+            row.source_metric,
+            row.source_epic,
+            row.source_jql,
+            tuple(sorted((row.source_options or {}).items())),
         ),
     )
 
@@ -151,6 +155,7 @@ def key_result_fields(kr: KeyResult, *, with_progress: bool) -> dict[str, Any]:
         "source_metric": kr.source.metric,
         "source_epic": kr.source.epic,
         "source_jql": kr.source.jql,
+        "source_options": dict(kr.source.options),
     }
     if with_progress:
         fields |= {"current": kr.current, "status": kr.status.value, "confidence": kr.confidence}

@@ -143,6 +143,10 @@ class SourceBinding:
     metric: str | None = None
     epic: str | None = None
     jql: str | None = None
+    options: tuple[tuple[str, str], ...] = ()  # e.g. (("opportunity_type", "New Business"),)
+
+    def option(self, name: str) -> str | None:
+        return dict(self.options).get(name)
 
     def describe(self) -> str:
         if self.kind is SourceKind.SALESFORCE:

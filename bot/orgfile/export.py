@@ -38,7 +38,7 @@ def _key_result(kr: KeyResult) -> dict[str, Any]:
         data["confidence"] = kr.confidence
     data["status"] = kr.status.value
     if kr.source.kind is SourceKind.SALESFORCE:
-        data["source"] = {"salesforce": {"metric": kr.source.metric}}
+        data["source"] = {"salesforce": {"metric": kr.source.metric, **dict(kr.source.options)}}
     elif kr.source.kind is SourceKind.JIRA:
         jira = {"epic": kr.source.epic} if kr.source.epic else {"jql": kr.source.jql}
         data["source"] = {"jira": jira}

@@ -131,7 +131,7 @@ def load_text(text: str, filename: str = "<org file>") -> Loaded:
 
 
 SOURCE_FORMS = (
-    "source must be manual, {salesforce: {metric: closed_won_amount|closed_won_count}}, "
+    "source must be manual, {salesforce: {metric: METRIC, …}}, "
     "{jira: {epic: KEY}} or {jira: {jql: QUERY}}"
 )
 
@@ -255,7 +255,8 @@ def to_person(p: PersonSpec, default_tz: str) -> Person:
 def to_key_result(kr: KeyResultSpec, objective: ObjectiveSpec) -> KeyResult:
     source = SourceBinding()
     if not isinstance(kr.source, str) and kr.source.salesforce:
-        source = SourceBinding(SourceKind.SALESFORCE, metric=kr.source.salesforce.metric)
+        sf = kr.source.salesforce
+        source = SourceBinding(SourceKind.SALESFORCE, metric=sf.metric, options=sf.options())
     elif not isinstance(kr.source, str) and kr.source.jira:
         source = SourceBinding(SourceKind.JIRA, epic=kr.source.jira.epic, jql=kr.source.jira.jql)
     milestone = kr.kind == "milestone"

@@ -121,7 +121,29 @@ class PeriodSpec(Strict):
 
 
 class SalesforceSpec(Strict):
-    metric: Literal["closed_won_amount", "closed_won_count"]
+    metric: Literal[
+        "closed_won_amount", "closed_won_count", "meetings_held", "sales_cycle_days", "custom"
+    ]
+    opportunity_type: str | None = None
+    record_type: str | None = None
+    currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
+    event_type: str | None = None
+    soql: str | None = None
+
+    @model_validator(mode="after")
+    def complete(self) -> SalesforceSpec:
+        if self.metric == "meetings_held" and not self.event_type:
+            raise ValueError("meetings_held needs event_type (the Event Type counted, e.g. Demo)")
+        if self.metric == "custom" and not (self.soql and "{owners}" in self.soql):
+            raise ValueError(
+                "custom needs soql: an aggregate with `OwnerId` and a `value` alias, "
+                "`WHERE OwnerId IN {owners}` and `GROUP BY OwnerId` ({start}/{end} optional)"
+            )
+        return self
+
+    def options(self) -> tuple[tuple[str, str], ...]:
+        found = self.model_dump(exclude={"metric"}, exclude_none=True)
+        return tuple(sorted((k, str(v)) for k, v in found.items()))
 
 
 class JiraSpec(Strict):

@@ -1,0 +1,353 @@
+"""Wire-level fake of the Jira REST API (Cloud or Data Center) that the real `jira` client talks to."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import threading
+from datetime import datetime
+from typing import Any, Literal
+
+from aiohttp import BasicAuth, web
+
+__all__ = ["FakeJira"]
+
+Json = dict[str, Any]
+API = "/rest/api/2"
+CATEGORIES = {"done": (3, "Done"), "indeterminate": (4, "In Progress"), "new": (2, "To Do")}
+IMPEDIMENT = {"value": "Impediment", "id": "10019"}
+_JQL = re.compile(
+    r'^\s*(key|issuekey|parent|"epic link")\s+in\s*\(([^)]*)\)'
+    r"\s*(?:order\s+by\s+key(?:\s+(asc|desc))?)?\s*$",
+    re.IGNORECASE,
+)
+
+
+def _error(status: int, message: str, headers: dict[str, str] | None = None) -> web.Response:
+    return web.json_response(
+        {"errorMessages": [message], "errors": {}}, status=status, headers=headers
+    )
+
+
+def _key_order(key: str) -> tuple[str, int]:
+    project, _, number = key.rpartition("-")
+    return (project, int(number)) if number.isdigit() else (key, 0)
+
+
+def _field(fid: str, name: str, schema: Json, custom: bool = False, *clauses: str) -> Json:
+    return {"id": fid, "key": fid, "name": name, "custom": custom, "orderable": True,
+            "navigable": True, "searchable": True, "clauseNames": [*clauses] or [fid],
+            "schema": schema}  # fmt: skip
+
+
+class FakeJira:
+    """Serves on its own thread and event loop, since the `jira` client is blocking."""
+
+    def __init__(
+        self,
+        mode: Literal["cloud", "datacenter"] = "cloud",
+        *,
+        credentials: tuple[str, str] = ("bot@acme.example", "token"),
+        pat: str = "pat-123",
+        flagged_field_id: str = "customfield_10021",
+        epic_link_field_id: str = "customfield_10014",
+    ) -> None:
+        self.mode = mode
+        self.credentials = credentials
+        self.pat = pat
+        self.flagged_field_id = flagged_field_id
+        self.epic_link_field_id = epic_link_field_id
+        self.page_size = 50
+        self.issues: dict[str, Json] = {}  # key -> the issue's "fields" object
+        self.users: dict[str, Json] = {}
+        self.calls: list[tuple[str, str]] = []
+        self.comments: list[tuple[str, str]] = []
+        self.updates: list[tuple[str, Json]] = []
+        self._jql: dict[str, list[str]] = {}
+        self._ids: dict[str, str] = {}
+        self._failures: list[tuple[int, int | None]] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._runner: web.AppRunner | None = None
+        self._port = 0
+
+    # lifecycle
+
+    def start(self) -> None:
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="fake-jira", daemon=True)
+        self._thread.start()
+        asyncio.run_coroutine_threadsafe(self._serve(), self._loop).result(timeout=10)
+
+    def stop(self) -> None:
+        if self._loop is None or self._thread is None:
+            return
+        if self._runner is not None:
+            asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join()
+        self._loop.close()
+        self._loop = self._thread = self._runner = None
+
+    def __enter__(self) -> FakeJira:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    async def _serve(self) -> None:
+        app = web.Application(middlewares=[self._middleware])
+        app.router.add_get(API + "/serverInfo", self._server_info)
+        app.router.add_get(API + "/field", self._fields)
+        app.router.add_route("*", API + "/search/jql", self._search)
+        app.router.add_route("*", API + "/search", self._search)
+        app.router.add_get(API + "/issue/{key}", self._get_issue)
+        app.router.add_put(API + "/issue/{key}", self._put_issue)
+        app.router.add_post(API + "/issue/{key}/comment", self._comment)
+        app.router.add_get(API + "/user/search", self._user_search)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
+        self._port = self._runner.addresses[0][1]
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._port}"
+
+    # test-side helpers
+
+    def fail_next(self, status: int, times: int = 1, retry_after: int | None = None) -> None:
+        """Answer the next `times` requests (any endpoint) with `status`."""
+        self._failures.extend([(status, retry_after)] * times)
+
+    def register_jql(self, jql: str, keys: list[str]) -> None:
+        self._jql[jql] = list(keys)
+
+    def add_user(self, account_id: str, email: str, name: str) -> Json:
+        ident = {"accountId": account_id, "accountType": "atlassian"} if self.mode == "cloud" \
+            else {"key": account_id, "name": account_id}  # fmt: skip
+        self.users[account_id] = {"self": f"{self.url}{API}/user?id={account_id}", **ident,
+                                  "emailAddress": email, "displayName": name, "active": True}
+        return self.users[account_id]
+
+    def add_epic(
+        self,
+        key: str,
+        summary: str,
+        status: str = "In Progress",
+        category: Literal["done", "indeterminate", "new"] = "indeterminate",
+        due: str | None = None,
+        updated: str | datetime = "2026-11-17T09:12:00.000+0000",
+        flagged: bool = False,
+        assignee: str | None = None,
+    ) -> Json:
+        if isinstance(updated, datetime):
+            updated = updated.strftime("%Y-%m-%dT%H:%M:%S.000%z")
+        cat_id, cat_name = CATEGORIES[category]
+        self.issues[key] = {
+            "summary": summary, "issuetype": {"name": "Epic", "subtask": False},
+            "status": {"name": status, "statusCategory": {"id": cat_id, "key": category,
+                                                          "name": cat_name}},
+            "duedate": due, "updated": updated, self.flagged_field_id: None,
+            "assignee": self.users.get(assignee or "") if assignee else None,
+        }  # fmt: skip
+        if flagged:
+            self.issues[key][self.flagged_field_id] = [self._option()]
+        return self.issues[key]
+
+    def add_child(self, epic_key: str, key: str, done: bool) -> Json:
+        fields = self.add_epic(key, f"Child of {epic_key}", "Done" if done else "To Do",
+                               "done" if done else "new")  # fmt: skip
+        fields["issuetype"] = {"name": "Story", "subtask": False}
+        if self.mode == "cloud":
+            fields["parent"] = {"id": self._id(epic_key), "key": epic_key}
+        else:
+            fields[self.epic_link_field_id] = epic_key
+        return fields
+
+    # request plumbing
+
+    @web.middleware
+    async def _middleware(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        self.calls.append((request.method, request.path_qs))
+        if self._failures:
+            status, retry_after = self._failures.pop(0)
+            headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
+            return _error(status, f"Injected failure {status}", headers)
+        auth = request.headers.get("Authorization", "")
+        if self.mode == "cloud":
+            try:
+                basic = BasicAuth.decode(auth)
+                ok = (basic.login, basic.password) == self.credentials
+            except ValueError:
+                ok = False
+        else:
+            ok = auth == f"Bearer {self.pat}"
+        if not ok:
+            return _error(401, "You are not authenticated. Authentication required to "
+                          "perform this operation.")  # fmt: skip
+        return await handler(request)
+
+    def _id(self, key: str) -> str:
+        return self._ids.setdefault(key, str(10001 + len(self._ids)))
+
+    def _resolve(self, id_or_key: str) -> str | None:
+        if id_or_key in self.issues:
+            return id_or_key
+        return next((k for k, i in self._ids.items() if i == id_or_key), None)
+
+    def _option(self) -> Json:
+        return {"self": f"{self.url}{API}/customFieldOption/10019", **IMPEDIMENT}
+
+    def _render(self, key: str, wanted: list[str] | None) -> Json:
+        fields = self.issues[key]
+        if wanted and not {"*all", "*navigable"} & set(wanted):
+            fields = {k: v for k, v in fields.items() if k in wanted}
+        ident = self._id(key)
+        return {"expand": "", "id": ident, "self": f"{self.url}{API}/issue/{ident}", "key": key,
+                "fields": fields}  # fmt: skip
+
+    def _match(self, jql: str) -> list[str]:
+        """Keys matching `jql`; raises ValueError with Jira's message if unsupported."""
+        if jql in self._jql:
+            return [k for k in self._jql[jql] if k in self.issues]
+        m = _JQL.match(jql)
+        if m is None:
+            raise ValueError(f"Error in the JQL Query: FakeJira does not support {jql!r}.")
+        clause, wanted = m.group(1).lower(), [k.strip(" '\"") for k in m.group(2).split(",")]
+        if (clause == "parent") != (self.mode == "cloud") and clause not in ("key", "issuekey"):
+            raise ValueError(f"Field {m.group(1)} is not the epic link on {self.mode}.")
+        for k in wanted:
+            if k and k not in self.issues:
+                raise ValueError(f"An issue with key '{k}' does not exist for field '{clause}'.")
+        if clause in ("key", "issuekey"):
+            keys = [k for k in self.issues if k in wanted]
+        elif clause == "parent":
+            keys = [k for k, f in self.issues.items() if (f.get("parent") or {}).get("key") in wanted]
+        else:
+            keys = [k for k, f in self.issues.items() if f.get(self.epic_link_field_id) in wanted]
+        if m.group(0).lower().find("order by") >= 0:
+            keys.sort(key=_key_order, reverse=(m.group(3) or "").lower() == "desc")
+        return keys
+
+    # endpoints
+
+    async def _server_info(self, request: web.Request) -> web.Response:
+        cloud = self.mode == "cloud"
+        version = [1001, 0, 0] if cloud else [9, 12, 2]
+        return web.json_response({
+            "baseUrl": self.url, "version": ".".join(map(str, version)),
+            "versionNumbers": version, "deploymentType": "Cloud" if cloud else "Server",
+            "buildNumber": 100000, "serverTitle": "Fake Jira",
+        })  # fmt: skip
+
+    async def _fields(self, request: web.Request) -> web.Response:
+        fields = [
+            _field("summary", "Summary", {"type": "string", "system": "summary"}),
+            _field("status", "Status", {"type": "status", "system": "status"}),
+            _field("duedate", "Due date", {"type": "date", "system": "duedate"}, False,
+                   "due", "duedate"),
+            _field("updated", "Updated", {"type": "datetime", "system": "updated"}, False,
+                   "updated", "updatedDate"),
+            _field("assignee", "Assignee", {"type": "user", "system": "assignee"}),
+            _field("issuetype", "Issue Type", {"type": "issuetype", "system": "issuetype"},
+                   False, "issuetype", "type"),
+            _field(self.flagged_field_id, "Flagged", {
+                "type": "array", "items": "option", "customId": int(self.flagged_field_id[12:]),
+                "custom": "com.atlassian.jira.plugin.system.customfieldtypes:multicheckboxes",
+            }, True, f"cf[{self.flagged_field_id[12:]}]", "Flagged"),
+        ]  # fmt: skip
+        if self.mode == "cloud":
+            fields.append(_field("parent", "Parent", {"type": "issuelink", "system": "parent"}))
+        else:
+            fields.append(_field(self.epic_link_field_id, "Epic Link", {
+                "type": "any", "customId": int(self.epic_link_field_id[12:]),
+                "custom": "com.pyxis.greenhopper.jira:gh-epic-link",
+            }, True, f"cf[{self.epic_link_field_id[12:]}]", "Epic Link"))  # fmt: skip
+        return web.json_response(fields)
+
+    async def _search(self, request: web.Request) -> web.Response:
+        enhanced = request.path.endswith("/jql")
+        if enhanced != (self.mode == "cloud"):
+            if enhanced:
+                raise web.HTTPNotFound()
+            return _error(410, "The requested API has been removed. Please migrate to the "
+                          "/rest/api/3/search/jql API.")  # fmt: skip
+        if request.method == "POST":
+            params: Json = await request.json()
+            raw = params.get("fields") or []
+            wanted = [raw] if isinstance(raw, str) else list(raw)
+        else:
+            params = dict(request.query)
+            wanted = request.query.getall("fields", [])
+        wanted = [f.strip() for v in wanted for f in v.split(",") if f.strip()]
+        try:
+            keys = self._match(str(params.get("jql", "")))
+        except ValueError as exc:
+            return _error(400, str(exc))
+        size = min(int(params.get("maxResults") or self.page_size), self.page_size)
+        if enhanced:
+            token = str(params.get("nextPageToken") or "page-0")
+            if not token.startswith("page-"):
+                return _error(400, "The provided next page token is invalid or expired.")
+            start = int(token[5:])
+        else:
+            start = int(params.get("startAt") or 0)
+        issues = [self._render(k, wanted) for k in keys[start : start + size]]
+        if not enhanced:
+            return web.json_response({"expand": "names,schema", "startAt": start,
+                                      "maxResults": size, "total": len(keys), "issues": issues})
+        body: Json = {"issues": issues, "isLast": start + size >= len(keys)}
+        if not body["isLast"]:
+            body["nextPageToken"] = f"page-{start + size}"
+        return web.json_response(body)
+
+    async def _get_issue(self, request: web.Request) -> web.Response:
+        key = self._resolve(request.match_info["key"])
+        if key is None:
+            return _error(404, "Issue does not exist or you do not have permission to see it.")
+        wanted = [f for v in request.query.getall("fields", []) for f in v.split(",")]
+        return web.json_response(self._render(key, wanted))
+
+    async def _put_issue(self, request: web.Request) -> web.Response:
+        key = self._resolve(request.match_info["key"])
+        if key is None:
+            return _error(404, "Issue does not exist or you do not have permission to see it.")
+        fields: Json = (await request.json()).get("fields") or {}
+        known = {"summary", "duedate", "assignee", self.flagged_field_id}
+        errors = {f: f"Field '{f}' cannot be set. It is not on the appropriate screen, or unknown."
+                  for f in fields if f not in known}  # fmt: skip
+        flag = fields.get(self.flagged_field_id) or []
+        if any(o.get("value", IMPEDIMENT["value"]) != IMPEDIMENT["value"]
+               and o.get("id") != IMPEDIMENT["id"] for o in flag):  # fmt: skip
+            errors[self.flagged_field_id] = f"Option value '{flag}' is not valid"
+        if errors:
+            return web.json_response({"errorMessages": [], "errors": errors}, status=400)
+        self.updates.append((key, fields))
+        self.issues[key].update(fields)
+        if self.flagged_field_id in fields:
+            self.issues[key][self.flagged_field_id] = [self._option()] if flag else None
+        return web.Response(status=204)
+
+    async def _comment(self, request: web.Request) -> web.Response:
+        key = self._resolve(request.match_info["key"])
+        if key is None:
+            return _error(404, "Issue does not exist or you do not have permission to see it.")
+        body = (await request.json())["body"]
+        self.comments.append((key, body))
+        cid = str(20000 + len(self.comments))
+        return web.json_response({"id": cid, "self": f"{self.url}{API}/issue/{self._id(key)}"
+                                  f"/comment/{cid}", "body": body,
+                                  "created": "2026-11-17T09:12:00.000+0000"}, status=201)
+
+    async def _user_search(self, request: web.Request) -> web.Response:
+        param = "query" if self.mode == "cloud" else "username"
+        term = request.query.get(param, "").lower()
+        if not term:
+            return _error(400, f"The '{param}' query parameter is required.")
+        found = [u for aid, u in self.users.items()
+                 if term == aid.lower() or term in u["emailAddress"].lower()
+                 or term in u["displayName"].lower()]  # fmt: skip
+        start = int(request.query.get("startAt", 0))
+        return web.json_response(found[start : start + int(request.query.get("maxResults", 50))])
