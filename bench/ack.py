@@ -1,4 +1,5 @@
-"""Ack benchmark: signed Slack button clicks at the real server; ack latency and exactly-once."""
+"""Ack benchmark: signed Slack button clicks at a `goalnudge serve` child process; ack latency and
+exactly-once."""
 
 from __future__ import annotations
 
@@ -7,15 +8,18 @@ import asyncio
 import json
 import logging
 import math
+import os
+import signal
+import socket
 import sys
 import tempfile
 import time
-from collections import Counter
+from collections import Counter, deque
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import aiohttp
-from aiohttp import web
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
@@ -23,7 +27,6 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 import slack_requests as sr  # noqa: E402
 from fakes.slack_api import FakeSlack  # noqa: E402
 
-from bot.app import open_app  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from bot.core.model import (  # noqa: E402
     CheckIn,
@@ -39,7 +42,6 @@ from bot.core.model import (  # noqa: E402
     SourceBinding,
     SourceKind,
 )
-from bot.server import build_web_app  # noqa: E402
 from storage import open_store, upgrade  # noqa: E402
 
 SECRET = "bench-signing-secret"
@@ -50,6 +52,9 @@ TITLE = "Close $1M (Rep {})"
 ACTIONS = ["confirm", "adjust", "not_now"]
 log = logging.getLogger("bench.ack")
 Request = tuple[str, dict[str, str]]
+START_SECONDS = 60.0  # for `goalnudge serve` to answer GET /healthz
+STOP_SECONDS = 30.0  # for it to exit after SIGTERM
+TRACEBACK = "Traceback (most recent call last):"
 
 
 class ErrorCount(logging.Handler):
@@ -177,13 +182,110 @@ async def applied_once(url: str, slug: str, fake: FakeSlack, n: int) -> bool:
     return not any(wrong.values())
 
 
+@dataclass
+class Server:
+    """`goalnudge serve` as a child process; its output is relayed to our stderr, the tail kept."""
+
+    process: asyncio.subprocess.Process
+    url: str
+    tail: deque[str] = field(default_factory=lambda: deque(maxlen=30))
+    tracebacks: int = 0  # it configures no logging: records are bare messages, errors these
+
+    async def relay(self) -> None:
+        assert self.process.stdout is not None
+        async for raw in self.process.stdout:
+            line = raw.decode(errors="replace").rstrip()
+            self.tail.append(line)
+            self.tracebacks += line.startswith(TRACEBACK)
+            print(f"serve: {line}", file=sys.stderr, flush=True)
+
+    def output(self) -> str:
+        return "\n".join(f"  {line}" for line in self.tail) or "  (nothing)"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def server_env(settings: Settings, port: int) -> dict[str, str]:
+    """Our environment without goalnudge settings of its own, then exactly the bench's."""
+    env = {k: v for k, v in os.environ.items() if k.lower() not in Settings.model_fields}
+    return env | {
+        "DATABASE_URL": settings.database_url, "GOALNUDGE_ORG": settings.goalnudge_org or "",
+        "SLACK_BOT_TOKEN": settings.slack_bot_token or "",
+        "SLACK_SIGNING_SECRET": settings.slack_signing_secret or "",
+        "SLACK_API_URL": settings.slack_api_url, "HOST": "127.0.0.1", "PORT": str(port),
+        "GOALNUDGE_TICK_SECONDS": "0", "PYTHONPATH": str(ROOT),
+    }  # fmt: skip
+
+
+async def start_server(settings: Settings) -> tuple[Server, asyncio.Task[None]]:
+    """Run `goalnudge serve` and wait until GET /healthz answers 200."""
+    port = free_port()
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "serve", cwd=ROOT, env=server_env(settings, port),
+        stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )  # fmt: skip
+    server = Server(process, f"http://127.0.0.1:{port}")
+    relay = asyncio.create_task(server.relay())
+    deadline = time.monotonic() + START_SECONDS
+    async with aiohttp.ClientSession() as http:
+        while process.returncode is None and time.monotonic() < deadline:
+            try:
+                async with http.get(f"{server.url}/healthz") as response:
+                    if response.status == 200:
+                        return server, relay
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.05)
+    status = process.returncode
+    if status is None:
+        process.kill()
+        await process.wait()
+    await relay
+    what = (
+        f"did not answer GET /healthz within {START_SECONDS:.0f} s (killed)"
+        if status is None
+        else f"exited with status {status} before answering GET /healthz"
+    )
+    raise SystemExit(f"bench: goalnudge serve {what}; its last output:\n{server.output()}")
+
+
+async def stop_server(server: Server, relay: asyncio.Task[None]) -> int | None:
+    """SIGTERM, then its exit status (None: still running after STOP_SECONDS, so killed)."""
+    process, status = server.process, server.process.returncode
+    if status is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            status = await asyncio.wait_for(process.wait(), STOP_SECONDS)
+        except TimeoutError:
+            process.kill()
+            await process.wait()
+    await relay
+    if status is None:
+        log.error(
+            "goalnudge serve was still running %.0f s after SIGTERM (killed); its last output:\n%s",
+            STOP_SECONDS, server.output(),
+        )  # fmt: skip
+    elif status != 0:
+        log.error("goalnudge serve exited with status %s; its last output:\n%s", status,
+                  server.output())  # fmt: skip
+    return status
+
+
 def percentile(values: list[float], p: float) -> float:
     """Nearest-rank percentile, rounded to 0.01."""
     ordered = sorted(values)
     return round(ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)], 2)
 
 
-async def run(args: argparse.Namespace, database_url: str, errors: ErrorCount) -> dict[str, object]:
+async def run(
+    args: argparse.Namespace, database_url: str, errors: ErrorCount
+) -> tuple[dict[str, object], int | None]:
+    """The JSON line's fields, and the server's exit status (None: killed after SIGTERM)."""
     slug = f"bench-{time.time_ns()}"  # a new organisation each run, so a shared database works
     fake = FakeSlack()
     await fake.start()
@@ -194,33 +296,32 @@ async def run(args: argparse.Namespace, database_url: str, errors: ErrorCount) -
     try:
         await upgrade(settings.database_url)
         ids = await seed(settings.database_url, slug, args.clicks)
-        async with open_app(settings) as app:
-            runner = web.AppRunner(build_web_app(settings, app)[0], access_log=None)
-            await runner.setup()
-            try:
-                await web.TCPSite(runner, "127.0.0.1", 0).start()
-                url = f"http://127.0.0.1:{runner.addresses[0][1]}/slack/events"
-                every = round(100 / args.duplicate_percent) if args.duplicate_percent > 0 else 0
-                started = time.perf_counter()
-                latencies, repeats, failed = await fire(url, ids, args.concurrency, every)
-                acked = time.perf_counter() - started
-                await wait_for_updates(fake, args.clicks, args.timeout)
-                wall = time.perf_counter() - started
-                await asyncio.sleep(0.5)  # room for a wrong second chat.update to show up
-                ok = await applied_once(settings.database_url, slug, fake, args.clicks)
-                ok = ok and failed == 0
-            finally:
-                await runner.cleanup()
+        server, relay = await start_server(settings)
+        try:
+            url = f"{server.url}/slack/events"
+            every = round(100 / args.duplicate_percent) if args.duplicate_percent > 0 else 0
+            started = time.perf_counter()
+            latencies, repeats, failed = await fire(url, ids, args.concurrency, every)
+            acked = time.perf_counter() - started
+            await wait_for_updates(fake, args.clicks, args.timeout)
+            wall = time.perf_counter() - started
+            await asyncio.sleep(0.5)  # room for a wrong second chat.update to show up
+            ok = await applied_once(settings.database_url, slug, fake, args.clicks)
+            ok = ok and failed == 0
+        finally:
+            status = await stop_server(server, relay)
     finally:
         await fake.stop()
-    return {
-        "bench": "ack", "clicks": args.clicks, "concurrency": args.concurrency,
-        "p50_ms": percentile(latencies, 50), "p99_ms": percentile(latencies, 99),
-        "max_ms": round(max(latencies), 2), "applied_once": ok, "duplicates_sent": repeats,
-        "failed_requests": failed, "updates_seen": len(fake.called("chat.update")),
-        "errors_logged": errors.count, "acks_seconds": round(acked, 2),
+    result = {
+        "bench": "ack", "server": "subprocess", "clicks": args.clicks,
+        "concurrency": args.concurrency, "p50_ms": percentile(latencies, 50),
+        "p99_ms": percentile(latencies, 99), "max_ms": round(max(latencies), 2),
+        "applied_once": ok, "duplicates_sent": repeats, "failed_requests": failed,
+        "updates_seen": len(fake.called("chat.update")),
+        "errors_logged": errors.count + server.tracebacks, "acks_seconds": round(acked, 2),
         "wall_seconds": round(wall, 2),
     }  # fmt: skip
+    return result, status
 
 
 def main() -> int:
@@ -238,9 +339,9 @@ def main() -> int:
     logging.getLogger().addHandler(errors)
     with tempfile.TemporaryDirectory() as tmp:
         url = args.database_url or f"sqlite+aiosqlite:///{Path(tmp) / 'ack.db'}"
-        result = asyncio.run(run(args, url, errors))
+        result, status = asyncio.run(run(args, url, errors))
     print(json.dumps(result), flush=True)
-    return 0 if result["applied_once"] else 1
+    return 0 if result["applied_once"] and status == 0 else 1
 
 
 if __name__ == "__main__":

@@ -21,11 +21,31 @@ class App:
 
 
 def sources(settings: Settings) -> tuple[CrmSource | None, TrackerSource | None]:
-    if settings.goalnudge_sample_data is None:
-        return None, None
-    from integrations.sample import SampleCrm, SampleTracker
+    """The real systems when configured, else the sample data file when given, else none."""
+    crm: CrmSource | None = None
+    tracker: TrackerSource | None = None
+    if settings.goalnudge_sample_data is not None:
+        from integrations.sample import SampleCrm, SampleTracker
 
-    return SampleCrm(settings.goalnudge_sample_data), SampleTracker(settings.goalnudge_sample_data)
+        crm = SampleCrm(settings.goalnudge_sample_data)
+        tracker = SampleTracker(settings.goalnudge_sample_data)
+    if settings.salesforce_configured:
+        from integrations.salesforce import Credentials, SalesforceCrm
+
+        key = settings.salesforce_private_key_file
+        crm = SalesforceCrm(
+            Credentials(
+                username=settings.salesforce_username,
+                password=settings.salesforce_password,
+                security_token=settings.salesforce_security_token,
+                consumer_key=settings.salesforce_consumer_key,
+                private_key=key.read_text() if key else None,
+                session_id=settings.salesforce_session_id,
+                instance_url=settings.salesforce_instance_url,
+                domain=settings.salesforce_domain,
+            )
+        )
+    return crm, tracker
 
 
 def build_deps(

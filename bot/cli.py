@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -100,7 +101,12 @@ async def run_command(args: argparse.Namespace, settings: Settings) -> int:
             for system, fn in (("crm", sync_crm), ("tracker", sync_tracker)):
                 if args.system in (None, system):
                     report = await fn(deps)
-                    out(f"{report.source}: {report.calls} call(s)")
+                    usage = (
+                        f", API usage {report.usage[0]:,}/{report.usage[1]:,}"
+                        if report.usage
+                        else ""
+                    )
+                    out(f"{report.source}: {report.calls} API call(s){usage}")
                     for who, kr, value in report.readings:
                         out(f"  {who} — {kr}: {value}")
                     for error in report.errors:
@@ -164,6 +170,8 @@ def safe_url(url: str) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         settings = load_settings()
         return asyncio.run(run_command(args, settings))

@@ -34,6 +34,14 @@ class Settings(BaseSettings):
     teams_app_id: str | None = None
     teams_app_password: str | None = None
     teams_app_tenant_id: str | None = None
+    salesforce_username: str | None = None
+    salesforce_password: str | None = None
+    salesforce_security_token: str | None = None
+    salesforce_consumer_key: str | None = None
+    salesforce_private_key_file: Path | None = None
+    salesforce_session_id: str | None = None
+    salesforce_instance_url: str | None = None
+    salesforce_domain: str = "login"
     jira_url: str | None = None
     jira_email: str | None = None
     jira_api_token: str | None = None
@@ -67,7 +75,11 @@ class Settings(BaseSettings):
             )
         return self
 
-    @field_validator("goalnudge_sample_data")
+    @property
+    def salesforce_configured(self) -> bool:
+        return bool(self.salesforce_username or self.salesforce_session_id)
+
+    @field_validator("goalnudge_sample_data", "salesforce_private_key_file")
     @classmethod
     def exists(cls, value: Path | None) -> Path | None:
         if value is not None and not value.is_file():

@@ -32,10 +32,18 @@ class SampleCrm:
         self.name: str = section.get("name", "Salesforce")
         self.url: str = section.get("url", "")
         self.deals: list[dict[str, Any]] = section.get("deals", [])
+        self.calls = 0
+        self.usage: tuple[int, int] | None = None
 
     async def figures(
-        self, metric: str, start: date, end: date, people: Sequence[Person]
+        self,
+        metric: str,
+        start: date,
+        end: date,
+        people: Sequence[Person],
+        options: dict[str, str] | None = None,
     ) -> list[CrmFigure]:
+        self.calls += 1
         if metric not in METRICS:
             raise IntegrationError(self.name, f"unknown metric {metric!r}")
         wanted = {p.email for p in people}
@@ -64,8 +72,10 @@ class SampleTracker:
         self.name: str = section.get("name", "Jira")
         self.url: str = section.get("url", "")
         self.rows: list[dict[str, Any]] = section.get("epics", [])
+        self.calls = 0
 
     async def epics(self, keys: Sequence[str]) -> list[EpicFacts]:
+        self.calls += 1
         found = []
         for row in self.rows:
             if row["key"] in keys:

@@ -111,7 +111,7 @@ def test_managers_get_their_digest_and_a_manual_sync_reports_per_person(tmp_path
     }
     goalnudge("org", "import", str(SAMPLE_ORG), cwd=tmp_path, **env)
     sync = goalnudge("sync", "crm", cwd=tmp_path, **env)
-    assert "Salesforce: 1 call(s)" in sync.stdout
+    assert "Salesforce: 1 API call(s)" in sync.stdout
     assert "Bob Okafor — Close $500k in New ARR (Bob): $262,000" in sync.stdout
     digest = goalnudge("digest", "post", "--team", "Sales East", cwd=tmp_path, **env)
     assert "📊 Sales East digest" in digest.stdout

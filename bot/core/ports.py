@@ -137,9 +137,16 @@ class CrmSource(Protocol):
     """A CRM read in bulk: one call per metric and period for many people."""
 
     name: str
+    calls: int  # API calls made so far
+    usage: tuple[int, int] | None  # (used, allowed) API requests, when the CRM reports it
 
     async def figures(
-        self, metric: str, start: date, end: date, people: Sequence[Person]
+        self,
+        metric: str,
+        start: date,
+        end: date,
+        people: Sequence[Person],
+        options: dict[str, str] | None = None,
     ) -> list[CrmFigure]: ...
 
 
@@ -147,5 +154,6 @@ class TrackerSource(Protocol):
     """An issue tracker read in bulk: every linked epic in one call."""
 
     name: str
+    calls: int
 
     async def epics(self, keys: Sequence[str]) -> list[EpicFacts]: ...

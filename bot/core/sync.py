@@ -22,6 +22,7 @@ class SyncReport:
     readings: list[tuple[str, str, str]] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     calls: int = 0
+    usage: tuple[int, int] | None = None
 
     @property
     def ok(self) -> bool:
@@ -53,17 +54,25 @@ async def sync_crm(deps: Deps) -> SyncReport:
     people = {p.email: p for p in await deps.directory.people()}
     objectives = {o.key: o for o in await deps.directory.objectives()}
     now = deps.clock.now()
-    groups: dict[tuple[str, date, date], list[KeyResult]] = defaultdict(list)
+    groups: dict[tuple[str, tuple[tuple[str, str], ...], date, date], list[KeyResult]] = (
+        defaultdict(list)
+    )
     for kr in krs:
         objective = objectives[kr.objective]
-        groups[(kr.source.metric or "", objective.period_start, objective.period_end)].append(kr)
+        key = (
+            kr.source.metric or "",
+            kr.source.options,
+            objective.period_start,
+            objective.period_end,
+        )
+        groups[key].append(kr)
+    before = deps.crm.calls
     snapshots: list[Snapshot] = []
-    for (metric, start, end), group in groups.items():
+    for (metric, options, start, end), group in groups.items():
         owners: list[Person] = [people[kr.owner] for kr in group if kr.owner in people]
         today = min(local_time(owners[0], now).date(), end) if owners else end
         try:
-            report.calls += 1
-            figures = await deps.crm.figures(metric, start, today, owners)
+            figures = await deps.crm.figures(metric, start, today, owners, dict(options))
         except IntegrationError as exc:
             report.errors.append(str(exc))
             continue
@@ -79,6 +88,8 @@ async def sync_crm(deps: Deps) -> SyncReport:
             name = people[kr.owner].name if kr.owner in people else kr.owner
             report.readings.append((name, kr.title, amount(value, kr.unit)))
     await deps.snapshots.record(snapshots)
+    report.calls = deps.crm.calls - before
+    report.usage = deps.crm.usage
     return report
 
 
@@ -91,12 +102,14 @@ async def sync_tracker(deps: Deps) -> SyncReport:
     keys = sorted({kr.source.epic for kr in krs if kr.source.epic})
     if not keys:
         return report
+    before = deps.tracker.calls
     try:
-        report.calls += 1
         epics = {e.key: e for e in await deps.tracker.epics(keys)}
     except IntegrationError as exc:
         report.errors.append(str(exc))
         return report
+    finally:
+        report.calls = deps.tracker.calls - before
     people = {p.email: p for p in await deps.directory.people()}
     now = deps.clock.now()
     snapshots = []

@@ -134,10 +134,12 @@ class SalesforceSpec(Strict):
     def complete(self) -> SalesforceSpec:
         if self.metric == "meetings_held" and not self.event_type:
             raise ValueError("meetings_held needs event_type (the Event Type counted, e.g. Demo)")
-        if self.metric == "custom" and not (self.soql and "{owners}" in self.soql):
+        if self.metric == "custom" and not (
+            self.soql and "GROUP BY OwnerId" in self.soql and " value" in self.soql
+        ):
             raise ValueError(
-                "custom needs soql: an aggregate with `OwnerId` and a `value` alias, "
-                "`WHERE OwnerId IN {owners}` and `GROUP BY OwnerId` ({start}/{end} optional)"
+                "custom needs soql: an aggregate selecting `OwnerId` and a `value` alias, "
+                "with `GROUP BY OwnerId` ({start} and {end} are replaced by the period)"
             )
         return self
 

@@ -1,8 +1,9 @@
-"""Wire-level fake of the Jira REST API (Cloud or Data Center) that the real `jira` client talks to."""
+"""Wire-level fake of Jira Cloud / Data Center REST that the real `jira` client talks to."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import threading
 from datetime import datetime
@@ -16,9 +17,14 @@ Json = dict[str, Any]
 API = "/rest/api/2"
 CATEGORIES = {"done": (3, "Done"), "indeterminate": (4, "In Progress"), "new": (2, "To Do")}
 IMPEDIMENT = {"value": "Impediment", "id": "10019"}
+_CF_PLUGIN = "com.atlassian.jira.plugin.system.customfieldtypes"
+NO_ISSUE = "Issue does not exist or you do not have permission to see it."
+UNAUTHENTICATED = "You are not authenticated. Authentication required to perform this operation."
+GONE = "The requested API has been removed. Please migrate to the /rest/api/3/search/jql API."
+CANNOT_SET = "Field '{}' cannot be set. It is not on the appropriate screen, or unknown."
 _JQL = re.compile(
     r'^\s*(key|issuekey|parent|"epic link")\s+in\s*\(([^)]*)\)'
-    r"\s*(?:order\s+by\s+key(?:\s+(asc|desc))?)?\s*$",
+    r"\s*(order\s+by\s+key(?:\s+(asc|desc))?)?\s*$",
     re.IGNORECASE,
 )
 
@@ -34,10 +40,34 @@ def _key_order(key: str) -> tuple[str, int]:
     return (project, int(number)) if number.isdigit() else (key, 0)
 
 
-def _field(fid: str, name: str, schema: Json, custom: bool = False, *clauses: str) -> Json:
-    return {"id": fid, "key": fid, "name": name, "custom": custom, "orderable": True,
-            "navigable": True, "searchable": True, "clauseNames": [*clauses] or [fid],
-            "schema": schema}  # fmt: skip
+def _field(fid: str, name: str, schema: Json, *clauses: str) -> Json:
+    return {
+        **{"id": fid, "key": fid, "name": name, "custom": fid.startswith("customfield_")},
+        **{"orderable": True, "navigable": True, "searchable": True},
+        **{"clauseNames": [*clauses] or [fid], "schema": schema},
+    }
+
+
+def _custom(fid: str, name: str, kind: str, items: str | None = None) -> Json:
+    """A custom field as /field lists it, e.g. Flagged (multicheckboxes) or Epic Link."""
+    number = fid.removeprefix("customfield_")
+    plugin = "com.pyxis.greenhopper.jira" if kind.startswith("gh-") else _CF_PLUGIN
+    schema = {"type": "array" if items else "any", "custom": f"{plugin}:{kind}"}
+    schema |= {"items": items} if items else {}
+    return _field(fid, name, schema | {"customId": int(number)}, f"cf[{number}]", name)
+
+
+STANDARD_FIELDS = [
+    _field(fid, name, {"type": kind, "system": fid}, *clauses)
+    for fid, name, kind, *clauses in [
+        ("summary", "Summary", "string"),
+        ("status", "Status", "status"),
+        ("duedate", "Due date", "date", "due", "duedate"),
+        ("updated", "Updated", "datetime", "updated", "updatedDate"),
+        ("assignee", "Assignee", "user"),
+        ("issuetype", "Issue Type", "issuetype", "issuetype", "type"),
+    ]
+]
 
 
 class FakeJira:
@@ -58,7 +88,7 @@ class FakeJira:
         self.flagged_field_id = flagged_field_id
         self.epic_link_field_id = epic_link_field_id
         self.page_size = 50
-        self.issues: dict[str, Json] = {}  # key -> the issue's "fields" object
+        self.issues: dict[str, Json] = {}  # key -> that issue's "fields" object
         self.users: dict[str, Json] = {}
         self.calls: list[tuple[str, str]] = []
         self.comments: list[tuple[str, str]] = []
@@ -75,7 +105,7 @@ class FakeJira:
 
     def start(self) -> None:
         self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, name="fake-jira", daemon=True)
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._thread.start()
         asyncio.run_coroutine_threadsafe(self._serve(), self._loop).result(timeout=10)
 
@@ -122,13 +152,15 @@ class FakeJira:
         self._failures.extend([(status, retry_after)] * times)
 
     def register_jql(self, jql: str, keys: list[str]) -> None:
+        """Answer this exact JQL string with these issues (in this order)."""
         self._jql[jql] = list(keys)
 
     def add_user(self, account_id: str, email: str, name: str) -> Json:
-        ident = {"accountId": account_id, "accountType": "atlassian"} if self.mode == "cloud" \
-            else {"key": account_id, "name": account_id}  # fmt: skip
-        self.users[account_id] = {"self": f"{self.url}{API}/user?id={account_id}", **ident,
-                                  "emailAddress": email, "displayName": name, "active": True}
+        """A user; on Data Center `account_id` doubles as the username (name/key)."""
+        cloud = {"accountId": account_id, "accountType": "atlassian"}
+        ident = cloud if self.mode == "cloud" else {"key": account_id, "name": account_id}
+        user = {"self": f"{self.url}{API}/user?id={account_id}", **ident, "active": True}
+        self.users[account_id] = user | {"emailAddress": email, "displayName": name}
         return self.users[account_id]
 
     def add_epic(
@@ -145,20 +177,22 @@ class FakeJira:
         if isinstance(updated, datetime):
             updated = updated.strftime("%Y-%m-%dT%H:%M:%S.000%z")
         cat_id, cat_name = CATEGORIES[category]
+        status_category = {"id": cat_id, "key": category, "name": cat_name}
         self.issues[key] = {
-            "summary": summary, "issuetype": {"name": "Epic", "subtask": False},
-            "status": {"name": status, "statusCategory": {"id": cat_id, "key": category,
-                                                          "name": cat_name}},
-            "duedate": due, "updated": updated, self.flagged_field_id: None,
-            "assignee": self.users.get(assignee or "") if assignee else None,
-        }  # fmt: skip
-        if flagged:
-            self.issues[key][self.flagged_field_id] = [self._option()]
+            "summary": summary,
+            "issuetype": {"name": "Epic", "subtask": False},
+            "status": {"name": status, "statusCategory": status_category},
+            "duedate": due,
+            "updated": updated,
+            "assignee": self.users[assignee] if assignee else None,
+            self.flagged_field_id: [self._option()] if flagged else None,
+        }
         return self.issues[key]
 
     def add_child(self, epic_key: str, key: str, done: bool) -> Json:
-        fields = self.add_epic(key, f"Child of {epic_key}", "Done" if done else "To Do",
-                               "done" if done else "new")  # fmt: skip
+        """A Story under the epic: via `parent` on Cloud, the Epic Link field on Data Center."""
+        status, category = ("Done", "done") if done else ("To Do", "new")
+        fields = self.add_epic(key, f"Child of {epic_key}", status, category)
         fields["issuetype"] = {"name": "Story", "subtask": False}
         if self.mode == "cloud":
             fields["parent"] = {"id": self._id(epic_key), "key": epic_key}
@@ -175,27 +209,30 @@ class FakeJira:
             status, retry_after = self._failures.pop(0)
             headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
             return _error(status, f"Injected failure {status}", headers)
-        auth = request.headers.get("Authorization", "")
-        if self.mode == "cloud":
-            try:
-                basic = BasicAuth.decode(auth)
-                ok = (basic.login, basic.password) == self.credentials
-            except ValueError:
-                ok = False
-        else:
-            ok = auth == f"Bearer {self.pat}"
-        if not ok:
-            return _error(401, "You are not authenticated. Authentication required to "
-                          "perform this operation.")  # fmt: skip
+        cloud = self.mode == "cloud"
+        expected = BasicAuth(*self.credentials).encode() if cloud else f"Bearer {self.pat}"
+        if request.headers.get("Authorization") != expected:
+            return _error(401, UNAUTHENTICATED)
         return await handler(request)
 
     def _id(self, key: str) -> str:
         return self._ids.setdefault(key, str(10001 + len(self._ids)))
 
-    def _resolve(self, id_or_key: str) -> str | None:
-        if id_or_key in self.issues:
-            return id_or_key
-        return next((k for k, i in self._ids.items() if i == id_or_key), None)
+    def _key(self, request: web.Request) -> str:
+        """The issue key of the {key} (key or numeric id) in the path; 404 if there is none."""
+        wanted = request.match_info["key"]
+        key = wanted if wanted in self.issues else None
+        key = key or next((k for k, i in self._ids.items() if i == wanted), None)
+        if key is None:
+            body = {"errorMessages": [NO_ISSUE], "errors": {}}
+            raise web.HTTPNotFound(text=json.dumps(body), content_type="application/json")
+        return key
+
+    def _epic_of(self, key: str) -> str | None:
+        fields = self.issues[key]
+        if self.mode == "cloud":
+            return (fields.get("parent") or {}).get("key")
+        return fields.get(self.epic_link_field_id)
 
     def _option(self) -> Json:
         return {"self": f"{self.url}{API}/customFieldOption/10019", **IMPEDIMENT}
@@ -205,8 +242,7 @@ class FakeJira:
         if wanted and not {"*all", "*navigable"} & set(wanted):
             fields = {k: v for k, v in fields.items() if k in wanted}
         ident = self._id(key)
-        return {"expand": "", "id": ident, "self": f"{self.url}{API}/issue/{ident}", "key": key,
-                "fields": fields}  # fmt: skip
+        return {"id": ident, "self": f"{self.url}{API}/issue/{ident}", "key": key, "fields": fields}
 
     def _match(self, jql: str) -> list[str]:
         """Keys matching `jql`; raises ValueError with Jira's message if unsupported."""
@@ -223,12 +259,10 @@ class FakeJira:
                 raise ValueError(f"An issue with key '{k}' does not exist for field '{clause}'.")
         if clause in ("key", "issuekey"):
             keys = [k for k in self.issues if k in wanted]
-        elif clause == "parent":
-            keys = [k for k, f in self.issues.items() if (f.get("parent") or {}).get("key") in wanted]
         else:
-            keys = [k for k, f in self.issues.items() if f.get(self.epic_link_field_id) in wanted]
-        if m.group(0).lower().find("order by") >= 0:
-            keys.sort(key=_key_order, reverse=(m.group(3) or "").lower() == "desc")
+            keys = [k for k in self.issues if self._epic_of(k) in wanted]
+        if m.group(3):
+            keys.sort(key=_key_order, reverse=(m.group(4) or "").lower() == "desc")
         return keys
 
     # endpoints
@@ -236,35 +270,17 @@ class FakeJira:
     async def _server_info(self, request: web.Request) -> web.Response:
         cloud = self.mode == "cloud"
         version = [1001, 0, 0] if cloud else [9, 12, 2]
-        return web.json_response({
-            "baseUrl": self.url, "version": ".".join(map(str, version)),
-            "versionNumbers": version, "deploymentType": "Cloud" if cloud else "Server",
-            "buildNumber": 100000, "serverTitle": "Fake Jira",
-        })  # fmt: skip
+        info = {"baseUrl": self.url, "version": ".".join(map(str, version))}
+        info |= {"versionNumbers": version, "deploymentType": "Cloud" if cloud else "Server"}
+        return web.json_response(info | {"buildNumber": 100000, "serverTitle": "Fake Jira"})
 
     async def _fields(self, request: web.Request) -> web.Response:
-        fields = [
-            _field("summary", "Summary", {"type": "string", "system": "summary"}),
-            _field("status", "Status", {"type": "status", "system": "status"}),
-            _field("duedate", "Due date", {"type": "date", "system": "duedate"}, False,
-                   "due", "duedate"),
-            _field("updated", "Updated", {"type": "datetime", "system": "updated"}, False,
-                   "updated", "updatedDate"),
-            _field("assignee", "Assignee", {"type": "user", "system": "assignee"}),
-            _field("issuetype", "Issue Type", {"type": "issuetype", "system": "issuetype"},
-                   False, "issuetype", "type"),
-            _field(self.flagged_field_id, "Flagged", {
-                "type": "array", "items": "option", "customId": int(self.flagged_field_id[12:]),
-                "custom": "com.atlassian.jira.plugin.system.customfieldtypes:multicheckboxes",
-            }, True, f"cf[{self.flagged_field_id[12:]}]", "Flagged"),
-        ]  # fmt: skip
+        flagged = self.flagged_field_id
+        fields = [*STANDARD_FIELDS, _custom(flagged, "Flagged", "multicheckboxes", "option")]
         if self.mode == "cloud":
             fields.append(_field("parent", "Parent", {"type": "issuelink", "system": "parent"}))
         else:
-            fields.append(_field(self.epic_link_field_id, "Epic Link", {
-                "type": "any", "customId": int(self.epic_link_field_id[12:]),
-                "custom": "com.pyxis.greenhopper.jira:gh-epic-link",
-            }, True, f"cf[{self.epic_link_field_id[12:]}]", "Epic Link"))  # fmt: skip
+            fields.append(_custom(self.epic_link_field_id, "Epic Link", "gh-epic-link"))
         return web.json_response(fields)
 
     async def _search(self, request: web.Request) -> web.Response:
@@ -272,8 +288,7 @@ class FakeJira:
         if enhanced != (self.mode == "cloud"):
             if enhanced:
                 raise web.HTTPNotFound()
-            return _error(410, "The requested API has been removed. Please migrate to the "
-                          "/rest/api/3/search/jql API.")  # fmt: skip
+            return _error(410, GONE)
         if request.method == "POST":
             params: Json = await request.json()
             raw = params.get("fields") or []
@@ -296,31 +311,25 @@ class FakeJira:
             start = int(params.get("startAt") or 0)
         issues = [self._render(k, wanted) for k in keys[start : start + size]]
         if not enhanced:
-            return web.json_response({"expand": "names,schema", "startAt": start,
-                                      "maxResults": size, "total": len(keys), "issues": issues})
+            page = {"startAt": start, "maxResults": size, "total": len(keys), "issues": issues}
+            return web.json_response(page)
         body: Json = {"issues": issues, "isLast": start + size >= len(keys)}
         if not body["isLast"]:
             body["nextPageToken"] = f"page-{start + size}"
         return web.json_response(body)
 
     async def _get_issue(self, request: web.Request) -> web.Response:
-        key = self._resolve(request.match_info["key"])
-        if key is None:
-            return _error(404, "Issue does not exist or you do not have permission to see it.")
+        key = self._key(request)
         wanted = [f for v in request.query.getall("fields", []) for f in v.split(",")]
         return web.json_response(self._render(key, wanted))
 
     async def _put_issue(self, request: web.Request) -> web.Response:
-        key = self._resolve(request.match_info["key"])
-        if key is None:
-            return _error(404, "Issue does not exist or you do not have permission to see it.")
+        key = self._key(request)
         fields: Json = (await request.json()).get("fields") or {}
         known = {"summary", "duedate", "assignee", self.flagged_field_id}
-        errors = {f: f"Field '{f}' cannot be set. It is not on the appropriate screen, or unknown."
-                  for f in fields if f not in known}  # fmt: skip
+        errors = {f: CANNOT_SET.format(f) for f in fields if f not in known}
         flag = fields.get(self.flagged_field_id) or []
-        if any(o.get("value", IMPEDIMENT["value"]) != IMPEDIMENT["value"]
-               and o.get("id") != IMPEDIMENT["id"] for o in flag):  # fmt: skip
+        if any(IMPEDIMENT.get(k) != o[k] for o in flag for k in ("value", "id") if k in o):
             errors[self.flagged_field_id] = f"Option value '{flag}' is not valid"
         if errors:
             return web.json_response({"errorMessages": [], "errors": errors}, status=400)
@@ -331,23 +340,20 @@ class FakeJira:
         return web.Response(status=204)
 
     async def _comment(self, request: web.Request) -> web.Response:
-        key = self._resolve(request.match_info["key"])
-        if key is None:
-            return _error(404, "Issue does not exist or you do not have permission to see it.")
+        key = self._key(request)
         body = (await request.json())["body"]
         self.comments.append((key, body))
         cid = str(20000 + len(self.comments))
-        return web.json_response({"id": cid, "self": f"{self.url}{API}/issue/{self._id(key)}"
-                                  f"/comment/{cid}", "body": body,
-                                  "created": "2026-11-17T09:12:00.000+0000"}, status=201)
+        link = f"{self.url}{API}/issue/{self._id(key)}/comment/{cid}"
+        comment = {"id": cid, "self": link, "body": body, "created": "2026-11-17T09:12:00.000+0000"}
+        return web.json_response(comment, status=201)
 
     async def _user_search(self, request: web.Request) -> web.Response:
         param = "query" if self.mode == "cloud" else "username"
         term = request.query.get(param, "").lower()
         if not term:
             return _error(400, f"The '{param}' query parameter is required.")
-        found = [u for aid, u in self.users.items()
-                 if term == aid.lower() or term in u["emailAddress"].lower()
-                 or term in u["displayName"].lower()]  # fmt: skip
+        text = {a: f"{a} {u['emailAddress']} {u['displayName']}" for a, u in self.users.items()}
+        found = [self.users[a] for a, t in text.items() if term in t.lower()]
         start = int(request.query.get("startAt", 0))
         return web.json_response(found[start : start + int(request.query.get("maxResults", 50))])
