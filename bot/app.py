@@ -45,6 +45,14 @@ def sources(settings: Settings) -> tuple[CrmSource | None, TrackerSource | None]
                 domain=settings.salesforce_domain,
             )
         )
+    if settings.jira_url:
+        from integrations.jira import JiraCredentials, JiraTracker
+
+        tracker = JiraTracker(
+            JiraCredentials(
+                settings.jira_url, settings.jira_email, settings.jira_api_token, settings.jira_pat
+            )
+        )
     return crm, tracker
 
 

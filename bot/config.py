@@ -45,6 +45,7 @@ class Settings(BaseSettings):
     jira_url: str | None = None
     jira_email: str | None = None
     jira_api_token: str | None = None
+    jira_pat: str | None = None
 
     @field_validator("database_url")
     @classmethod

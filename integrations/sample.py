@@ -73,6 +73,13 @@ class SampleTracker:
         self.url: str = section.get("url", "")
         self.rows: list[dict[str, Any]] = section.get("epics", [])
         self.calls = 0
+        self.flagged: set[str] = {str(r["key"]) for r in self.rows if r.get("flagged")}
+
+    async def flag(self, key: str, note: str, who: str) -> None:
+        self.flagged.add(key)
+
+    async def unflag(self, key: str) -> None:
+        self.flagged.discard(key)
 
     async def epics(self, keys: Sequence[str]) -> list[EpicFacts]:
         self.calls += 1
@@ -89,7 +96,7 @@ class SampleTracker:
                         due=row.get("due"),
                         open_issues=int(row["open_issues"]),
                         total_issues=int(row["total_issues"]),
-                        flagged=bool(row.get("flagged")),
+                        flagged=row["key"] in self.flagged,
                         updated=datetime.fromisoformat(updated) if updated else None,
                         link=f"{self.url}/browse/{row['key']}" if self.url else None,
                     )

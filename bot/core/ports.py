@@ -157,3 +157,9 @@ class TrackerSource(Protocol):
     calls: int
 
     async def epics(self, keys: Sequence[str]) -> list[EpicFacts]: ...
+
+    async def flag(self, key: str, note: str, who: str) -> None:
+        """Comment with the blocker note and mark the epic as an impediment."""
+        ...
+
+    async def unflag(self, key: str) -> None: ...

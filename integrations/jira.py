@@ -1,0 +1,163 @@
+"""Jira Cloud and Data Center through the `jira` package: epics in bulk, risk flags written back."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, TypeVar
+
+import requests
+from jira import JIRA, JIRAError
+
+from bot.core.errors import AuthError, IntegrationError, TransientError
+from bot.core.model import EpicFacts
+
+T = TypeVar("T")
+NAME = "Jira"
+FIELDS = ["summary", "status", "duedate", "updated", "assignee", "parent"]
+IMPEDIMENT = [{"value": "Impediment"}]
+
+
+@dataclass(frozen=True)
+class JiraCredentials:
+    """Cloud: email + API token; Data Center: a personal access token."""
+
+    url: str
+    email: str | None = None
+    api_token: str | None = None
+    pat: str | None = None
+
+
+def connect(c: JiraCredentials) -> JIRA:
+    if c.pat:
+        return JIRA(server=c.url, token_auth=c.pat, logging=False)
+    if c.email and c.api_token:
+        return JIRA(server=c.url, basic_auth=(c.email, c.api_token), logging=False)
+    raise AuthError(NAME, "set JIRA_EMAIL and JIRA_API_TOKEN (Cloud) or JIRA_PAT (Data Center)")
+
+
+def parse_time(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%f%z")
+
+
+class JiraTracker:
+    """One search for every linked epic, one for their children; flags written back on request."""
+
+    name = NAME
+
+    def __init__(
+        self, credentials: JiraCredentials, factory: Callable[[JiraCredentials], Any] = connect
+    ) -> None:
+        self.credentials = credentials
+        self.factory = factory
+        self.client: Any = None
+        self.field_ids: dict[str, str] | None = None
+        self.calls = 0
+
+    def _run(self, work: Callable[[Any], T], api: bool = True) -> T:
+        """Blocking; the client itself retries 429 and 503 (honouring Retry-After)."""
+        try:
+            if self.client is None:
+                self.calls += 1  # serverInfo
+                self.client = self.factory(self.credentials)
+            self.calls += api
+            return work(self.client)
+        except JIRAError as exc:
+            status = exc.status_code or 0
+            message = f"HTTP {status}: {exc.text or exc}"
+            if status in (401, 403):
+                raise AuthError(NAME, message) from exc
+            if status == 429 or status >= 500:
+                raise TransientError(NAME, message) from exc
+            raise IntegrationError(NAME, message) from exc
+        except (requests.Timeout, requests.ConnectionError) as exc:
+            raise TransientError(NAME, f"unreachable: {type(exc).__name__}") from exc
+
+    async def call(self, work: Callable[[Any], T], api: bool = True) -> T:
+        """Run blocking client work in a thread; `api` counts it as one API call."""
+        return await asyncio.to_thread(self._run, work, api)
+
+    def _field(self, client: Any, name: str) -> str | None:
+        """A custom field's id by its name ("Flagged", "Epic Link"): ids differ per site."""
+        if self.field_ids is None:
+            self.calls += 1
+            self.field_ids = {f["name"]: f["id"] for f in client.fields() if f.get("name")}
+        return self.field_ids.get(name)
+
+    def _flagged_field(self, client: Any) -> str | None:
+        return self._field(client, "Flagged")
+
+    async def search(self, jql: str, fields: list[str]) -> list[Any]:
+        def work(client: Any) -> list[Any]:
+            return list(client.search_issues(jql, maxResults=False, fields=fields, use_post=True))
+
+        return await self.call(work)
+
+    async def epics(self, keys: Sequence[str]) -> list[EpicFacts]:
+        if not keys:
+            return []
+        flagged = await self.call(self._flagged_field, api=False)
+        wanted = ", ".join(keys)
+        epics = await self.search(
+            f"key in ({wanted}) ORDER BY key", FIELDS + ([flagged] if flagged else [])
+        )
+        epic_link = await self.call(lambda c: self._field(c, "Epic Link"), api=False)
+        cloud = await self.call(lambda c: bool(c._is_cloud), api=False)
+        link = "parent" if cloud or not epic_link else '"Epic Link"'
+        children = await self.search(
+            f"{link} in ({wanted})", ["status", "parent", *([epic_link] if epic_link else [])]
+        )
+        total: Counter[str] = Counter()
+        open_: Counter[str] = Counter()
+        for child in children:
+            raw = child.raw["fields"]
+            parent = (raw.get("parent") or {}).get("key") or (
+                raw.get(epic_link) if epic_link else None
+            )
+            total[parent] += 1
+            if raw["status"]["statusCategory"]["key"] != "done":
+                open_[parent] += 1
+        return [self._facts(e.raw, flagged, total, open_) for e in epics]
+
+    def _facts(
+        self, raw: dict[str, Any], flagged: str | None, total: Counter[str], open_: Counter[str]
+    ) -> EpicFacts:
+        fields = raw["fields"]
+        due = fields.get("duedate")
+        key = raw["key"]
+        return EpicFacts(
+            key=key,
+            title=fields.get("summary", key),
+            status=fields["status"]["name"],
+            done=fields["status"]["statusCategory"]["key"] == "done",
+            due=date.fromisoformat(due) if due else None,
+            open_issues=open_[key],
+            total_issues=total[key],
+            flagged=bool(flagged and fields.get(flagged)),
+            updated=parse_time(fields.get("updated")),
+            link=f"{self.credentials.url.rstrip('/')}/browse/{key}",
+        )
+
+    async def flag(self, key: str, note: str, who: str) -> None:
+        """Comment with the blocker note and who raised it; set Flagged to Impediment."""
+
+        def work(client: Any) -> None:
+            client.add_comment(key, f"⚠️ Flagged at risk by {who} via goalnudge:\n{note}")
+            field = self._flagged_field(client)
+            if field:
+                client.issue(key).update(fields={field: IMPEDIMENT})
+
+        await self.call(work)
+
+    async def unflag(self, key: str) -> None:
+        def work(client: Any) -> None:
+            field = self._flagged_field(client)
+            if field:
+                client.issue(key).update(fields={field: None})
+
+        await self.call(work)
