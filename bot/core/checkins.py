@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from datetime import timedelta
 
 from bot.core import playbooks
 from bot.core.cadence import due, local_time
 from bot.core.deps import Deps
 from bot.core.model import CheckIn, CheckInKind, CheckInState, KeyResult, Person, Role
 from bot.core.prompts import Action, ActionId, Input, InputKind, Prompt, PromptItem
+
+STALE_READING = timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -32,7 +35,12 @@ async def plan(
     krs = await deps.directory.key_results([p.email for p in chosen])
     history = {kr.key: await deps.ledger.history(kr.key) for kr in krs}
     crm_name = "Salesforce" if deps.crm is None else deps.crm.name
-    readings = await deps.snapshots.latest(crm_name, [kr.key for kr in krs])
+    # A reading older than a day means the last syncs failed: ask by hand rather than guess.
+    readings = {
+        key: reading
+        for key, reading in (await deps.snapshots.latest(crm_name, [kr.key for kr in krs])).items()
+        if reading.seen_at >= now - STALE_READING
+    }
     tracker = "Jira" if deps.tracker is None else deps.tracker.name
     epics = await deps.snapshots.latest(tracker, [kr.key for kr in krs])
     for person in chosen:

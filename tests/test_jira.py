@@ -1,0 +1,114 @@
+"""Jira: the real `jira` client against a fake Cloud and Data Center, risk in, flags out."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+
+import pytest
+from conftest import Conversation
+from fakes.jira import FakeJira
+
+from bot.core.checkins import plan
+from bot.core.deps import Deps
+from bot.core.model import CheckInKind, CheckInState
+from bot.core.prompts import ActionId
+from bot.core.sync import sync_tracker
+from integrations.jira import JiraCredentials, JiraTracker
+
+ERIN = "erin@acme.example"
+
+
+def stock(fake: FakeJira) -> None:
+    fake.add_epic("PAY-12", "Payment Gateway v2", due="2026-11-13")
+    fake.add_epic("RISK-7", "Fraud scoring API", due="2026-12-18")
+    fake.add_epic("MOB-3", "Mobile SDK 3.0", due="2026-12-11", flagged=True)
+    for i in range(15):
+        fake.add_child("PAY-12", f"PAY-{100 + i}", done=i >= 6)
+    for i in range(4):
+        fake.add_child("RISK-7", f"RISK-{100 + i}", done=i > 0)
+
+
+@pytest.fixture(params=["cloud", "datacenter"])
+def jira(request: pytest.FixtureRequest) -> Iterator[FakeJira]:
+    with FakeJira(request.param) as fake:
+        stock(fake)
+        yield fake
+
+
+def tracker(fake: FakeJira) -> JiraTracker:
+    if fake.mode == "cloud":
+        return JiraTracker(JiraCredentials(fake.url, "bot@acme.example", "token"))
+    return JiraTracker(JiraCredentials(fake.url, pat="pat-123"))
+
+
+def with_jira(chat: Conversation, fake: FakeJira) -> Deps:
+    deps = replace(chat.deps, tracker=tracker(fake))
+    chat.deps = deps
+    return deps
+
+
+async def test_every_epic_in_one_search_and_the_nudge_names_the_signal(
+    jira: FakeJira, chat: Conversation
+) -> None:
+    deps = with_jira(chat, jira)
+    chat.at("2026-11-19 10:00", "Europe/Berlin")
+    report = await sync_tracker(deps)
+    assert report.ok, report.errors
+    assert ("Erin Walsh", "Ship Payment Gateway v2", "PAY-12 In Progress, 6/15 open") in (
+        report.readings
+    )
+    searches = [path for _, path in jira.calls if "/search" in path]
+    assert len(searches) == 2  # the epics, then their children: never one call per person
+    result = await plan(deps)
+    [erin] = [r for r in result.planned if r.person == ERIN]
+    assert erin.payload["headline"] == (
+        "Jira shows epic PAY-12 *Payment Gateway v2* is past its due date (Fri 13 Nov) with "
+        "6 of 15 issues open."
+    )
+    [grace] = [r for r in result.planned if r.person == "grace@acme.example"]
+    assert "is flagged as an impediment" in str(grace.payload["headline"])
+
+
+async def test_flag_writes_back_a_comment_and_the_flag_and_on_track_clears_it(
+    jira: FakeJira, chat: Conversation
+) -> None:
+    deps = with_jira(chat, jira)
+    chat.at("2026-11-19 10:00", "Europe/Berlin")
+    await chat.tick()
+    outcome = await chat.reply(
+        ERIN, ActionId.FLAG_RISK, "flag", note="Waiting on certs", write_back=True
+    )
+    assert outcome.text.endswith("🔗 Also flagged PAY-12 in Jira.")
+    [(key, body)] = jira.comments
+    assert key == "PAY-12" and "Erin Walsh" in body and "Waiting on certs" in body
+    assert [o["value"] for o in jira.issues["PAY-12"][jira.flagged_field_id]] == ["Impediment"]
+    await sync_tracker(deps)  # the tracker now shows it flagged
+    cleared = await chat.reply(ERIN, ActionId.ON_TRACK, "on track", prompt=False, kr="pay-gw")
+    assert cleared.text.endswith("🔗 Also cleared the flag on PAY-12 in Jira.")
+    assert not jira.issues["PAY-12"][jira.flagged_field_id]
+
+
+async def test_a_failed_write_back_is_reported_and_nothing_else_is_lost(
+    jira: FakeJira, chat: Conversation
+) -> None:
+    deps = with_jira(chat, jira)
+    chat.at("2026-11-19 10:00", "Europe/Berlin")
+    await chat.tick()
+    jira.fail_next(500, times=3)
+    outcome = await chat.reply(ERIN, ActionId.FLAG_RISK, "flag", note="certs", write_back=True)
+    assert outcome.ok and "⚠️ I couldn't flag PAY-12 in Jira just now" in outcome.text
+    [blocker] = await deps.ledger.open_blockers()
+    assert blocker.note == "certs"
+    told = await deps.outbox.in_state(CheckInState.SENT)
+    assert any(r.person == "maya@acme.example" and r.kind is CheckInKind.NOTICE for r in told)
+
+
+async def test_bad_credentials_are_one_clear_error(chat: Conversation) -> None:
+    with FakeJira("cloud") as fake:
+        stock(fake)
+        deps = replace(
+            chat.deps, tracker=JiraTracker(JiraCredentials(fake.url, "bot@acme.example", "wrong"))
+        )
+        report = await sync_tracker(deps)
+    assert report.errors and report.errors[0].startswith("Jira: HTTP 401")

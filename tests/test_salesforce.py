@@ -1,0 +1,146 @@
+"""Salesforce: the real simple-salesforce over HTTPS to a fake, bulk reads, failures, fallback."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, date, datetime
+
+import pytest
+from conftest import Conversation
+from fakes.salesforce import FakeSalesforce
+
+from bot.core.checkins import plan
+from bot.core.errors import AuthError
+from bot.core.model import Identities, Person, Role
+from bot.core.sync import sync_crm
+from integrations.salesforce import Credentials, SalesforceCrm
+
+ALICE_ID, BOB_ID = "0058d000001AbCdAAK", "0058d000002XyZwAAK"
+Q4 = (date(2026, 10, 1), date(2026, 11, 16))
+
+
+@pytest.fixture
+def salesforce(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeSalesforce]:
+    fake = FakeSalesforce(users_login={"bot@acme.example": ("pw", "TOKEN")})
+    with fake:
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", fake.ca_bundle)  # how requests trusts a CA
+        fake.add_user(ALICE_ID, "alice@acme.example")
+        fake.add_user(BOB_ID, "bob@acme.example")
+        for amount, day in (
+            (120_000, "2026-10-08"),
+            (95_000, "2026-10-22"),
+            (85_000, "2026-11-05"),
+            (48_000, "2026-11-16"),
+        ):
+            fake.add_opportunity(
+                ALICE_ID,
+                amount,
+                day,
+                name=f"Deal {day}",
+                created_date=datetime(2026, 9, 1, tzinfo=UTC),
+            )
+        fake.add_opportunity(BOB_ID, 52_000, "2026-11-16", name="Globex")
+        fake.add_opportunity(BOB_ID, 99_000, "2026-11-02", opp_type="Renewal", name="Renewal")
+        fake.add_opportunity(BOB_ID, 10_000, "2026-11-03", is_won=False, name="Lost")
+        fake.add_event(ALICE_ID, "2026-11-10", event_type="Demo")
+        fake.add_event(ALICE_ID, "2026-11-11", event_type="Demo")
+        yield fake
+
+
+def crm(fake: FakeSalesforce) -> SalesforceCrm:
+    return SalesforceCrm(
+        Credentials(
+            username="bot@acme.example",
+            password="pw",
+            security_token="TOKEN",
+            domain=fake.login_domain,
+        )
+    )
+
+
+def person(name: str, crm_id: str | None = None) -> Person:
+    return Person(f"{name}@acme.example", name.title(), Role.SALES, ids=Identities(crm=crm_id))
+
+
+async def test_closed_won_per_rep_in_one_query_with_the_deals_behind_it(
+    salesforce: FakeSalesforce,
+) -> None:
+    source = crm(salesforce)
+    alice, bob = person("alice", ALICE_ID), person("bob")  # Bob is found by email
+    figures = {
+        f.person: f
+        for f in await source.figures(
+            "closed_won_amount", *Q4, [alice, bob], {"opportunity_type": "New Business"}
+        )
+    }
+    assert figures["alice@acme.example"].value == 348_000
+    assert figures["bob@acme.example"].value == 52_000  # the renewal and the lost deal left out
+    [deal] = [d for d in figures["alice@acme.example"].deals if d.closed_on == date(2026, 11, 16)]
+    assert (deal.name, deal.amount) == ("Deal 2026-11-16", 48_000)
+    assert deal.link and deal.link.startswith(salesforce.instance_url + "/lightning/r/Opportunity/")
+    queries = [q for _, q in salesforce.calls if q]
+    assert sum("GROUP BY OwnerId" in q for q in queries) == 1
+    assert sum(q.startswith("SELECT Id, Email FROM User") for q in queries) == 1
+    assert source.usage is not None and source.usage[1] == 15000
+    counted = await source.figures("closed_won_count", *Q4, [alice, bob])
+    assert {f.person: f.value for f in counted} == {"alice@acme.example": 4, "bob@acme.example": 2}
+
+
+async def test_meetings_sales_cycle_and_custom_soql(salesforce: FakeSalesforce) -> None:
+    source = crm(salesforce)
+    alice = person("alice", ALICE_ID)
+    [meetings] = await source.figures("meetings_held", *Q4, [alice], {"event_type": "Demo"})
+    assert meetings.value == 2
+    [cycle] = await source.figures("sales_cycle_days", *Q4, [alice])
+    assert cycle.value == pytest.approx((37 + 51 + 65 + 76) / 4)
+    soql = (
+        "SELECT OwnerId, MAX(Amount) value FROM Opportunity WHERE IsWon = true AND "
+        "CloseDate >= {start} AND CloseDate <= {end} GROUP BY OwnerId"
+    )
+    [biggest] = await source.figures("custom", *Q4, [alice], {"soql": soql})
+    assert biggest.value == 120_000
+
+
+async def test_more_than_two_thousand_reps_are_paged_by_owner(salesforce: FakeSalesforce) -> None:
+    people = []
+    for i in range(2100):
+        owner = f"005{i:015d}"
+        salesforce.add_opportunity(owner, 1000 + i, "2026-11-02")
+        people.append(person(f"rep{i}", owner))
+    source = crm(salesforce)
+    figures = await source.figures("closed_won_amount", *Q4, people)
+    assert sum(f.value for f in figures) == sum(1000 + i for i in range(2100))
+    grouped = [q for _, q in salesforce.calls if "GROUP BY OwnerId" in q]
+    assert len(grouped) == 2  # 2,000 groups per page, never one query per person
+
+
+async def test_expired_sessions_log_in_again_and_bad_credentials_fail_clearly(
+    salesforce: FakeSalesforce,
+) -> None:
+    source = crm(salesforce)
+    alice = person("alice", ALICE_ID)
+    await source.figures("closed_won_count", *Q4, [alice])
+    salesforce.expire_sessions()
+    salesforce.fail_next(503)
+    [again] = await source.figures("closed_won_count", *Q4, [alice])
+    assert again.value == 4 and len(salesforce.logins) == 2
+    wrong = SalesforceCrm(
+        Credentials(username="bot@acme.example", password="nope", domain=salesforce.login_domain)
+    )
+    with pytest.raises(AuthError, match="login refused"):
+        await wrong.figures("closed_won_count", *Q4, [alice])
+
+
+async def test_an_outage_turns_the_nudge_into_a_question(
+    salesforce: FakeSalesforce, chat: Conversation
+) -> None:
+    salesforce.fail_next(503, times=20)
+    deps = replace(chat.deps, crm=crm(salesforce))
+    chat.at("2026-11-16 16:30", "America/New_York")
+    report = await sync_crm(deps)
+    assert not report.ok and "HTTP 503" in report.errors[0]
+    result = await plan(deps)
+    [row] = [r for r in result.planned if r.person == "alice@acme.example"]
+    assert row.payload["headline"] == "I couldn't reach Salesforce just now."
+    assert row.payload["actions"] == ["adjust", "not_now"]
