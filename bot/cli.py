@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from bot.app import open_app
+from bot.app import open_app, sources
 from bot.channels.console import ConsoleChannel
 from bot.chat import Chat
 from bot.config import Settings, load_settings
@@ -64,7 +64,14 @@ async def run_command(args: argparse.Namespace, settings: Settings) -> int:
 
         for leftover in (args.db, *(args.db.with_name(args.db.name + s) for s in ("-wal", "-shm"))):
             leftover.unlink(missing_ok=True)
-        return await run_demo(f"sqlite+aiosqlite:///{args.db}")
+        crm, tracker = sources(settings)
+        configured = settings.salesforce_configured or settings.jira_url
+        return await run_demo(
+            f"sqlite+aiosqlite:///{args.db}",
+            out,
+            crm if configured else None,
+            tracker if configured else None,
+        )
     if args.command == "serve":
         from bot.server import serve
 

@@ -14,6 +14,7 @@ from bot.channels.console import ConsoleChannel, plain
 from bot.core import checkins, digest
 from bot.core.answers import answer
 from bot.core.deps import Deps, FixedClock
+from bot.core.ports import CrmSource, TrackerSource
 from bot.core.prompts import ActionId, Answer, Outcome
 from bot.core.sync import sync_crm, sync_tracker
 from bot.orgfile import load_file
@@ -45,7 +46,8 @@ class Demo:
         if sync:
             for report in (await sync_crm(self.deps), await sync_tracker(self.deps)):
                 found = "; ".join(f"{who}: {value}" for who, _kr, value in report.readings)
-                self.write(f"   ({report.source} sync, {report.calls} call: {found})")
+                calls = f"{report.calls} API call{'s' * (report.calls != 1)}"
+                self.write(f"   ({report.source} sync, {calls}: {found})")
         result = await checkins.plan(self.deps)
         names = {p.email: p.name for p in await self.deps.directory.people()}
         for email in result.quiet:
@@ -76,14 +78,22 @@ class Demo:
         return outcome
 
 
-async def run_demo(url: str, write: Callable[[str], None] = print) -> int:
+async def run_demo(
+    url: str,
+    write: Callable[[str], None] = print,
+    crm: CrmSource | None = None,
+    tracker: TrackerSource | None = None,
+) -> int:
+    """Play the week; `crm`/`tracker` replace the sample data (Salesforce, Jira by config)."""
     await upgrade(url)
     store = open_store(url, "acme")
     try:
         loaded = load_file(SAMPLE_ORG)
         report = await store.directory.import_chart(loaded.chart)
         clock = FixedClock(datetime(2026, 11, 16, 8, 0, tzinfo=ZoneInfo("UTC")))
-        deps = build_deps(store, clock, SampleCrm(SAMPLE_DATA), SampleTracker(SAMPLE_DATA))
+        deps = build_deps(
+            store, clock, crm or SampleCrm(SAMPLE_DATA), tracker or SampleTracker(SAMPLE_DATA)
+        )
         demo = Demo(deps, clock, ConsoleChannel(write, clock), write)
         chart = loaded.chart
         write(f"goalnudge demo — {chart.organisation.name}, one working week (database: {url})")

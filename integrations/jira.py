@@ -86,7 +86,8 @@ class JiraTracker:
         """A custom field's id by its name ("Flagged", "Epic Link"): ids differ per site."""
         if self.field_ids is None:
             self.calls += 1
-            self.field_ids = {f["name"]: f["id"] for f in client.fields() if f.get("name")}
+            # The client's own name→id cache: one /field call, shared with its searches.
+            self.field_ids = dict(client._fields_cache)
         return self.field_ids.get(name)
 
     def _flagged_field(self, client: Any) -> str | None:

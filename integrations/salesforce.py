@@ -124,7 +124,10 @@ class SalesforceCrm:
                 if attempt == self.attempts - 1:
                     raise AuthError(NAME, "session expired and logging in again failed") from None
             except SalesforceAuthenticationFailed as exc:
-                raise AuthError(NAME, f"login refused: {exc.message}") from exc
+                detail = getattr(exc, "auth_message", "") or str(exc)
+                raise AuthError(
+                    NAME, f"login refused ({getattr(exc, 'code', '')}): {detail}"
+                ) from exc
             except SalesforceError as exc:
                 if exc.status not in TRANSIENT or attempt == self.attempts - 1:
                     detail = (

@@ -37,19 +37,19 @@ def share(kr: KeyResult, value: float) -> float:
 
 
 def new_deals(
-    deals: list[dict[str, Any]], kr: KeyResult, since: date | None
+    deals: list[dict[str, Any]], kr: KeyResult, since: date | None, proposed: float
 ) -> list[dict[str, Any]]:
-    """Deals behind a change: closed after the last update, or beyond what `current` covers."""
+    """Deals behind a change: closed after the last update; without one, the newest deals
+    that make up the difference (the CRM may list only recent deals)."""
     if since is not None:
         return [d for d in deals if date.fromisoformat(str(d["closed_on"])) > since]
-    covered = kr.start
-    fresh = []
-    for d in sorted(deals, key=lambda d: str(d["closed_on"])):
-        step = float(d["amount"]) if kr.unit in ("$", "€", "£", "¥") else 1.0
-        if covered + step <= kr.current:
-            covered += step
-        else:
-            fresh.append(d)
+    gap = proposed - kr.current
+    fresh: list[dict[str, Any]] = []
+    for d in sorted(deals, key=lambda d: str(d["closed_on"]), reverse=True):
+        if gap <= 0:
+            break
+        fresh.append(d)
+        gap -= float(d["amount"]) if kr.unit in CURRENCY_PREFIXES else 1.0
     return fresh
 
 
@@ -95,7 +95,7 @@ def sales(
     for kr in changed:
         reading = readings[kr.key]
         since = last_update.get(kr.key)
-        deals = new_deals(list(reading.details.get("deals", [])), kr, since)
+        deals = new_deals(list(reading.details.get("deals", [])), kr, since, reading.value)
         when = f"since {day(since)}" if since else "since your last update"
         if deals:
             total = sum(float(d["amount"]) for d in deals)

@@ -1,0 +1,207 @@
+"""Sync benchmark: API calls and wall time of sync_crm and sync_tracker against the fakes."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import math
+import os
+import sys
+import tempfile
+import time
+from datetime import UTC, date, datetime
+from itertools import groupby
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+
+from fakes.jira import FakeJira  # noqa: E402
+from fakes.salesforce import FakeSalesforce  # noqa: E402
+
+from bot.app import build_deps  # noqa: E402
+from bot.core.deps import Deps, FixedClock  # noqa: E402
+from bot.core.model import (  # noqa: E402
+    Identities,
+    KeyResult,
+    KrKind,
+    Objective,
+    Organisation,
+    OrgChart,
+    Person,
+    Role,
+    SourceBinding,
+    SourceKind,
+)
+from bot.core.sync import SyncReport, sync_crm, sync_tracker  # noqa: E402
+from integrations.jira import JiraCredentials, JiraTracker  # noqa: E402
+from integrations.salesforce import GROUPS, Credentials, SalesforceCrm  # noqa: E402
+from storage import open_store, upgrade  # noqa: E402
+
+NOW = datetime(2026, 11, 16, 12, 0, tzinfo=UTC)
+START, END = date(2026, 10, 1), date(2026, 12, 31)
+DEAL_DAYS = ("2026-10-15", "2026-11-10")  # two won deals per rep, both inside the period
+CHILDREN = 3  # issues per epic
+METRICS = 1  # CRM metrics synced (closed_won_amount), each one query per 2,000 owners
+JIRA_PAGE = 100  # what the jira client asks per page when fetching everything (Cloud's maximum)
+SF_LOGIN = ("bench@acme.example", "pw", "TOKEN")
+JIRA_LOGIN = ("bot@acme.example", "token")
+log = logging.getLogger("bench.sync")
+
+
+def owner(i: int) -> str:
+    return f"005{i:015d}"
+
+
+def deals(i: int) -> tuple[float, float]:
+    return 1000.0 + i, 500.0 + 100 * (i % 7)
+
+
+def epic(j: int) -> str:
+    return f"EPC-{j}"
+
+
+def done_children(j: int) -> int:
+    return min(j % 4, CHILDREN)
+
+
+def chart(people: int, epics: int) -> OrgChart:
+    reps = [
+        Person(f"rep{i}@bench.example", f"Rep {i}", Role.SALES, ids=Identities(crm=owner(i)))
+        for i in range(people)
+    ]
+    engineers = [
+        Person(f"eng{j}@bench.example", f"Engineer {j}", Role.ENGINEERING)
+        for j in range(1, epics + 1)
+    ]
+    objectives = (
+        Objective("arr", "Grow new ARR", START, END),
+        Objective("ship", "Ship the roadmap", START, END),
+    )
+    crm = SourceBinding(SourceKind.SALESFORCE, metric="closed_won_amount")
+    krs = [
+        KeyResult(f"arr-{i}", "arr", f"Close $1M (Rep {i})", p.email, unit="$", target=1e6,
+                  source=crm)
+        for i, p in enumerate(reps)
+    ] + [
+        KeyResult(f"ship-{j}", "ship", f"Ship {epic(j)}", engineers[j - 1].email,
+                  kind=KrKind.MILESTONE, source=SourceBinding(SourceKind.JIRA, epic=epic(j)))
+        for j in range(1, epics + 1)
+    ]  # fmt: skip
+    org = Organisation("bench-sync", "Bench")
+    return OrgChart(org, tuple(reps + engineers), (), objectives, tuple(krs))
+
+
+def seed_fakes(sf: FakeSalesforce, jira: FakeJira, people: int, epics: int) -> None:
+    sf.page_size = GROUPS  # Salesforce's 2,000 records per page
+    jira.page_size = JIRA_PAGE  # Jira Cloud's maximum; the client asks for 100
+    for i in range(people):
+        for amount, day in zip(deals(i), DEAL_DAYS, strict=True):
+            sf.add_opportunity(owner(i), amount, day)
+    child = 0
+    for j in range(1, epics + 1):
+        jira.add_epic(epic(j), f"Epic {j}", due="2026-12-11")
+        for c in range(CHILDREN):
+            child += 1
+            jira.add_child(epic(j), f"TSK-{child}", done=c < done_children(j))
+
+
+def pages(count: int, size: int) -> int:
+    return max(1, math.ceil(count / size))
+
+
+async def correct(deps: Deps, people: int, epics: int, reports: list[SyncReport]) -> list[bool]:
+    """Every rep's snapshot is the sum of their deals; every epic's open/total counts are right."""
+    for report in reports:
+        if report.errors:
+            log.error("%s sync errors: %s", report.source, report.errors[:5])
+    sf = await deps.snapshots.latest("Salesforce", [f"arr-{i}" for i in range(people)])
+    bad_sf = [
+        i for i in range(people) if (s := sf.get(f"arr-{i}")) is None or s.value != sum(deals(i))
+    ]
+    jira = await deps.snapshots.latest("Jira", [f"ship-{j}" for j in range(1, epics + 1)])
+    want = {j: (CHILDREN - done_children(j), CHILDREN) for j in range(1, epics + 1)}
+    bad_jira = [
+        j for j, (open_, total) in want.items()
+        if (s := jira.get(f"ship-{j}")) is None
+        or (s.value, s.details.get("open_issues"), s.details.get("total_issues"))
+        != (open_, open_, total)
+    ]  # fmt: skip
+    if bad_sf or bad_jira:
+        log.error("wrong snapshots: reps %s, epics %s", bad_sf[:10], bad_jira[:10])
+    return [not bad_sf and not reports[0].errors, not bad_jira and not reports[1].errors]
+
+
+def explain(system: str, result: dict[str, object], calls: list[tuple[str, str]]) -> None:
+    """Over the bound: log the calls made (runs of the same request collapsed) to stderr."""
+    if result["within_bound"]:
+        return
+    made = groupby(f"{method_or_path} {rest[:100]}" for method_or_path, rest in calls)
+    shown = "\n".join(f"  {len(list(run))} x {call}" for call, run in made)
+    log.warning("%s: %s API calls > bound %s; the calls:\n%s", system, result["api_calls"],
+                result["bound"], shown)  # fmt: skip
+
+
+async def run(args: argparse.Namespace, database_url: str) -> list[dict[str, object]]:
+    username, password, token = SF_LOGIN
+    sf = FakeSalesforce(users_login={username: (password, token)})
+    jira = FakeJira("cloud", credentials=JIRA_LOGIN)
+    with sf, jira:
+        os.environ["REQUESTS_CA_BUNDLE"] = sf.ca_bundle  # how requests trusts the fake's CA
+        seed_fakes(sf, jira, args.people, args.epics)
+        await upgrade(database_url)
+        store = open_store(database_url)
+        try:
+            await store.directory.import_chart(chart(args.people, args.epics))
+            creds = Credentials(
+                username=username, password=password, security_token=token, domain=sf.login_domain
+            )
+            crm = SalesforceCrm(creds)
+            tracker = JiraTracker(JiraCredentials(jira.url, *JIRA_LOGIN))
+            deps = build_deps(store, FixedClock(NOW), crm, tracker)
+            started = time.perf_counter()
+            crm_report = await sync_crm(deps)
+            crm_seconds = time.perf_counter() - started
+            started = time.perf_counter()
+            tracker_report = await sync_tracker(deps)
+            tracker_seconds = time.perf_counter() - started
+            ok = await correct(deps, args.people, args.epics, [crm_report, tracker_report])
+        finally:
+            await store.close()
+    size = min(JIRA_PAGE, jira.page_size)
+    sf_bound = METRICS * math.ceil(args.people / GROUPS) + 2
+    jira_bound = pages(args.epics, size) + pages(args.epics * CHILDREN, size) + 2
+    salesforce: dict[str, object] = {
+        "bench": "sync", "system": "salesforce", "people": args.people,
+        "api_calls": sf.api_calls, "bound": sf_bound, "seconds": round(crm_seconds, 3),
+        "client_calls": crm.calls, "within_bound": sf.api_calls <= sf_bound, "correct": ok[0],
+    }  # fmt: skip
+    tracked: dict[str, object] = {
+        "bench": "sync", "system": "jira", "epics": args.epics, "api_calls": len(jira.calls),
+        "bound": jira_bound, "seconds": round(tracker_seconds, 3), "client_calls": tracker.calls,
+        "within_bound": len(jira.calls) <= jira_bound, "correct": ok[1],
+    }  # fmt: skip
+    explain("salesforce", salesforce, sf.calls)
+    explain("jira", tracked, jira.calls)
+    return [salesforce, tracked]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--people", type=int, default=5000, help="sales reps, one CRM KR each")
+    parser.add_argument("--epics", type=int, default=1000, help="engineers, one epic KR each")
+    args = parser.parse_args()
+    if args.people < 1 or args.epics < 1:
+        parser.error("--people and --epics must be at least 1")
+    logging.basicConfig(stream=sys.stderr, level=logging.WARNING)
+    with tempfile.TemporaryDirectory() as tmp:
+        results = asyncio.run(run(args, f"sqlite+aiosqlite:///{Path(tmp) / 'sync.db'}"))
+    for result in results:
+        print(json.dumps(result), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
