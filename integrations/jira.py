@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, TypeVar
+from urllib.parse import quote_plus
 
 import requests
 from jira import JIRA, JIRAError
@@ -124,6 +125,28 @@ class JiraTracker:
             if raw["status"]["statusCategory"]["key"] != "done":
                 open_[parent] += 1
         return [self._facts(e.raw, flagged, total, open_) for e in epics]
+
+    async def query(self, jql: str) -> EpicFacts:
+        """Every issue a key result's JQL matches, summed up: open/total, latest due date."""
+        flagged = await self.call(self._flagged_field, api=False)
+        issues = [i.raw for i in await self.search(jql, FIELDS + ([flagged] if flagged else []))]
+        fields = [i["fields"] for i in issues]
+        done = [f["status"]["statusCategory"]["key"] == "done" for f in fields]
+        dues = [date.fromisoformat(f["duedate"]) for f in fields if f.get("duedate")]
+        updates = [t for f in fields if (t := parse_time(f.get("updated")))]
+        shown = jql if len(jql) <= 60 else jql[:57] + "…"
+        return EpicFacts(
+            key=jql,
+            title=shown,
+            status=f"{sum(done)} of {len(done)} done",
+            done=bool(done) and all(done),
+            due=max(dues) if dues else None,
+            open_issues=done.count(False),
+            total_issues=len(done),
+            flagged=any(bool(flagged and f.get(flagged)) for f in fields),
+            updated=max(updates) if updates else None,
+            link=f"{self.credentials.url.rstrip('/')}/issues/?jql={quote_plus(jql)}",
+        )
 
     def _facts(
         self, raw: dict[str, Any], flagged: str | None, total: Counter[str], open_: Counter[str]

@@ -112,3 +112,34 @@ async def test_bad_credentials_are_one_clear_error(chat: Conversation) -> None:
         )
         report = await sync_tracker(deps)
     assert report.errors and report.errors[0].startswith("Jira: HTTP 401")
+
+
+async def test_a_key_result_bound_to_jql_sums_up_what_it_matches(
+    jira: FakeJira, chat: Conversation
+) -> None:
+    from bot.core.model import SourceBinding, SourceKind
+
+    jql = "project = MOB AND fixVersion = 3.0"
+    jira.register_jql(jql, ["MOB-3", "PAY-100", "PAY-110"])
+    kr = await chat.deps.directory.key_result("mobile-sdk")
+    assert kr is not None
+    chart = await chat.deps.directory.export_chart()
+    bound = replace(kr, source=SourceBinding(SourceKind.JIRA, jql=jql))
+    await chat.deps.directory.import_chart(
+        replace(
+            chart, key_results=tuple(bound if k.key == kr.key else k for k in chart.key_results)
+        )
+    )
+    deps = with_jira(chat, jira)
+    chat.at("2026-11-19 10:00", "Europe/Berlin")
+    report = await sync_tracker(deps)
+    assert (
+        "Grace Kim",
+        "Release mobile SDK 3.0",
+        f"{jql} 1 of 3 done, 2/3 open",
+    ) in report.readings
+    result = await plan(deps)
+    [grace] = [r for r in result.planned if r.person == "grace@acme.example"]
+    assert str(grace.payload["headline"]).startswith(
+        "Jira shows the work for *Release mobile SDK 3.0* (1 of 3 done) is flagged"
+    )

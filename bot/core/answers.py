@@ -109,7 +109,8 @@ async def _write_back(
     epics = [kr.source.epic for kr in krs if kr.source.epic]
     if not flagging:  # clear only what the tracker last showed as flagged
         seen = await deps.snapshots.latest(deps.tracker.name, [kr.key for kr in krs])
-        epics = [str(s.details["key"]) for s in seen.values() if s.details.get("flagged")]
+        flagged = {str(s.details["key"]) for s in seen.values() if s.details.get("flagged")}
+        epics = [epic for epic in epics if epic in flagged]
     if not epics:
         return outcome
     try:

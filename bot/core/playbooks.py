@@ -158,7 +158,11 @@ def engineering(
             return Plan(
                 CheckInKind.RISK_EXPLAIN,
                 {
-                    "headline": f"{tracker_name} shows epic {epic.key} *{epic.title}* {reasons}.",
+                    "headline": (
+                        f"{tracker_name} shows the work for *{kr.title}* ({epic.status}) {reasons}."
+                        if kr.source.jql
+                        else f"{tracker_name} shows epic {epic.key} *{epic.title}* {reasons}."
+                    ),
                     "facts": [],
                     "question": f"Flag *{kr.title}* as at risk and add a blocker note "
                     "for your manager?",

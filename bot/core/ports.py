@@ -158,6 +158,10 @@ class TrackerSource(Protocol):
 
     async def epics(self, keys: Sequence[str]) -> list[EpicFacts]: ...
 
+    async def query(self, jql: str) -> EpicFacts:
+        """The issues a query matches, summed up as one epic-like reading."""
+        ...
+
     async def flag(self, key: str, note: str, who: str) -> None:
         """Comment with the blocker note and mark the epic as an impediment."""
         ...

@@ -100,11 +100,14 @@ async def sync_tracker(deps: Deps) -> SyncReport:
         return report
     krs = [kr for kr in await deps.directory.key_results() if kr.source.kind is SourceKind.JIRA]
     keys = sorted({kr.source.epic for kr in krs if kr.source.epic})
-    if not keys:
+    queries = sorted({kr.source.jql for kr in krs if kr.source.jql})
+    if not keys and not queries:
         return report
     before = deps.tracker.calls
     try:
-        epics = {e.key: e for e in await deps.tracker.epics(keys)}
+        epics = {e.key: e for e in await deps.tracker.epics(keys)} if keys else {}
+        for jql in queries:  # a query is its own search: it cannot be merged with others
+            epics[jql] = await deps.tracker.query(jql)
     except IntegrationError as exc:
         report.errors.append(str(exc))
         return report
@@ -114,7 +117,7 @@ async def sync_tracker(deps: Deps) -> SyncReport:
     now = deps.clock.now()
     snapshots = []
     for kr in krs:
-        epic = epics.get(kr.source.epic or "")
+        epic = epics.get(kr.source.epic or kr.source.jql or "")
         if epic is None:
             report.errors.append(f"{report.source}: epic {kr.source.epic} not found")
             continue
