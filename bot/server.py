@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 
@@ -100,6 +101,14 @@ async def ticker(app: App, channel: Channel, seconds: float) -> None:
 async def serve(settings: Settings) -> int:
     async with open_app(settings) as app:
         web_app, channel = build_web_app(settings, app)
+        if SLACK_APP in web_app:
+            from bot.channels.slack.app import verify
+
+            await verify(web_app[SLACK_APP])  # type: ignore[arg-type]
+        # Start-up objects (libraries, app) never die: keep them out of the collector's way, so a
+        # full collection does not stall every request in flight.
+        gc.collect()
+        gc.freeze()
         runner = web.AppRunner(web_app)
         await runner.setup()
         await web.TCPSite(runner, settings.host, settings.port).start()

@@ -5,11 +5,16 @@ from __future__ import annotations
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.middleware.authorization.async_single_team_authorization import (
+    AsyncSingleTeamAuthorization,
+)
+from slack_sdk.errors import SlackApiError
 
 from bot.channels.slack.channel import SlackChannel, make_client
 from bot.channels.slack.listeners import SlackBot, register
 from bot.config import Settings
 from bot.core.deps import Deps
+from bot.core.errors import ConfigError
 
 
 def build(settings: Settings, deps: Deps) -> tuple[AsyncApp, SlackChannel]:
@@ -31,3 +36,17 @@ def handler(app: AsyncApp) -> web.RequestHandler:
         return await to_aiohttp_response(await app.async_dispatch(await to_bolt_request(request)))
 
     return slack_events
+
+
+async def verify(app: AsyncApp) -> None:
+    """Check the bot token once at start-up, and hand the answer to Bolt, which would otherwise
+    ask Slack again from every request that arrives before its first `auth.test` returns."""
+    try:
+        result = await app.client.auth_test()
+    except SlackApiError as exc:
+        raise ConfigError(
+            f"SLACK_BOT_TOKEN: Slack refused it ({exc.response.get('error')})"
+        ) from exc
+    for middleware in app._async_middleware_list:
+        if isinstance(middleware, AsyncSingleTeamAuthorization):
+            middleware.auth_test_result = result
