@@ -121,3 +121,41 @@ async def test_socket_mode_needs_no_public_url(tmp_path: Path) -> None:
         assert opened.token == "xapp-t"
         async with http.post(url("/slack/events"), data="{}") as closed:
             assert closed.status == 404  # no signing secret: nothing to verify HTTP with
+
+
+async def test_a_refused_bot_token_stops_serve_with_one_line(tmp_path: Path) -> None:
+    async with FakeSlack() as fake:
+        fake.fail("auth.test", "invalid_auth")
+        url = f"sqlite+aiosqlite:///{tmp_path / 'serve.db'}"
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "GOALNUDGE_"))}
+        env |= {
+            "PYTHONPATH": str(ROOT),
+            "DATABASE_URL": url,
+            "SLACK_BOT_TOKEN": "xoxb-bad",
+            "SLACK_SIGNING_SECRET": "s",
+            "SLACK_API_URL": fake.url,
+            "PORT": str(free_port()),
+        }
+        await asyncio.to_thread(
+            subprocess.run,
+            [sys.executable, "-m", "bot", "db", "upgrade"],
+            env=env,
+            cwd=tmp_path,
+            check=True,
+            capture_output=True,
+        )
+        run = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            "serve",
+            env=env,
+            cwd=tmp_path,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        _, err = await asyncio.wait_for(run.communicate(), 30)
+    assert run.returncode == 2
+    assert err.decode().strip().splitlines()[-1] == (
+        "goalnudge: SLACK_BOT_TOKEN: Slack refused it (invalid_auth)"
+    )
