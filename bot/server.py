@@ -18,10 +18,12 @@ from bot.core import checkins, digest
 from bot.core.deps import Deps
 from bot.core.errors import GoalnudgeError, IntegrationError
 from bot.core.sync import sync_crm, sync_tracker
+from bot.observability import Health
 from bot.sender import chase, deliver
 
 log = logging.getLogger("goalnudge.server")
 SLACK_APP: web.AppKey[object] = web.AppKey("slack_app")
+HEALTH: web.AppKey[Health] = web.AppKey("health")
 
 
 async def healthz(_request: web.Request) -> web.Response:
@@ -58,6 +60,8 @@ def build_web_app(settings: Settings, app: App) -> tuple[web.Application, Channe
 
     web_app = web.Application()
     web_app.router.add_get("/healthz", healthz)
+    web_app[HEALTH] = Health()
+    web_app.router.add_routes(web_app[HEALTH].routes(app.store))
     router, parts = channels(settings, app)
     if "slack" in parts:
         web_app[SLACK_APP] = parts["slack"]
@@ -69,10 +73,11 @@ def build_web_app(settings: Settings, app: App) -> tuple[web.Application, Channe
     return web_app, router
 
 
-async def tick(app: App, channel: Channel) -> None:
-    """One round of what the scheduler does: sync, plan, send, chase."""
-    await sync_crm(app.deps)
-    await sync_tracker(app.deps)
+async def tick(app: App, channel: Channel, health: Health | None = None) -> None:
+    """One round of what the scheduler does: sync, plan, send, chase, post digests."""
+    for report in (await sync_crm(app.deps), await sync_tracker(app.deps)):
+        if health is not None and (report.calls or report.errors):
+            health.observe(report, app.deps.clock.now())
     await checkins.plan(app.deps)
     await deliver(app.deps, channel)
     await chase(app.deps, channel)
@@ -89,10 +94,10 @@ async def post_digest(deps: Deps, channel: Channel, team: str) -> None:
     await deps.digests.record_posted(composed.team, deps.clock.now())
 
 
-async def ticker(app: App, channel: Channel, seconds: float) -> None:
+async def ticker(app: App, channel: Channel, seconds: float, health: Health) -> None:
     while True:
         try:
-            await tick(app, channel)
+            await tick(app, channel, health)
         except GoalnudgeError as exc:
             log.warning("check-in round failed: %s", exc)
         await asyncio.sleep(seconds)
@@ -115,7 +120,11 @@ async def serve(settings: Settings) -> int:
         log.warning("goalnudge listening on http://%s:%s", settings.host, settings.port)
         tasks = []
         if settings.goalnudge_tick_seconds > 0:
-            tasks.append(asyncio.create_task(ticker(app, channel, settings.goalnudge_tick_seconds)))
+            tasks.append(
+                asyncio.create_task(
+                    ticker(app, channel, settings.goalnudge_tick_seconds, web_app[HEALTH])
+                )
+            )
         socket_mode = None
         if settings.slack_app_token and SLACK_APP in web_app:
             from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler

@@ -20,6 +20,7 @@ T = TypeVar("T")
 NAME = "Jira"
 FIELDS = ["summary", "status", "duedate", "updated", "assignee", "parent"]
 IMPEDIMENT = [{"value": "Impediment"}]
+TIMEOUT = 30.0
 
 
 @dataclass(frozen=True)
@@ -34,9 +35,9 @@ class JiraCredentials:
 
 def connect(c: JiraCredentials) -> JIRA:
     if c.pat:
-        return JIRA(server=c.url, token_auth=c.pat, logging=False)
+        return JIRA(server=c.url, token_auth=c.pat, logging=False, timeout=TIMEOUT)
     if c.email and c.api_token:
-        return JIRA(server=c.url, basic_auth=(c.email, c.api_token), logging=False)
+        return JIRA(server=c.url, basic_auth=(c.email, c.api_token), logging=False, timeout=TIMEOUT)
     raise AuthError(NAME, "set JIRA_EMAIL and JIRA_API_TOKEN (Cloud) or JIRA_PAT (Data Center)")
 
 

@@ -28,6 +28,7 @@ GROUPS = 2000  # Salesforce returns at most 2,000 aggregate groups per query
 EMAILS_PER_QUERY = 300  # keeps a User lookup's URL well under the 16,384-character limit
 DEAL_DAYS = 14
 TRANSIENT = {429, 500, 502, 503, 504}
+TIMEOUT = 30.0
 
 
 @dataclass(frozen=True)
@@ -45,15 +46,29 @@ class Credentials:
     domain: str = "login"
 
 
+class TimeoutSession(requests.Session):
+    """simple-salesforce sets no timeout: a hung Salesforce must not hang a sync forever."""
+
+    def __init__(self, timeout: float = TIMEOUT) -> None:
+        super().__init__()
+        self.timeout = timeout
+
+    def request(self, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        kwargs.setdefault("timeout", self.timeout)
+        return super().request(*args, **kwargs)
+
+
 def login(c: Credentials) -> Salesforce:
+    session = TimeoutSession()
     if c.session_id and c.instance_url:
-        return Salesforce(session_id=c.session_id, instance_url=c.instance_url)
+        return Salesforce(session_id=c.session_id, instance_url=c.instance_url, session=session)
     if c.username and c.consumer_key and c.private_key:
         return Salesforce(
             username=c.username,
             consumer_key=c.consumer_key,
             privatekey=c.private_key,
             domain=c.domain,
+            session=session,
         )
     if c.username and c.password:
         return Salesforce(
@@ -61,6 +76,7 @@ def login(c: Credentials) -> Salesforce:
             password=c.password,
             security_token=c.security_token or "",
             domain=c.domain,
+            session=session,
         )
     raise AuthError(
         NAME,

@@ -93,3 +93,44 @@ def test_sync_prints_what_it_found_and_bad_credentials_are_one_line(
         ]
         or len(errors) == 1
     )
+
+
+async def test_readiness_and_metrics_report_a_failing_crm(
+    tmp_path: Path, systems: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import aiohttp
+    from aiohttp.test_utils import TestServer
+    from conftest import sample_database
+
+    from bot.app import open_app
+    from bot.config import Settings
+    from bot.server import HEALTH, build_web_app, tick
+
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", systems["REQUESTS_CA_BUNDLE"])
+    url = await sample_database(tmp_path / "ready.db")
+    fields = {k.lower(): v for k, v in systems.items() if k.startswith(("SALESFORCE", "JIRA"))}
+    for password, ready in (("pw", True), ("wrong", False)):
+        settings = Settings(database_url=url, **(fields | {"salesforce_password": password}))
+        async with open_app(settings) as app:
+            web_app, channel = build_web_app(settings, app)
+            await tick(app, channel, web_app[HEALTH])
+            server = TestServer(web_app, host="127.0.0.1")
+            await server.start_server()
+            async with aiohttp.ClientSession() as http:
+                async with http.get(server.make_url("/readyz")) as response:
+                    body = await response.json()
+                    assert (response.status == 200) is ready, body
+                async with http.get(server.make_url("/metrics")) as response:
+                    metrics = await response.text()
+            await server.close()
+        if ready:
+            assert body["checks"] == {
+                "database": "ok",
+                "migrations": "ok",
+                "salesforce": "ok",
+                "jira": "ok",
+            }
+            assert 'goalnudge_crm_api_usage{kind="allowed",source="Salesforce"} 15000.0' in metrics
+        else:
+            assert "login refused" in body["checks"]["salesforce"]
+            assert 'goalnudge_integration_errors_total{source="Salesforce"} 1.0' in metrics
