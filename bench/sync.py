@@ -73,7 +73,12 @@ def chart(people: int, epics: int) -> OrgChart:
         for i in range(people)
     ]
     engineers = [
-        Person(f"eng{j}@bench.example", f"Engineer {j}", Role.ENGINEERING)
+        Person(
+            f"eng{j}@bench.example",
+            f"Engineer {j}",
+            Role.ENGINEERING,
+            ids=Identities(tracker=f"acct-{j}"),
+        )
         for j in range(1, epics + 1)
     ]
     objectives = (

@@ -59,6 +59,7 @@ class JiraTracker:
         self.factory = factory
         self.client: Any = None
         self.field_ids: dict[str, str] | None = None
+        self.accounts: dict[str, str | None] = {}
         self.calls = 0
 
     def _run(self, work: Callable[[Any], T], api: bool = True) -> T:
@@ -167,6 +168,22 @@ class JiraTracker:
             updated=parse_time(fields.get("updated")),
             link=f"{self.credentials.url.rstrip('/')}/browse/{key}",
         )
+
+    async def account(self, email: str) -> str | None:
+        """A person's Jira account id (Cloud) or username (Data Center), by email; each email is
+        looked up once per process, found or not."""
+        if email in self.accounts:
+            return self.accounts[email]
+
+        def work(client: Any) -> str | None:
+            if client._is_cloud:
+                found = client.search_users(query=email, maxResults=2)
+                return found[0].accountId if len(found) == 1 else None
+            found = client.search_users(user=email, maxResults=2)
+            return found[0].name if len(found) == 1 else None
+
+        self.accounts[email] = await self.call(work)
+        return self.accounts[email]
 
     async def flag(self, key: str, note: str, who: str) -> None:
         """Comment with the blocker note and who raised it; set Flagged to Impediment."""

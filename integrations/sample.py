@@ -75,6 +75,9 @@ class SampleTracker:
         self.calls = 0
         self.flagged: set[str] = {str(r["key"]) for r in self.rows if r.get("flagged")}
 
+    async def account(self, email: str) -> str | None:
+        return None
+
     async def query(self, jql: str) -> EpicFacts:
         raise IntegrationError(self.name, "the sample tracker cannot run JQL; bind an epic")
 

@@ -51,14 +51,19 @@ def with_jira(chat: Conversation, fake: FakeJira) -> Deps:
 async def test_every_epic_in_one_search_and_the_nudge_names_the_signal(
     jira: FakeJira, chat: Conversation
 ) -> None:
+    jira.add_user("acct-erin", ERIN, "Erin Walsh")
     deps = with_jira(chat, jira)
     chat.at("2026-11-19 10:00", "Europe/Berlin")
     report = await sync_tracker(deps)
     assert report.ok, report.errors
+    erin = await deps.directory.person(ERIN)
+    assert erin is not None and erin.ids.tracker == "acct-erin"  # matched by email, remembered
     assert ("Erin Walsh", "Ship Payment Gateway v2", "PAY-12 In Progress, 6/15 open") in (
         report.readings
     )
-    searches = [path for _, path in jira.calls if "/search" in path]
+    searches = [
+        p for _, p in jira.calls if p.split("?")[0].endswith(("/api/2/search", "/search/jql"))
+    ]
     assert len(searches) == 2  # the epics, then their children: never one call per person
     result = await plan(deps)
     [erin] = [r for r in result.planned if r.person == ERIN]

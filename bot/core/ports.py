@@ -158,6 +158,10 @@ class TrackerSource(Protocol):
 
     async def epics(self, keys: Sequence[str]) -> list[EpicFacts]: ...
 
+    async def account(self, email: str) -> str | None:
+        """The tracker's id for a person, found by email (None when not exactly one match)."""
+        ...
+
     async def query(self, jql: str) -> EpicFacts:
         """The issues a query matches, summed up as one epic-like reading."""
         ...

@@ -114,6 +114,7 @@ async def sync_tracker(deps: Deps) -> SyncReport:
     finally:
         report.calls = deps.tracker.calls - before
     people = {p.email: p for p in await deps.directory.people()}
+    await link_tracker_accounts(deps, [people[e] for e in {kr.owner for kr in krs} if e in people])
     now = deps.clock.now()
     snapshots = []
     for kr in krs:
@@ -129,3 +130,17 @@ async def sync_tracker(deps: Deps) -> SyncReport:
         report.readings.append((name, kr.title, f"{epic.key} {epic.status}, {state}"))
     await deps.snapshots.record(snapshots)
     return report
+
+
+async def link_tracker_accounts(deps: Deps, owners: list[Person]) -> None:
+    """Match key result owners to tracker accounts by email, once; the org file's id wins."""
+    assert deps.tracker is not None
+    for person in owners:
+        if person.ids.tracker:
+            continue
+        try:
+            account = await deps.tracker.account(person.email)
+        except IntegrationError:
+            return  # matching is a nicety: a sync never fails for it
+        if account:
+            await deps.directory.link_identity(person.email, "tracker", account)
