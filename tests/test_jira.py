@@ -148,3 +148,14 @@ async def test_a_key_result_bound_to_jql_sums_up_what_it_matches(
     assert str(grace.payload["headline"]).startswith(
         "Jira shows the work for *Release mobile SDK 3.0* (1 of 3 done) is flagged"
     )
+
+
+async def test_a_rate_limit_is_waited_out(chat: Conversation) -> None:
+    with FakeJira("cloud") as fake:
+        stock(fake)
+        deps = with_jira(chat, fake)
+        await sync_tracker(deps)  # warm: the client and its field cache
+        fake.fail_next(429, retry_after=1)
+        report = await sync_tracker(deps)
+    assert report.ok, report.errors
+    assert sum(1 for method, path in fake.calls if "search/jql" in path) == 5  # 2 + 1 retried + 2

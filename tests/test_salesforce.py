@@ -144,3 +144,30 @@ async def test_an_outage_turns_the_nudge_into_a_question(
     [row] = [r for r in result.planned if r.person == "alice@acme.example"]
     assert row.payload["headline"] == "I couldn't reach Salesforce just now."
     assert row.payload["actions"] == ["adjust", "not_now"]
+
+
+async def test_jwt_bearer_and_session_id_logins(salesforce: FakeSalesforce) -> None:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    jwt_crm = SalesforceCrm(
+        Credentials(
+            username="bot@acme.example",
+            consumer_key="3MVG9-key",
+            private_key=pem,
+            domain=salesforce.login_domain,
+        )
+    )
+    [figure] = await jwt_crm.figures("closed_won_count", *Q4, [person("alice", ALICE_ID)])
+    assert figure.value == 4 and salesforce.logins[-1][0] == "jwt"
+    salesforce.sessions.add("00D000000000001!preset")  # a session someone already holds
+    session = SalesforceCrm(
+        Credentials(session_id="00D000000000001!preset", instance_url=salesforce.instance_url)
+    )
+    logins = len(salesforce.logins)
+    [again] = await session.figures("closed_won_count", *Q4, [person("alice", ALICE_ID)])
+    assert again.value == 4 and len(salesforce.logins) == logins  # no login call at all
