@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.model import Snapshot
 from storage.db import Scope
@@ -65,19 +66,20 @@ class SqlConversations:
     def __init__(self, scope: Scope) -> None:
         self.scope = scope
 
+    async def _row(self, session: AsyncSession, platform: str, key: str) -> ConversationRow | None:
+        org = await self.scope.org_id(session)
+        query = select(ConversationRow).where(
+            ConversationRow.org_id == org,
+            ConversationRow.platform == platform,
+            ConversationRow.key == key,
+        )
+        return (await session.scalars(query)).first()
+
     async def save(self, platform: str, key: str, reference: dict[str, Any], at: datetime) -> None:
         async with self.scope.sessions() as session, session.begin():
-            org = await self.scope.org_id(session)
-            row = (
-                await session.scalars(
-                    select(ConversationRow).where(
-                        ConversationRow.org_id == org,
-                        ConversationRow.platform == platform,
-                        ConversationRow.key == key,
-                    )
-                )
-            ).first()
+            row = await self._row(session, platform, key)
             if row is None:
+                org = await self.scope.org_id(session)
                 session.add(
                     ConversationRow(
                         org_id=org, platform=platform, key=key, reference=reference, updated_at=at
@@ -88,16 +90,7 @@ class SqlConversations:
 
     async def get(self, platform: str, key: str) -> dict[str, Any] | None:
         async with self.scope.sessions() as session:
-            org = await self.scope.org_id(session)
-            row = (
-                await session.scalars(
-                    select(ConversationRow).where(
-                        ConversationRow.org_id == org,
-                        ConversationRow.platform == platform,
-                        ConversationRow.key == key,
-                    )
-                )
-            ).first()
+            row = await self._row(session, platform, key)
             return dict(row.reference) if row else None
 
 
