@@ -10,6 +10,7 @@ from bot.config import Settings
 from bot.core.deps import Deps, SystemClock
 from bot.core.errors import ConfigError
 from bot.core.ports import Clock, CrmSource, TrackerSource
+from integrations.calendar import PublicHolidays
 from storage import Store, open_store
 from storage.db import schema_is_current
 
@@ -68,6 +69,7 @@ def build_deps(
         clock=clock,
         crm=crm,
         tracker=tracker,
+        holidays=PublicHolidays(),
     )
 
 

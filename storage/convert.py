@@ -50,6 +50,11 @@ def person(row: PersonRow) -> Person:
         snoozed_until=row.snoozed_until,
         ids=Identities(row.slack_id, row.teams_id, row.crm_id, row.tracker_id),
         timezone_known=row.timezone_known,
+        country=row.country,
+        checkin_days=tuple(int(d) for d in row.checkin_days.split(","))
+        if row.checkin_days
+        else None,
+        checkin_at=time.fromisoformat(row.checkin_at) if row.checkin_at else None,
     )
 
 
@@ -77,6 +82,9 @@ def person_fields(p: Person) -> dict[str, Any]:
             "working_days": ",".join(str(d) for d in p.working_days),
             "quiet_start": p.quiet_hours.start.strftime("%H:%M") if p.quiet_hours else None,
             "quiet_end": p.quiet_hours.end.strftime("%H:%M") if p.quiet_hours else None,
+            "country": p.country,
+            "checkin_days": ",".join(map(str, p.checkin_days)) if p.checkin_days else None,
+            "checkin_at": p.checkin_at.strftime("%H:%M") if p.checkin_at else None,
         }
     )
 

@@ -72,8 +72,8 @@ def test_a_bad_org_file_lists_every_problem_and_imports_nothing(tmp_path: Path) 
     )
     run = goalnudge("org", "import", str(bad), cwd=tmp_path, **env)
     assert run.returncode == 2
-    assert "bad.yaml:23: people[3].timezone: unknown timezone 'Mars/Olympus'" in run.stderr
-    assert "bad.yaml:33: people[5].role: Input should be" in run.stderr
+    assert "bad.yaml:24: people[3].timezone: unknown timezone 'Mars/Olympus'" in run.stderr
+    assert "bad.yaml:35: people[5].role: Input should be" in run.stderr
     assert "the org file has 2 problems; nothing was imported." in run.stderr
     chat = goalnudge("chat", "--as", "alice@acme.example", cwd=tmp_path, **env)
     assert chat.returncode == 2 and "run `goalnudge db upgrade`" in chat.stderr  # nothing made

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -48,13 +49,26 @@ def local_time(person: Person, now: datetime) -> datetime:
     return now.astimezone(ZoneInfo(person.timezone))
 
 
-def due(person: Person, now: datetime, *, force: bool = False) -> Due | None:
+Holiday = Callable[[str, date], str | None]
+
+
+def cadence_for(person: Person) -> Cadence | None:
+    """The role's cadence, with the person's (or their team's) days and time when set."""
+    base = CADENCES.get(person.role)
+    if base is None:
+        return None
+    return replace(base, days=person.checkin_days or base.days, at=person.checkin_at or base.at)
+
+
+def due(
+    person: Person, now: datetime, *, force: bool = False, holiday: Holiday | None = None
+) -> Due | None:
     """Whether `person` should be asked now.
 
-    `force` (an admin's "ask now") ignores the schedule, working days and quiet hours, but
-    never a snooze: that is the person's own wish.
+    `force` (an admin's "ask now") ignores the schedule, working days, holidays and quiet
+    hours, but never a snooze: that is the person's own wish.
     """
-    cadence = CADENCES.get(person.role)
+    cadence = cadence_for(person)
     if cadence is None:
         return None
     local = local_time(person, now)
@@ -65,6 +79,9 @@ def due(person: Person, now: datetime, *, force: bool = False) -> Due | None:
         return Due(period, local, f"snoozed until {day(person.snoozed_until)}")
     if local.weekday() not in person.working_days and not force:
         return Due(period, local, f"{DAY_NAMES[local.weekday()]} is not a working day")
+    name = holiday(person.country, local.date()) if holiday and person.country else None
+    if name and not force:
+        return Due(period, local, f"public holiday ({name})")
     if person.quiet_hours and person.quiet_hours.contains(local.time()) and not force:
         return None
     return Due(period, local)
@@ -89,7 +106,7 @@ def next_working_day(person: Person, after: date) -> date:
 
 def next_check_in(person: Person, after: date) -> date | None:
     """The local day of the person's next scheduled check-in strictly after `after`."""
-    cadence = CADENCES.get(person.role)
+    cadence = cadence_for(person)
     if cadence is None:
         return None
     candidate = after + timedelta(days=1)

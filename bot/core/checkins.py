@@ -44,7 +44,7 @@ async def plan(
     tracker = "Jira" if deps.tracker is None else deps.tracker.name
     epics = await deps.snapshots.latest(tracker, [kr.key for kr in krs])
     for person in chosen:
-        when = due(person, now, force=force)
+        when = due(person, now, force=force, holiday=deps.holidays.name if deps.holidays else None)
         if when is None:
             continue
         mine = [kr for kr in krs if kr.owner == person.email]

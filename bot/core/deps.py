@@ -10,6 +10,7 @@ from bot.core.ports import (
     CrmSource,
     Digests,
     Directory,
+    Holidays,
     Ledger,
     Outbox,
     Snapshots,
@@ -53,4 +54,5 @@ class Deps:
     crm: CrmSource | None = None
     tracker: TrackerSource | None = None
     risk: RiskPolicy = field(default_factory=RiskPolicy)
+    holidays: Holidays | None = None
     timing: Timing = field(default_factory=Timing)

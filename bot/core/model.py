@@ -112,6 +112,9 @@ class Person:
     snoozed_until: date | None = None
     ids: Identities = field(default_factory=Identities)
     timezone_known: bool = True  # False: the organisation's default, until chat tells us better
+    country: str | None = None  # ISO 3166 code, for public holidays
+    checkin_days: tuple[int, ...] | None = None  # overrides the role's check-in days
+    checkin_at: time | None = None  # overrides the role's check-in time
 
     @property
     def first_name(self) -> str:

@@ -111,6 +111,12 @@ class Ledger(Protocol):
     async def open_blockers(self) -> list[Blocker]: ...
 
 
+class Holidays(Protocol):
+    def name(self, country: str, day: date) -> str | None:
+        """The public holiday on `day` in `country`, if any."""
+        ...
+
+
 class Conversations(Protocol):
     """Stored conversation references (JSON), so proactive messages survive restarts."""
 

@@ -20,6 +20,15 @@ def _person(p: Person) -> dict[str, Any]:
         data["working_days"] = [DAYS[d] for d in p.working_days]
     if p.quiet_hours:
         data["quiet_hours"] = f"{p.quiet_hours.start:%H:%M}-{p.quiet_hours.end:%H:%M}"
+    if p.country:
+        data["country"] = p.country
+    checkin: dict[str, Any] = {}
+    if p.checkin_days:
+        checkin["days"] = [DAYS[d] for d in p.checkin_days]
+    if p.checkin_at:
+        checkin["at"] = f"{p.checkin_at:%H:%M}"
+    if checkin:
+        data["checkin"] = checkin
     ids = {k: v for k, v in vars(p.ids).items() if v}
     if ids:
         data["ids"] = ids

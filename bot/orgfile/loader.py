@@ -28,7 +28,14 @@ from bot.core.model import (
     Team,
 )
 from bot.core.text import amount
-from bot.orgfile.schema import DAYS, KeyResultSpec, ObjectiveSpec, OrgFileSpec, PersonSpec
+from bot.orgfile.schema import (
+    DAYS,
+    CheckinSpec,
+    KeyResultSpec,
+    ObjectiveSpec,
+    OrgFileSpec,
+    PersonSpec,
+)
 
 Path_ = tuple[str | int, ...]
 QUARTERS = {
@@ -234,7 +241,14 @@ def period(value: Any) -> tuple[date, date]:
     return value.start, value.end
 
 
-def to_person(p: PersonSpec, default_tz: str) -> Person:
+def to_person(
+    p: PersonSpec, default_tz: str, country: str | None = None, team: CheckinSpec | None = None
+) -> Person:
+    """A person; their own check-in settings win over their team's."""
+    own = p.checkin or CheckinSpec()
+    team = team or CheckinSpec()
+    days = own.days or team.days
+    at = own.at or team.at
     quiet = None
     if p.quiet_hours:
         start, end = (part.strip().zfill(5) for part in p.quiet_hours.split("-"))
@@ -249,6 +263,9 @@ def to_person(p: PersonSpec, default_tz: str) -> Person:
         quiet_hours=quiet,
         ids=Identities(**p.ids.model_dump()),
         timezone_known=p.timezone is not None,
+        country=p.country or country,
+        checkin_days=tuple(sorted(DAYS.index(d) for d in days)) if days else None,
+        checkin_at=time.fromisoformat(at) if at else None,
     )
 
 
@@ -280,6 +297,7 @@ def to_key_result(kr: KeyResultSpec, objective: ObjectiveSpec) -> KeyResult:
 
 def to_chart(spec: OrgFileSpec) -> OrgChart:
     org = spec.organisation
+    team_checkin = {m.lower(): t.checkin for t in spec.teams if t.checkin for m in t.members}
     objectives, key_results = [], []
     for o in spec.objectives:
         start, end = period(o.period)
@@ -287,7 +305,9 @@ def to_chart(spec: OrgFileSpec) -> OrgChart:
         key_results += [to_key_result(kr, o) for kr in o.key_results]
     return OrgChart(
         organisation=Organisation(org.slug, org.name, org.timezone),
-        people=tuple(to_person(p, org.timezone) for p in spec.people),
+        people=tuple(
+            to_person(p, org.timezone, org.country, team_checkin.get(p.email)) for p in spec.people
+        ),
         teams=tuple(
             Team(t.name, t.manager.lower(), tuple(m.lower() for m in t.members), t.digest_channel)
             for t in spec.teams

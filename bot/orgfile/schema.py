@@ -57,10 +57,30 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
+def check_country(value: str | None) -> str | None:
+    if value is None:
+        return None
+    from integrations.calendar import supported
+
+    if not supported(value):
+        raise ValueError(f"{value!r} is not a country code with known public holidays (e.g. US)")
+    return value.upper()
+
+
+class CheckinSpec(Strict):
+    """When someone is asked, instead of their role's default (sales Mon–Fri 16:30, ...)."""
+
+    days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] | None = None
+    at: str | None = Field(default=None, pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+
+
 class OrganisationSpec(Strict):
     slug: Key
     name: str
     timezone: str = "UTC"
+    country: str | None = None
+
+    _country = field_validator("country")(check_country)
 
     _tz = field_validator("timezone")(check_timezone)
 
@@ -83,8 +103,11 @@ class PersonSpec(Strict):
     )
     quiet_hours: str | None = None
     ids: IdsSpec = Field(default_factory=IdsSpec)
+    country: str | None = None
+    checkin: CheckinSpec | None = None
 
     _tz = field_validator("timezone")(check_timezone)
+    _country = field_validator("country")(check_country)
 
     @field_validator("quiet_hours")
     @classmethod
@@ -107,6 +130,7 @@ class TeamSpec(Strict):
     manager: Email
     members: list[Email] = Field(default_factory=list)
     digest_channel: str | None = None
+    checkin: CheckinSpec | None = None
 
 
 class PeriodSpec(Strict):

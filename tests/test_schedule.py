@@ -1,0 +1,43 @@
+"""When people are asked: their own or their team's cadence, and never on a public holiday."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from conftest import Conversation
+
+from bot.demo import SAMPLE_ORG
+from bot.orgfile import load_file
+
+
+async def test_nobody_is_asked_on_a_public_holiday_and_the_digest_says_why(
+    chat: Conversation,
+) -> None:
+    chat.at("2026-11-26 16:30", "America/New_York")  # Thanksgiving in the US
+    await chat.tick()
+    said = chat.said()
+    assert "Alice Chen: skipped — public holiday (Thanksgiving Day)" in said
+    assert "goalnudge → Alice Chen" not in said
+    assert "goalnudge → Erin Walsh" in said  # the same Thursday is a working day in Berlin
+
+
+async def test_a_team_or_a_person_can_move_their_check_in(
+    chat: Conversation, tmp_path: Path
+) -> None:
+    text = SAMPLE_ORG.read_text().replace(
+        '    digest_channel: "#platform"',
+        '    digest_channel: "#platform"\n    checkin: {days: [tue], at: "11:15"}',
+    )
+    path = tmp_path / "org.yaml"
+    path.write_text(text)
+    report = await chat.deps.directory.import_chart(load_file(path).chart)
+    assert any("checkin_days" in line for line in report.updated)
+    chat.at("2026-11-19 10:00", "Europe/Berlin")  # Thursday: no longer Platform's day
+    await chat.tick()
+    assert "goalnudge → Erin Walsh" not in chat.said()
+    chat.at("2026-11-24 11:14", "Europe/Berlin")
+    await chat.tick()
+    assert "goalnudge → Erin Walsh" not in chat.said()
+    chat.at("2026-11-24 11:15", "Europe/Berlin")
+    await chat.tick()
+    assert "goalnudge → Erin Walsh (DM, Tue 11:15 CET)" in chat.said()
