@@ -15,7 +15,7 @@ from storage import Store, open_store
 from storage.db import schema_is_current
 
 
-@dataclass(frozen=True)
+@dataclass
 class App:
     store: Store
     deps: Deps

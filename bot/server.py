@@ -7,6 +7,7 @@ import contextlib
 import gc
 import logging
 import signal
+from dataclasses import replace
 
 from aiohttp import web
 
@@ -36,8 +37,10 @@ def channels(settings: Settings, app: App) -> tuple[Router, dict[str, object]]:
     slack = teams = None
     if settings.slack_bot_token:
         from bot.channels.slack.app import build as build_slack
+        from bot.channels.slack.channel import SlackAvailability
 
         parts["slack"], slack = build_slack(settings, app.deps)
+        app.deps = replace(app.deps, availability=SlackAvailability(slack))
     from bot.channels.teams.app import build as build_teams
 
     parts["teams_adapter"], parts["teams_bot"], teams = build_teams(

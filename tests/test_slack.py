@@ -377,3 +377,22 @@ async def test_each_digest_is_posted_on_monday_morning_once(slack: Slack) -> Non
     await tick(slack.app, slack.channel)
     await tick(slack.app, slack.channel)
     assert posted() == ["#platform", "#sales-east"]
+
+
+async def test_a_vacation_status_skips_the_nudge_and_the_digest_says_so(slack: Slack) -> None:
+    from bot.core import digest
+
+    slack.fake.users["UALICE"]["profile"] |= {
+        "status_text": "On vacation",
+        "status_emoji": ":palm_tree:",
+    }
+    slack.fake.users["UBOB"]["profile"] |= {
+        "status_text": "In a meeting",
+        "status_emoji": ":calendar:",
+    }
+    slack.at("2026-11-16 17:30", "America/New_York")
+    await tick(slack.app, slack.channel)
+    sent_to = [c.params["channel"] for c in slack.fake.called("chat.postMessage")]
+    assert "UALICE" not in sent_to and "UBOB" in sent_to
+    composed = await digest.compose(slack.app.deps, "Sales East")
+    assert composed.skipped == (("Alice Chen", "Slack status says away (:palm_tree: On vacation)"),)

@@ -48,19 +48,22 @@ async def plan(
         if when is None:
             continue
         mine = [kr for kr in krs if kr.owner == person.email]
-        if when.skip:
+        reason = when.skip
+        if reason is None and await deps.outbox.open_prompt(person.email):
+            continue
+        if reason is None and deps.availability is not None and not force:
+            reason = await deps.availability.away(person)
+        if reason:
             row = CheckIn(
                 person.email,
                 _kind(person),
                 when.period,
                 CheckInState.SKIPPED,
                 now,
-                skip_reason=when.skip,
+                skip_reason=reason,
             )
             if added := await deps.outbox.add(row):
                 skipped.append(added)
-            continue
-        if await deps.outbox.open_prompt(person.email):
             continue
         if person.role is Role.SALES:
             last = {

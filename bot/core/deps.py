@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from bot.core.ports import (
+    Availability,
     Clock,
     CrmSource,
     Digests,
@@ -55,4 +56,5 @@ class Deps:
     tracker: TrackerSource | None = None
     risk: RiskPolicy = field(default_factory=RiskPolicy)
     holidays: Holidays | None = None
+    availability: Availability | None = None
     timing: Timing = field(default_factory=Timing)

@@ -111,6 +111,14 @@ class Ledger(Protocol):
     async def open_blockers(self) -> list[Blocker]: ...
 
 
+class Availability(Protocol):
+    """Whether a chat platform says someone is away (a status like "On vacation")."""
+
+    async def away(self, person: Person) -> str | None:
+        """Why the person is away, or None."""
+        ...
+
+
 class Holidays(Protocol):
     def name(self, country: str, day: date) -> str | None:
         """The public holiday on `day` in `country`, if any."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
@@ -116,3 +118,37 @@ class SlackChannel:
         return await self.post(
             await self.user_id(person), "Company roll-up", blocks.rollup_blocks(nodes)
         )
+
+
+AWAY_WORDS = ("vacation", "holiday", "out of office", "ooo", "off today", "sick", "leave", "pto")
+AWAY_EMOJI = (
+    ":palm_tree:",
+    ":airplane:",
+    ":face_with_thermometer:",
+    ":beach_with_umbrella:",
+    ":sick:",
+    ":no_entry:",
+)
+
+
+class SlackAvailability:
+    """Reads a person's Slack status: "On vacation 🌴" means do not ask today."""
+
+    def __init__(self, channel: SlackChannel) -> None:
+        self.channel = channel
+
+    async def away(self, person: Person) -> str | None:
+        try:
+            user = await self.channel.user_id(person)
+            info = await self.channel.client.users_info(user=user)
+        except (IntegrationError, SlackApiError):
+            return None  # no status is no reason to skip anyone
+        profile = info["user"].get("profile", {})
+        text = str(profile.get("status_text") or "")
+        emoji = str(profile.get("status_emoji") or "")
+        expires = int(profile.get("status_expiration") or 0)
+        if expires and expires < time.time():
+            return None
+        if emoji in AWAY_EMOJI or any(word in text.lower() for word in AWAY_WORDS):
+            return f"Slack status says away ({' '.join(filter(None, (emoji, text)))})"
+        return None
