@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import gc
 import logging
 import signal
@@ -20,6 +19,8 @@ from bot.core.deps import Deps
 from bot.core.errors import GoalnudgeError, IntegrationError
 from bot.core.sync import sync_crm, sync_tracker
 from bot.observability import Health
+from bot.scheduler import Leader
+from bot.scheduler import start as start_scheduler
 from bot.sender import chase, deliver
 
 log = logging.getLogger("goalnudge.server")
@@ -97,13 +98,11 @@ async def post_digest(deps: Deps, channel: Channel, team: str) -> None:
     await deps.digests.record_posted(composed.team, deps.clock.now())
 
 
-async def ticker(app: App, channel: Channel, seconds: float, health: Health) -> None:
-    while True:
-        try:
-            await tick(app, channel, health)
-        except GoalnudgeError as exc:
-            log.warning("check-in round failed: %s", exc)
-        await asyncio.sleep(seconds)
+async def safe_round(app: App, channel: Channel, health: Health) -> None:
+    try:
+        await tick(app, channel, health)
+    except GoalnudgeError as exc:
+        log.warning("check-in round failed: %s", exc)
 
 
 async def serve(settings: Settings) -> int:
@@ -121,12 +120,12 @@ async def serve(settings: Settings) -> int:
         await runner.setup()
         await web.TCPSite(runner, settings.host, settings.port).start()
         log.warning("goalnudge listening on http://%s:%s", settings.host, settings.port)
-        tasks = []
+        leader = Leader(app.store.engine)
+        scheduler = None
         if settings.goalnudge_tick_seconds > 0:
-            tasks.append(
-                asyncio.create_task(
-                    ticker(app, channel, settings.goalnudge_tick_seconds, web_app[HEALTH])
-                )
+            health = web_app[HEALTH]
+            scheduler = start_scheduler(
+                leader, lambda: safe_round(app, channel, health), settings.goalnudge_tick_seconds
             )
         socket_mode = None
         if settings.slack_app_token and SLACK_APP in web_app:
@@ -140,10 +139,9 @@ async def serve(settings: Settings) -> int:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         await stop.wait()
-        for task in tasks:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        if scheduler is not None:
+            scheduler.shutdown(wait=False)
+        await leader.release()
         if socket_mode is not None:
             await socket_mode.close_async()
         await runner.cleanup()
