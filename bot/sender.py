@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 
 from bot.channels.base import Channel
 from bot.core import checkins
@@ -64,3 +65,24 @@ async def chase(deps: Deps, channel: Channel) -> checkins.Chase:
         if person is not None:
             await channel.replace(person, row.message_ref, Outcome(False, EXPIRED_TEXT))
     return moved
+
+
+async def recover(deps: Deps, channel: Channel, claimed_before: datetime) -> int:
+    """Rows a crashed sender left half-done: recorded as sent when the platform has the message,
+    else planned again. Returns how many were recovered."""
+    rows = await deps.outbox.in_state(CheckInState.SENDING, claimed_before)
+    for row in rows:
+        person = await deps.directory.person(row.person)
+        if person is None or row.id is None:
+            continue
+        try:
+            ref = await channel.find(person, row.id) if row.kind.is_prompt else None
+        except IntegrationError:
+            continue  # try again next round rather than risk a second message
+        if ref:
+            await deps.outbox.mark_sent(row.id, ref, deps.clock.now())
+        else:
+            await deps.outbox.transition(
+                row.id, CheckInState.SENDING, CheckInState.PLANNED, deps.clock.now()
+            )
+    return len(rows)

@@ -7,6 +7,7 @@ import gc
 import logging
 import signal
 from dataclasses import replace
+from datetime import datetime, timedelta
 
 from aiohttp import web
 
@@ -21,11 +22,12 @@ from bot.core.sync import sync_crm, sync_tracker
 from bot.observability import Health
 from bot.scheduler import Leader
 from bot.scheduler import start as start_scheduler
-from bot.sender import chase, deliver
+from bot.sender import chase, deliver, recover
 
 log = logging.getLogger("goalnudge.server")
 SLACK_APP: web.AppKey[object] = web.AppKey("slack_app")
 HEALTH: web.AppKey[Health] = web.AppKey("health")
+STALE_SEND = timedelta(minutes=10)
 
 
 async def healthz(_request: web.Request) -> web.Response:
@@ -77,8 +79,15 @@ def build_web_app(settings: Settings, app: App) -> tuple[web.Application, Channe
     return web_app, router
 
 
-async def tick(app: App, channel: Channel, health: Health | None = None) -> None:
-    """One round of what the scheduler does: sync, plan, send, chase, post digests."""
+async def tick(
+    app: App, channel: Channel, health: Health | None = None, started: datetime | None = None
+) -> None:
+    """One round of what the scheduler does: sync, plan, send, chase, post digests.
+
+    `started`: when this process started; sends claimed before then were cut off by a crash.
+    """
+    if started is not None:
+        await recover(app.deps, channel, max(started, app.deps.clock.now() - STALE_SEND))
     for report in (await sync_crm(app.deps), await sync_tracker(app.deps)):
         if health is not None and (report.calls or report.errors):
             health.observe(report, app.deps.clock.now())
@@ -98,9 +107,9 @@ async def post_digest(deps: Deps, channel: Channel, team: str) -> None:
     await deps.digests.record_posted(composed.team, deps.clock.now())
 
 
-async def safe_round(app: App, channel: Channel, health: Health) -> None:
+async def safe_round(app: App, channel: Channel, health: Health, started: datetime) -> None:
     try:
-        await tick(app, channel, health)
+        await tick(app, channel, health, started)
     except GoalnudgeError as exc:
         log.warning("check-in round failed: %s", exc)
 
@@ -124,8 +133,11 @@ async def serve(settings: Settings) -> int:
         scheduler = None
         if settings.goalnudge_tick_seconds > 0:
             health = web_app[HEALTH]
+            started = app.deps.clock.now()
             scheduler = start_scheduler(
-                leader, lambda: safe_round(app, channel, health), settings.goalnudge_tick_seconds
+                leader,
+                lambda: safe_round(app, channel, health, started),
+                settings.goalnudge_tick_seconds,
             )
         socket_mode = None
         if settings.slack_app_token and SLACK_APP in web_app:

@@ -19,7 +19,7 @@ STAMP = {
     CheckInState.ANSWERED: CheckInRow.closed_at,
     CheckInState.EXPIRED: CheckInRow.closed_at,
     CheckInState.PLANNED: CheckInRow.created_at,
-    CheckInState.SENDING: CheckInRow.created_at,
+    CheckInState.SENDING: CheckInRow.sent_at,  # when it was claimed
     CheckInState.SKIPPED: CheckInRow.created_at,
 }
 
@@ -102,7 +102,7 @@ class SqlOutbox:
             await session.execute(
                 update(CheckInRow)
                 .where(CheckInRow.id.in_(ids), CheckInRow.state == CheckInState.PLANNED.value)
-                .values(state=CheckInState.SENDING.value)
+                .values(state=CheckInState.SENDING.value, sent_at=now)
             )
             rows = await session.scalars(select(CheckInRow).where(CheckInRow.id.in_(ids)))
             return [convert.checkin(r) for r in rows if r.state == CheckInState.SENDING.value]

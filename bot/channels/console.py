@@ -92,6 +92,9 @@ class ConsoleChannel:
     async def send(self, person: Person, prompt: Prompt) -> str | None:
         return self._block(person, render_prompt(prompt))
 
+    async def find(self, person: Person, checkin: int) -> str | None:
+        return None
+
     async def notify(self, person: Person, text: str) -> str | None:
         return self._block(person, [plain(line) for line in text.splitlines()])
 

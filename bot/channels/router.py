@@ -25,6 +25,9 @@ class Router:
     async def send(self, person: Person, prompt: Prompt) -> str | None:
         return await self.pick(person).send(person, prompt)
 
+    async def find(self, person: Person, checkin: int) -> str | None:
+        return await self.pick(person).find(person, checkin)
+
     async def notify(self, person: Person, text: str) -> str | None:
         return await self.pick(person).notify(person, text)
 

@@ -48,6 +48,8 @@ class FakeSlack:
         self._view_ids = itertools.count(1)
         self._runner: web.AppRunner | None = None
         self.sockets: list[web.WebSocketResponse] = []
+        self.history: dict[str, list[Json]] = {}  # channel -> messages, newest first
+        self.delay = 0.0
         self.acks: list[Json] = []
         self._port = 0
 
@@ -158,6 +160,8 @@ class FakeSlack:
         if self._scripted.get(method):
             status, body, headers = self._scripted[method].pop(0)
             return web.json_response(body, status=status, headers=headers)
+        if method == "chat.postMessage" and self.delay:
+            await asyncio.sleep(self.delay)  # a slow Slack widens the window a crash can hit
         if method == "chat.postMessage" and self._interval is not None:
             now = time.monotonic()
             if now < self._next_slot:
@@ -178,7 +182,13 @@ class FakeSlack:
                 channel = "D" + channel
             message = {"type": "message", "user": "UBOT", "bot_id": "B1", "ts": ts,
                        "text": p.get("text", ""), "blocks": p.get("blocks", [])}  # fmt: skip
+            if p.get("metadata"):
+                message["metadata"] = _maybe_json(p["metadata"])
+            self.history.setdefault(channel, []).insert(0, message)
             return {"ok": True, "channel": channel, "ts": ts, "message": message}
+        if method == "conversations.history":
+            found = self.history.get(channel, [])[: int(p.get("limit", 100))]
+            return {"ok": True, "messages": found, "has_more": False}
         if method == "chat.update":
             message = {"text": p.get("text", ""), "blocks": p.get("blocks", [])}
             return {"ok": True, "channel": channel, "ts": p.get("ts"), "message": message}

@@ -20,6 +20,7 @@ from bot.core.model import Person
 from bot.core.ports import Directory
 from bot.core.prompts import Outcome, Prompt
 
+METADATA_EVENT = "goalnudge_checkin"
 AUTH_ERRORS = {"invalid_auth", "not_authed", "token_revoked", "account_inactive"}
 
 
@@ -72,11 +73,26 @@ class SlackChannel:
         return user
 
     async def post(
-        self, channel: str, fallback: str, body: list[blocks.Block], thread: str | None = None
+        self,
+        channel: str,
+        fallback: str,
+        body: list[blocks.Block],
+        thread: str | None = None,
+        checkin: int | None = None,
     ) -> str:
+        # The check-in id travels in the message metadata, so a cut-off send can be found later.
+        metadata = (
+            {"event_type": METADATA_EVENT, "event_payload": {"checkin": checkin}}
+            if checkin is not None
+            else None
+        )
         try:
             sent = await self.client.chat_postMessage(
-                channel=channel, text=plain(fallback)[:3000], blocks=body, thread_ts=thread
+                channel=channel,
+                text=plain(fallback)[:3000],
+                blocks=body,
+                thread_ts=thread,
+                metadata=metadata,
             )
         except SlackApiError as exc:
             raise slack_error(exc) from exc
@@ -84,8 +100,29 @@ class SlackChannel:
 
     async def send(self, person: Person, prompt: Prompt) -> str | None:
         return await self.post(
-            await self.user_id(person), prompt.headline, blocks.prompt_blocks(prompt)
+            await self.user_id(person),
+            prompt.headline,
+            blocks.prompt_blocks(prompt),
+            checkin=prompt.checkin_id,
         )
+
+    async def find(self, person: Person, checkin: int) -> str | None:
+        """The message already sent for `checkin`, if a send was cut off before it was recorded."""
+        try:
+            opened = await self.client.conversations_open(users=await self.user_id(person))
+            channel = opened["channel"]["id"]
+            history = await self.client.conversations_history(
+                channel=channel, limit=50, include_all_metadata=True
+            )
+        except SlackApiError as exc:
+            raise slack_error(exc) from exc
+        for message in history["messages"]:
+            meta = message.get("metadata") or {}
+            if meta.get("event_type") == METADATA_EVENT and (
+                meta.get("event_payload", {}).get("checkin") == checkin
+            ):
+                return f"{channel}:{message['ts']}"
+        return None
 
     async def notify(self, person: Person, text: str) -> str | None:
         return await self.post(await self.user_id(person), text, [blocks.text(text)])

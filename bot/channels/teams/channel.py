@@ -127,6 +127,9 @@ class TeamsChannel:
     async def send(self, person: Person, prompt: Prompt) -> str | None:
         return await self._post(person.ids.teams, self._card(cards.prompt_card(prompt)))
 
+    async def find(self, person: Person, checkin: int) -> str | None:
+        return None  # the Bot Connector cannot list a conversation's messages
+
     async def notify(self, person: Person, text: str) -> str | None:
         return await self._post(person.ids.teams, MessageFactory.text(cards.plain(text)))
 
