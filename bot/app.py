@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 
 from bot.config import Settings
-from bot.core.deps import Deps, SystemClock
+from bot.core.deps import Deps, SystemClock, Timing
 from bot.core.errors import ConfigError
 from bot.core.ports import Clock, CrmSource, TrackerSource
 from integrations.calendar import PublicHolidays
@@ -57,8 +58,21 @@ def sources(settings: Settings) -> tuple[CrmSource | None, TrackerSource | None]
     return crm, tracker
 
 
+def timing(settings: Settings) -> Timing:
+    """One reminder (or none) a set time after a prompt; then it expires."""
+    remind = timedelta(minutes=settings.goalnudge_remind_after_minutes)
+    return Timing(
+        remind if settings.goalnudge_reminders == "one" else None,
+        timedelta(minutes=settings.goalnudge_expire_after_minutes),
+    )
+
+
 def build_deps(
-    store: Store, clock: Clock, crm: CrmSource | None, tracker: TrackerSource | None
+    store: Store,
+    clock: Clock,
+    crm: CrmSource | None,
+    tracker: TrackerSource | None,
+    timing: Timing | None = None,
 ) -> Deps:
     return Deps(
         directory=store.directory,
@@ -70,6 +84,7 @@ def build_deps(
         crm=crm,
         tracker=tracker,
         holidays=PublicHolidays(),
+        timing=timing or Timing(),
     )
 
 
@@ -81,6 +96,6 @@ async def open_app(settings: Settings, clock: Clock | None = None) -> AsyncItera
         raise ConfigError("the database is not at the latest schema: run `goalnudge db upgrade`")
     crm, tracker = sources(settings)
     try:
-        yield App(store, build_deps(store, clock or SystemClock(), crm, tracker))
+        yield App(store, build_deps(store, clock or SystemClock(), crm, tracker, timing(settings)))
     finally:
         await store.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, ValidationError, field_validator, model_validator
@@ -24,6 +25,9 @@ class Settings(BaseSettings):
     port: int = Field(3978, ge=1, le=65535)
     host: str = "0.0.0.0"
     goalnudge_tick_seconds: float = Field(60.0, ge=0)
+    goalnudge_reminders: Literal["one", "none"] = "one"
+    goalnudge_remind_after_minutes: int = Field(240, ge=1)
+    goalnudge_expire_after_minutes: int = Field(1200, ge=1)
     goalnudge_timezone: str = "UTC"
     goalnudge_org: str | None = None
     goalnudge_sample_data: Path | None = None

@@ -148,3 +148,25 @@ async def test_at_most_one_open_prompt_and_one_per_week(chat: Conversation) -> N
     await chat.tick()
     said = chat.said()
     assert "goalnudge → Erin Walsh" not in said and "goalnudge → Grace Kim" not in said
+
+
+async def test_with_reminders_off_an_unanswered_prompt_just_expires(chat: Conversation) -> None:
+    from dataclasses import replace
+    from datetime import timedelta
+
+    from bot.app import timing
+    from bot.config import Settings
+
+    chosen = timing(Settings(goalnudge_reminders="none", goalnudge_expire_after_minutes=360))
+    assert chosen.reminder_after is None and chosen.expire_after == timedelta(hours=6)
+    chat.deps = replace(chat.deps, timing=chosen)
+    chat.at("2026-11-19 10:00", "Europe/Berlin")
+    await chat.tick()
+    chat.said()
+    chat.at("2026-11-19 15:59", "Europe/Berlin")
+    await chat.tick(sync=False)
+    assert "Reminder" not in chat.said()
+    chat.at("2026-11-19 16:00", "Europe/Berlin")
+    await chat.tick(sync=False)
+    said = chat.said()
+    assert "Reminder" not in said and "expired without an answer" in said
