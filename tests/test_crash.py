@@ -4,15 +4,13 @@ exactly one nudge."""
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import sys
 from collections import Counter
 from datetime import date, time
 from pathlib import Path
 
 from fakes.slack_api import FakeSlack
-from test_serve import ROOT, free_port
+from test_serve import serve_env, spawn
 
 from bot.core.model import (
     Identities,
@@ -66,20 +64,6 @@ async def seed(url: str) -> None:
     await store.close()
 
 
-async def serve(env: dict[str, str], log: Path, cwd: Path) -> asyncio.subprocess.Process:
-    with log.open("a") as out:
-        return await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "bot",
-            "serve",
-            cwd=cwd,
-            stdout=out,
-            stderr=asyncio.subprocess.STDOUT,
-            env=env | {"PORT": str(free_port())},
-        )
-
-
 async def test_a_killed_fan_out_resumes_without_losing_or_repeating_anyone(
     tmp_path: Path,
 ) -> None:
@@ -87,17 +71,14 @@ async def test_a_killed_fan_out_resumes_without_losing_or_repeating_anyone(
     await seed(url)
     async with FakeSlack() as fake:
         fake.delay = 0.02
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "GOALNUDGE_"))}
-        env |= {
-            "PYTHONPATH": str(ROOT),
-            "DATABASE_URL": url,
-            "HOST": "127.0.0.1",
-            "SLACK_BOT_TOKEN": "xoxb-t",
-            "SLACK_SIGNING_SECRET": "s",
-            "SLACK_API_URL": fake.url,
-            "GOALNUDGE_TICK_SECONDS": "1",
-        }
-        first = await serve(env, tmp_path / "serve.log", tmp_path)
+        env = serve_env(
+            url,
+            SLACK_BOT_TOKEN="xoxb-t",
+            SLACK_SIGNING_SECRET="s",
+            SLACK_API_URL=fake.url,
+            GOALNUDGE_TICK_SECONDS="1",
+        )
+        first = await spawn(env, tmp_path / "serve.log", tmp_path)
         for _ in range(600):
             if len(fake.called("chat.postMessage")) >= 40:
                 break
@@ -106,7 +87,7 @@ async def test_a_killed_fan_out_resumes_without_losing_or_repeating_anyone(
         await first.wait()
         cut = len(fake.called("chat.postMessage"))
         assert 40 <= cut < PEOPLE  # killed in the middle of the fan-out
-        second = await serve(env, tmp_path / "serve.log", tmp_path)
+        second = await spawn(env, tmp_path / "serve.log", tmp_path)
         try:
             for _ in range(600):
                 if len({c.params["channel"] for c in fake.called("chat.postMessage")}) >= PEOPLE:

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import sys
 from collections import Counter
 from pathlib import Path
 
 from fakes.slack_api import FakeSlack
 from pgserver import PostgresServer
-from test_serve import ROOT, free_port
+from test_serve import serve_env, spawn
 
 from bot.demo import SAMPLE_DATA, SAMPLE_ORG
 from bot.orgfile import load_text
@@ -34,8 +32,11 @@ async def seed(url: str) -> None:
     """The sample organisation, asked every day from midnight, so that everyone is due now."""
     # Whatever the real date and time: no quiet hours, no holidays, every day from midnight.
     lines = SAMPLE_ORG.read_text().splitlines(keepends=True)
-    text = "".join(line for line in lines if not line.lstrip().startswith(
-        ("working_days:", "quiet_hours:", "country:")))
+    text = "".join(
+        line
+        for line in lines
+        if not line.lstrip().startswith(("working_days:", "quiet_hours:", "country:"))
+    )
     text = text.replace(
         "    role: sales\n",
         f"    role: sales\n    working_days: {EVERY_DAY}\n"
@@ -60,33 +61,16 @@ async def test_one_leader_exactly_once_and_a_takeover(
     async with FakeSlack() as fake:
         for user, name in USERS.items():
             fake.add_user(user, f"{name}@acme.example")
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "GOALNUDGE_"))}
-        env |= {
-            "PYTHONPATH": str(ROOT),
-            "DATABASE_URL": url,
-            "HOST": "127.0.0.1",
-            "SLACK_BOT_TOKEN": "xoxb-t",
-            "SLACK_SIGNING_SECRET": "s",
-            "SLACK_API_URL": fake.url,
-            "GOALNUDGE_TICK_SECONDS": "1",
-            "GOALNUDGE_SAMPLE_DATA": str(SAMPLE_DATA),
-        }
+        env = serve_env(
+            url,
+            SLACK_BOT_TOKEN="xoxb-t",
+            SLACK_SIGNING_SECRET="s",
+            SLACK_API_URL=fake.url,
+            GOALNUDGE_TICK_SECONDS="1",
+            GOALNUDGE_SAMPLE_DATA=str(SAMPLE_DATA),
+        )
         logs = [tmp_path / f"serve{i}.log" for i in (0, 1)]
-        processes = []
-        for log in logs:
-            with log.open("w") as out:
-                processes.append(
-                    await asyncio.create_subprocess_exec(
-                        sys.executable,
-                        "-m",
-                        "bot",
-                        "serve",
-                        cwd=tmp_path,
-                        stdout=out,
-                        stderr=asyncio.subprocess.STDOUT,
-                        env=env | {"PORT": str(free_port())},
-                    )
-                )
+        processes = [await spawn(env, log, tmp_path) for log in logs]
         try:
             askees = {"UALICE", "UBOB", "UERIN", "UFARID", "UGRACE"}
             for _ in range(300):

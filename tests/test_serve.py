@@ -27,17 +27,32 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def serve_env(url: str, **extra: str) -> dict[str, str]:
+    """This machine's environment without goalnudge or Slack settings, plus `extra`."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "GOALNUDGE_"))}
+    return clean | {"PYTHONPATH": str(ROOT), "DATABASE_URL": url, "HOST": "127.0.0.1"} | extra
+
+
+async def spawn(env: dict[str, str], log: Path, cwd: Path) -> asyncio.subprocess.Process:
+    """`goalnudge serve` on a free port, its output appended to `log`."""
+    with log.open("a") as out:
+        return await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            "serve",
+            cwd=cwd,
+            stdout=out,
+            stderr=asyncio.subprocess.STDOUT,
+            env=env | {"PORT": str(free_port())},
+        )
+
+
 @asynccontextmanager
 async def serve(tmp_path: Path, **env: str) -> AsyncIterator[Callable[[str], str]]:
     """Run `goalnudge serve` until the block ends; yields a function making its URLs."""
     url = f"sqlite+aiosqlite:///{tmp_path / 'serve.db'}"
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "GOALNUDGE_"))}
-    base |= {
-        "PYTHONPATH": str(ROOT),
-        "DATABASE_URL": url,
-        "HOST": "127.0.0.1",
-        "GOALNUDGE_TICK_SECONDS": "0",
-    }
+    base = serve_env(url, GOALNUDGE_TICK_SECONDS="0")
     subprocess.run(
         [sys.executable, "-m", "bot", "org", "import", str(SAMPLE_ORG)],
         env=base,
@@ -127,15 +142,13 @@ async def test_a_refused_bot_token_stops_serve_with_one_line(tmp_path: Path) -> 
     async with FakeSlack() as fake:
         fake.fail("auth.test", "invalid_auth")
         url = f"sqlite+aiosqlite:///{tmp_path / 'serve.db'}"
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "GOALNUDGE_"))}
-        env |= {
-            "PYTHONPATH": str(ROOT),
-            "DATABASE_URL": url,
-            "SLACK_BOT_TOKEN": "xoxb-bad",
-            "SLACK_SIGNING_SECRET": "s",
-            "SLACK_API_URL": fake.url,
-            "PORT": str(free_port()),
-        }
+        env = serve_env(
+            url,
+            SLACK_BOT_TOKEN="xoxb-bad",
+            SLACK_SIGNING_SECRET="s",
+            SLACK_API_URL=fake.url,
+            PORT=str(free_port()),
+        )
         await asyncio.to_thread(
             subprocess.run,
             [sys.executable, "-m", "bot", "db", "upgrade"],
