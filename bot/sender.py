@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import datetime
@@ -9,8 +10,8 @@ from datetime import datetime
 from bot.channels.base import Channel
 from bot.core import checkins
 from bot.core.deps import Deps
-from bot.core.errors import IntegrationError
-from bot.core.model import CheckIn, CheckInKind, CheckInState, KeyResult
+from bot.core.errors import AuthError, IntegrationError, TransientError
+from bot.core.model import CheckIn, CheckInKind, CheckInState
 from bot.core.prompts import Outcome
 
 log = logging.getLogger("goalnudge.sender")
@@ -23,33 +24,77 @@ class Delivered:
     failed: tuple[tuple[CheckIn, str], ...] = ()
 
 
-async def deliver(deps: Deps, channel: Channel, limit: int = 500) -> Delivered:
-    """Send every planned row; each is marked sent with the platform's message reference."""
+BATCH = 200  # rows claimed, sent and recorded together: one transaction per batch, not per row
+CONCURRENCY = 8  # sends in flight at once; the platform's Retry-After paces them when it must
+
+
+async def deliver(
+    deps: Deps, channel: Channel, limit: int | None = None, concurrency: int = CONCURRENCY
+) -> Delivered:
+    """Send planned rows until none is left (or `limit` were tried), `concurrency` at a time.
+
+    Each batch is claimed, sent and then recorded sent in one transaction; a crash in between
+    leaves rows `sending`, which `recover` settles from the platform's own history. Rows that fail
+    for now stay claimed until the round ends, so one round tries each row once.
+    """
     sent: list[CheckIn] = []
     failed: list[tuple[CheckIn, str]] = []
-    krs: dict[str, KeyResult] = {}
-    for row in await deps.outbox.claim(limit, deps.clock.now()):
-        person = await deps.directory.person(row.person)
-        if person is None or row.id is None:
-            failed.append((row, "unknown person"))
-            continue
-        try:
-            if row.kind is CheckInKind.NOTICE:
-                ref = await channel.notify(person, str(row.payload.get("text", "")))
-            else:
-                krs = krs or {kr.key: kr for kr in await deps.directory.key_results()}
-                ref = await channel.send(person, checkins.prompt_for(row, krs))
-        except IntegrationError as exc:
-            # Back to planned: the next round retries it; the unique key still forbids a copy.
-            await deps.outbox.transition(
-                row.id, CheckInState.SENDING, CheckInState.PLANNED, deps.clock.now()
+    retry: list[int] = []
+    try:
+        while limit is None or len(sent) + len(failed) < limit:
+            size = BATCH if limit is None else min(BATCH, limit - len(sent) - len(failed))
+            rows = await deps.outbox.claim(size, deps.clock.now())
+            if not rows:
+                break
+            done, refused = await _send_batch(deps, channel, rows, concurrency)
+            await deps.outbox.mark_sent_many(
+                [(r.id, ref) for r, ref in done if r.id], deps.clock.now()
             )
-            failed.append((row, str(exc)))
-            log.warning("could not deliver check-in %s: %s", row.id, exc)
-            continue
-        await deps.outbox.mark_sent(row.id, ref, deps.clock.now())
-        sent.append(row)
+            sent += [row for row, _ in done]
+            for row, exc in refused:
+                failed.append((row, str(exc)))
+                if row.id is None:
+                    continue
+                if isinstance(exc, TransientError | AuthError):
+                    retry.append(
+                        row.id
+                    )  # the next round tries again; the unique key forbids a copy
+                else:
+                    await deps.outbox.fail(row.id, str(exc), deps.clock.now())
+    finally:
+        await deps.outbox.release(retry, deps.clock.now())
     return Delivered(tuple(sent), tuple(failed))
+
+
+async def _send_batch(
+    deps: Deps, channel: Channel, rows: list[CheckIn], concurrency: int
+) -> tuple[list[tuple[CheckIn, str | None]], list[tuple[CheckIn, IntegrationError]]]:
+    people = {p.email: p for p in await deps.directory.people([r.person for r in rows])}
+    keys = {str(i.get("kr")) for r in rows for i in r.payload.get("items", [])}  # type: ignore[union-attr]
+    krs = {kr.key: kr for kr in await deps.directory.key_results(keys=sorted(keys))}
+    slots = asyncio.Semaphore(concurrency)
+    done: list[tuple[CheckIn, str | None]] = []
+    refused: list[tuple[CheckIn, IntegrationError]] = []
+
+    async def one(row: CheckIn) -> None:
+        person = people.get(row.person)
+        if person is None:
+            refused.append((row, IntegrationError("goalnudge", "unknown person")))
+            return
+        async with slots:
+            try:
+                if row.kind is CheckInKind.NOTICE:
+                    ref = await channel.notify(person, str(row.payload.get("text", "")))
+                else:
+                    ref = await channel.send(person, checkins.prompt_for(row, krs))
+            except IntegrationError as exc:
+                log.warning("could not deliver check-in %s: %s", row.id, exc)
+                refused.append((row, exc))
+                return
+        done.append((row, ref))
+
+    await asyncio.gather(*(one(row) for row in rows))
+    return done, refused
 
 
 async def chase(deps: Deps, channel: Channel) -> checkins.Chase:

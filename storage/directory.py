@@ -49,8 +49,9 @@ class SqlDirectory:
         rows = await self._all(PersonRow, IDENTITY_COLUMNS[kind] == value)
         return convert.person(rows[0]) if rows else None
 
-    async def people(self) -> list[Person]:
-        return [convert.person(r) for r in await self._all(PersonRow)]
+    async def people(self, emails: Sequence[str] | None = None) -> list[Person]:
+        where = [PersonRow.email.in_(list(emails))] if emails is not None else []
+        return [convert.person(r) for r in await self._all(PersonRow, *where)]
 
     async def teams(self) -> list[Team]:
         return [convert.team(r) for r in await self._all(TeamRow)]
@@ -59,8 +60,11 @@ class SqlDirectory:
         rows = await self._all(ObjectiveRow, order=ObjectiveRow.position)
         return [convert.objective(r) for r in rows]
 
-    async def key_results(self, owners: Sequence[str] | None = None) -> list[KeyResult]:
+    async def key_results(
+        self, owners: Sequence[str] | None = None, keys: Sequence[str] | None = None
+    ) -> list[KeyResult]:
         where = [KeyResultRow.owner.in_(list(owners))] if owners is not None else []
+        where += [KeyResultRow.key.in_(list(keys))] if keys is not None else []
         rows = await self._all(KeyResultRow, *where, order=KeyResultRow.position)
         return [convert.key_result(r) for r in rows]
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.core.model import CheckIn, CheckInKind, CheckInState
@@ -21,6 +22,7 @@ STAMP = {
     CheckInState.PLANNED: CheckInRow.created_at,
     CheckInState.SENDING: CheckInRow.sent_at,  # when it was claimed
     CheckInState.SKIPPED: CheckInRow.created_at,
+    CheckInState.FAILED: CheckInRow.closed_at,
 }
 
 
@@ -108,11 +110,40 @@ class SqlOutbox:
             return [convert.checkin(r) for r in rows if r.state == CheckInState.SENDING.value]
 
     async def mark_sent(self, checkin_id: int, message_ref: str | None, at: datetime) -> None:
+        await self.mark_sent_many([(checkin_id, message_ref)], at)
+
+    async def mark_sent_many(self, sent: Sequence[tuple[int, str | None]], at: datetime) -> None:
+        if not sent:
+            return
+        table = CheckInRow.__table__
+        # Core executemany: one statement, one transaction for the whole batch.
+        statement = (
+            update(table)
+            .where(table.c.id == bindparam("row_id"), table.c.state == CheckInState.SENDING.value)
+            .values(state=CheckInState.SENT.value, message_ref=bindparam("ref"), sent_at=at)
+        )
+        async with self.scope.sessions() as session, session.begin():
+            await session.execute(statement, [{"row_id": i, "ref": ref} for i, ref in sent])
+
+    async def release(self, checkin_ids: Sequence[int], at: datetime) -> None:
+        if not checkin_ids:
+            return
+        async with self.scope.sessions() as session, session.begin():
+            await session.execute(
+                update(CheckInRow)
+                .where(
+                    CheckInRow.id.in_(list(checkin_ids)),
+                    CheckInRow.state == CheckInState.SENDING.value,
+                )
+                .values(state=CheckInState.PLANNED.value)
+            )
+
+    async def fail(self, checkin_id: int, reason: str, at: datetime) -> None:
         async with self.scope.sessions() as session, session.begin():
             await session.execute(
                 update(CheckInRow)
                 .where(CheckInRow.id == checkin_id, CheckInRow.state == CheckInState.SENDING.value)
-                .values(state=CheckInState.SENT.value, message_ref=message_ref, sent_at=at)
+                .values(state=CheckInState.FAILED.value, skip_reason=reason[:200], closed_at=at)
             )
 
     async def in_state(self, state: CheckInState, before: datetime | None = None) -> list[CheckIn]:

@@ -5,20 +5,27 @@ from __future__ import annotations
 import itertools
 import sys
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import aiohttp
 import pytest
+from aiohttp.test_utils import TestServer
 
 sys.path.insert(0, str(Path(__file__).parent))
 
 from pgserver import PostgresServer
 
-from bot.app import build_deps
+from bot.app import App, build_deps, open_app
+from bot.channels.base import Channel
 from bot.channels.console import ConsoleChannel
+from bot.config import Settings
 from bot.core.deps import Deps, FixedClock
 from bot.demo import SAMPLE_DATA, SAMPLE_ORG, Demo
 from bot.orgfile import load_file
+from bot.server import build_web_app
 from integrations.sample import SampleCrm, SampleTracker
 from storage import Store, open_store, upgrade
 
@@ -86,3 +93,26 @@ async def sample_database(path: Path) -> str:
     await opened.directory.import_chart(load_file(SAMPLE_ORG).chart)
     await opened.close()
     return url
+
+
+@dataclass
+class Running:
+    """The real web app on a local port, with a fixed clock, and a client session to call it."""
+
+    app: App
+    channel: Channel
+    clock: FixedClock
+    base: str
+    http: aiohttp.ClientSession
+
+
+@asynccontextmanager
+async def running(settings: Settings) -> AsyncIterator[Running]:
+    clock = FixedClock(datetime(2026, 11, 16, 8, tzinfo=UTC))
+    async with open_app(settings, clock) as app:
+        web_app, channel = build_web_app(settings, app)
+        server = TestServer(web_app, host="127.0.0.1")
+        await server.start_server()
+        async with aiohttp.ClientSession() as http:
+            yield Running(app, channel, clock, str(server.make_url("/")).rstrip("/"), http)
+        await server.close()

@@ -5,106 +5,23 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
-import aiohttp
 import pytest
 import slack_requests as sr
-from aiohttp.test_utils import TestServer
-from conftest import sample_database
-from fakes.slack_api import Call, FakeSlack
+from slack_harness import SECRET, Slack, button_value, nudge_alice, slack_app
 
-from bot.app import App, open_app
-from bot.channels.base import Channel
-from bot.config import Settings
-from bot.core.deps import FixedClock
-from bot.demo import SAMPLE_DATA, SAMPLE_ORG
+from bot.demo import SAMPLE_ORG
 from bot.orgfile import load_file
-from bot.server import build_web_app, tick
-
-SECRET = "signing-secret-for-tests"
-PEOPLE = {
-    "UALICE": "alice",
-    "UBOB": "bob",
-    "USAM": "sam",
-    "UERIN": "erin",
-    "UMAYA": "maya",
-    "UFARID": "farid",
-    "UGRACE": "grace",
-    "ULENA": "lena",
-}
-
-
-@dataclass
-class Slack:
-    fake: FakeSlack
-    app: App
-    channel: Channel
-    clock: FixedClock
-    url: str
-    http: aiohttp.ClientSession
-
-    async def post(self, request: tuple[str, dict[str, str]]) -> aiohttp.ClientResponse:
-        body, headers = request
-        response = await self.http.post(self.url, data=body.encode(), headers=headers)
-        await response.read()
-        return response
-
-    async def wait_for(self, method: str, count: int = 1) -> list[Call]:
-        """Listeners run after the ack: wait (bounded) for their Web API calls."""
-        for _ in range(300):
-            if len(self.fake.called(method)) >= count:
-                break
-            await asyncio.sleep(0.01)
-        return self.fake.called(method)
-
-    def at(self, when: str, zone: str) -> None:
-        self.clock.set(datetime.fromisoformat(when).replace(tzinfo=ZoneInfo(zone)))
+from bot.server import tick
 
 
 @pytest.fixture
 async def slack(tmp_path: Path) -> AsyncIterator[Slack]:
-    url = await sample_database(tmp_path / "slack.db")
-    fake = FakeSlack()
-    await fake.start()
-    for user, name in PEOPLE.items():
-        fake.add_user(user, f"{name}@acme.example")
-    settings = Settings(
-        database_url=url,
-        slack_bot_token="xoxb-test",
-        slack_signing_secret=SECRET,
-        slack_api_url=fake.url,
-        goalnudge_sample_data=SAMPLE_DATA,
-    )
-    clock = FixedClock(datetime(2026, 11, 16, 8, tzinfo=UTC))
-    async with open_app(settings, clock) as app:
-        web_app, channel = build_web_app(settings, app)
-        assert channel is not None
-        server = TestServer(web_app, host="127.0.0.1")
-        await server.start_server()
-        async with aiohttp.ClientSession() as http:
-            yield Slack(fake, app, channel, clock, str(server.make_url("/slack/events")), http)
-        await server.close()
-    await fake.stop()
-
-
-def button_value(call: Call, action_id: str) -> str:
-    for block in call.params["blocks"]:
-        for element in block.get("elements", []):
-            if element.get("action_id") == action_id:
-                return str(element["value"])
-    raise AssertionError(f"no {action_id} button in {call.params['blocks']}")
-
-
-async def nudge_alice(slack: Slack) -> Call:
-    slack.at("2026-11-16 16:30", "America/New_York")
-    await tick(slack.app, slack.channel)
-    [nudge] = [c for c in slack.fake.called("chat.postMessage") if c.params["channel"] == "UALICE"]
-    return nudge
+    async with slack_app(tmp_path) as running:
+        yield running
 
 
 async def test_nudge_click_stores_the_update_and_replaces_the_message(slack: Slack) -> None:

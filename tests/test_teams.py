@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -14,7 +14,7 @@ import aiohttp
 import pytest
 import teams_activities as ta
 from aiohttp.test_utils import TestServer
-from conftest import sample_database
+from conftest import running, sample_database
 from fakes.bot_connector import FakeConnector, Sent
 
 from bot.app import App, open_app
@@ -69,14 +69,8 @@ async def teams(tmp_path: Path) -> AsyncIterator[Teams]:
     fake = FakeConnector()
     await fake.start()
     settings = Settings(database_url=url, goalnudge_sample_data=SAMPLE_DATA)
-    clock = FixedClock(datetime(2026, 11, 16, 8, tzinfo=UTC))
-    async with open_app(settings, clock) as app:
-        web_app, channel = build_web_app(settings, app)
-        server = TestServer(web_app, host="127.0.0.1")
-        await server.start_server()
-        async with aiohttp.ClientSession() as http:
-            yield Teams(fake, app, channel, clock, str(server.make_url("/api/messages")), http)
-        await server.close()
+    async with running(settings) as on:
+        yield Teams(fake, on.app, on.channel, on.clock, f"{on.base}/api/messages", on.http)
     await fake.stop()
 
 

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from bot.core.cadence import DIGEST_CADENCE, local_time
 from bot.core.deps import Deps
 from bot.core.errors import NotAllowed, NotFound
-from bot.core.model import CheckInState, KeyResult, Objective, Status, UpdateSource
+from bot.core.model import CheckIn, CheckInState, KeyResult, Objective, Status, UpdateSource
 from bot.core.text import amount
 
 DEFAULT_WINDOW = timedelta(days=7)
@@ -123,7 +123,7 @@ async def compose(
         for r in await deps.outbox.between(start, now)
         if r.person in team.members and r.kind.is_prompt
     ]
-    unsent = (CheckInState.SKIPPED, CheckInState.PLANNED, CheckInState.SENDING)
+    unsent = (CheckInState.SKIPPED, CheckInState.FAILED, CheckInState.PLANNED, CheckInState.SENDING)
     asked = [r for r in rows if r.state not in unsent]
     answered = [r for r in asked if r.state is CheckInState.ANSWERED]
     no_answer = sorted(
@@ -132,9 +132,9 @@ async def compose(
     skipped = tuple(
         sorted(
             {
-                (names.get(r.person, r.person), r.skip_reason or "skipped")
+                (names.get(r.person, r.person), why(r))
                 for r in rows
-                if r.state is CheckInState.SKIPPED
+                if r.state in (CheckInState.SKIPPED, CheckInState.FAILED)
             }
         )
     )
@@ -213,3 +213,10 @@ async def due_digests(deps: Deps) -> list[str]:
         if last is None or DIGEST_CADENCE.period(local_time(manager, last).date()) != week:
             due.append(team.name)
     return due
+
+
+def why(row: CheckIn) -> str:
+    """The reason a prompt was not asked, as the digest shows it."""
+    if row.state is CheckInState.FAILED:
+        return f"could not be reached: {row.skip_reason or 'unknown error'}"
+    return row.skip_reason or "skipped"

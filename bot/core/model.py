@@ -61,6 +61,7 @@ class CheckInState(enum.StrEnum):
     ANSWERED = "answered"
     EXPIRED = "expired"
     SKIPPED = "skipped"
+    FAILED = "failed"  # the platform refused it for good (e.g. the user left); reason recorded
 
     @property
     def is_open(self) -> bool:

@@ -8,7 +8,7 @@ import itertools
 import json
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
@@ -23,6 +23,7 @@ class Call:
     method: str
     params: dict[str, Any]
     token: str | None
+    at: float = field(default_factory=time.monotonic)  # when the request arrived
 
 
 def _maybe_json(value: Any) -> Any:
@@ -42,8 +43,9 @@ class FakeSlack:
         self.calls: list[Call] = []
         self.users: dict[str, Json] = {}
         self._scripted: dict[str, list[tuple[int, Json, dict[str, str]]]] = {}
-        self._interval: float | None = None
-        self._next_slot = 0.0
+        self._rate: float | None = None
+        self._tokens = 0.0
+        self._filled_at = 0.0
         self._ts = itertools.count(1)
         self._view_ids = itertools.count(1)
         self._runner: web.AppRunner | None = None
@@ -136,9 +138,22 @@ class FakeSlack:
         self._scripted.setdefault(method, []).extend([reply] * times)
 
     def throttle(self, calls_per_second: float | None) -> None:
-        """Rate-limit chat.postMessage to one call per 1/calls_per_second seconds (None: off)."""
-        self._interval = 1 / calls_per_second if calls_per_second else None
-        self._next_slot = 0.0
+        """Rate-limit chat.postMessage as Slack does (None: off): a bucket of one second's calls,
+        refilled continuously, so bursts pass; past it 429 with a whole-second Retry-After."""
+        self._rate = calls_per_second
+        self._tokens = calls_per_second or 0.0
+        self._filled_at = time.monotonic()
+
+    def _take_token(self) -> str | None:
+        """None when the call may go; else the Retry-After to answer."""
+        assert self._rate is not None
+        now = time.monotonic()
+        self._tokens = min(self._rate, self._tokens + (now - self._filled_at) * self._rate)
+        self._filled_at = now
+        if self._tokens >= 1:
+            self._tokens -= 1
+            return None
+        return str(max(1, math.ceil((1 - self._tokens) / self._rate)))
 
     def _next_ts(self) -> str:
         micros = 1_700_000_000_000_000 + next(self._ts) * 100
@@ -162,13 +177,9 @@ class FakeSlack:
             return web.json_response(body, status=status, headers=headers)
         if method == "chat.postMessage" and self.delay:
             await asyncio.sleep(self.delay)  # a slow Slack widens the window a crash can hit
-        if method == "chat.postMessage" and self._interval is not None:
-            now = time.monotonic()
-            if now < self._next_slot:
-                wait = str(max(1, math.ceil(self._next_slot - now)))
-                headers = {"Retry-After": wait}
-                return web.json_response(_error("ratelimited"), status=429, headers=headers)
-            self._next_slot = now + self._interval
+        if method == "chat.postMessage" and self._rate is not None and (wait := self._take_token()):
+            headers = {"Retry-After": wait}
+            return web.json_response(_error("ratelimited"), status=429, headers=headers)
         return web.json_response(self._answer(method, params))
 
     def _answer(self, method: str, p: dict[str, Any]) -> Json:

@@ -7,13 +7,13 @@ import time
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
-    AsyncRateLimitErrorRetryHandler,
     AsyncServerErrorRetryHandler,
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.channels.console import plain
 from bot.channels.slack import blocks
+from bot.channels.slack.ratelimit import GatedWebClient, GateRateLimitHandler, RetryAfterGate
 from bot.core.digest import Digest, RollupNode
 from bot.core.errors import AuthError, IntegrationError, TransientError
 from bot.core.model import Person
@@ -22,15 +22,20 @@ from bot.core.prompts import Outcome, Prompt
 
 METADATA_EVENT = "goalnudge_checkin"
 AUTH_ERRORS = {"invalid_auth", "not_authed", "token_revoked", "account_inactive"}
+# Slack's own "try again later" errors (HTTP 200, ok:false); any other error will not go away
+# by itself (channel_not_found, user_disabled, invalid_blocks, ...).
+TRANSIENT_ERRORS = {"internal_error", "fatal_error", "service_unavailable", "request_timeout"}
 
 
 def make_client(token: str | None, base_url: str) -> AsyncWebClient:
     """A Web API client that waits out 429s (Retry-After) and retries 5xx and resets."""
-    return AsyncWebClient(
+    gate = RetryAfterGate()
+    return GatedWebClient(
         token=token,
         base_url=base_url,
+        gate=gate,
         retry_handlers=[
-            AsyncRateLimitErrorRetryHandler(max_retry_count=5),
+            GateRateLimitHandler(gate, max_retry_count=5),
             AsyncServerErrorRetryHandler(max_retry_count=2),
             AsyncConnectionErrorRetryHandler(max_retry_count=2),
         ],
@@ -41,7 +46,8 @@ def slack_error(exc: SlackApiError) -> IntegrationError:
     error = str(exc.response.get("error", "unknown_error"))
     if error in AUTH_ERRORS:
         return AuthError("slack", error)
-    if exc.response.status_code == 429 or exc.response.status_code >= 500:
+    status = exc.response.status_code
+    if status == 429 or status >= 500 or error in TRANSIENT_ERRORS:
         retry = exc.response.headers.get("Retry-After")
         return TransientError("slack", error, float(retry) if retry else None)
     return IntegrationError("slack", error)
