@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from bot.config import Settings
 from bot.core.deps import Deps, SystemClock, Timing
 from bot.core.errors import ConfigError
 from bot.core.ports import Clock, CrmSource, TrackerSource
+from bot.core.syncing import SyncSchedule
 from integrations.calendar import PublicHolidays
 from storage import Store, open_store
 from storage.db import schema_is_current
@@ -20,6 +21,7 @@ from storage.db import schema_is_current
 class App:
     store: Store
     deps: Deps
+    syncs: SyncSchedule = field(default_factory=SyncSchedule)
 
 
 def sources(settings: Settings) -> tuple[CrmSource | None, TrackerSource | None]:
@@ -96,6 +98,7 @@ async def open_app(settings: Settings, clock: Clock | None = None) -> AsyncItera
         raise ConfigError("the database is not at the latest schema: run `goalnudge db upgrade`")
     crm, tracker = sources(settings)
     try:
-        yield App(store, build_deps(store, clock or SystemClock(), crm, tracker, timing(settings)))
+        deps = build_deps(store, clock or SystemClock(), crm, tracker, timing(settings))
+        yield App(store, deps, SyncSchedule(timedelta(minutes=settings.goalnudge_sync_minutes)))
     finally:
         await store.close()

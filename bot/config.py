@@ -25,6 +25,7 @@ class Settings(BaseSettings):
     port: int = Field(3978, ge=1, le=65535)
     host: str = "0.0.0.0"
     goalnudge_tick_seconds: float = Field(60.0, ge=0)
+    goalnudge_sync_minutes: int = Field(60, ge=1)
     goalnudge_reminders: Literal["one", "none"] = "one"
     goalnudge_remind_after_minutes: int = Field(240, ge=1)
     goalnudge_expire_after_minutes: int = Field(1200, ge=1)

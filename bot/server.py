@@ -18,7 +18,7 @@ from bot.config import Settings
 from bot.core import checkins, digest
 from bot.core.deps import Deps
 from bot.core.errors import GoalnudgeError, IntegrationError
-from bot.core.sync import sync_crm, sync_tracker
+from bot.core.syncing import sync_due
 from bot.observability import Health
 from bot.scheduler import Leader
 from bot.scheduler import start as start_scheduler
@@ -82,13 +82,14 @@ def build_web_app(settings: Settings, app: App) -> tuple[web.Application, Channe
 async def tick(
     app: App, channel: Channel, health: Health | None = None, started: datetime | None = None
 ) -> None:
-    """One round of what the scheduler does: sync, plan, send, chase, post digests.
+    """One round of what the scheduler does: sync (on its interval, and for whoever is about to be
+    asked), plan, send, chase, post digests.
 
     `started`: when this process started; sends claimed before then were cut off by a crash.
     """
     if started is not None:
         await recover(app.deps, channel, max(started, app.deps.clock.now() - STALE_SEND))
-    for report in (await sync_crm(app.deps), await sync_tracker(app.deps)):
+    for report in await sync_due(app.deps, app.syncs):
         if health is not None and (report.calls or report.errors):
             health.observe(report, app.deps.clock.now())
     await checkins.plan(app.deps)

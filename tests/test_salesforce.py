@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from conftest import Conversation
@@ -14,6 +14,7 @@ from bot.core.checkins import plan
 from bot.core.errors import AuthError
 from bot.core.model import Identities, Person, Role
 from bot.core.sync import sync_crm
+from bot.core.syncing import SyncSchedule, sync_due
 from integrations.salesforce import Credentials, SalesforceCrm
 
 ALICE_ID, BOB_ID = "0058d000001AbCdAAK", "0058d000002XyZwAAK"
@@ -171,3 +172,27 @@ async def test_jwt_bearer_and_session_id_logins(salesforce: FakeSalesforce) -> N
     logins = len(salesforce.logins)
     [again] = await session.figures("closed_won_count", *Q4, [person("alice", ALICE_ID)])
     assert again.value == 4 and len(salesforce.logins) == logins  # no login call at all
+
+
+async def test_salesforce_is_read_on_its_interval_and_again_just_before_a_rep_is_asked(
+    salesforce: FakeSalesforce, chat: Conversation
+) -> None:
+    deps = replace(chat.deps, crm=crm(salesforce), tracker=None)
+    schedule = SyncSchedule(every=timedelta(hours=24))
+    chat.at("2026-11-16 15:00", "America/New_York")
+    [full] = await sync_due(deps, schedule)
+    assert {who for who, _, _ in full.readings} == {"Alice Chen", "Bob Okafor"}
+
+    salesforce.add_opportunity(ALICE_ID, 30_000, "2026-11-16", name="Late deal")
+    chat.at("2026-11-16 16:00", "America/New_York")  # nobody is due: Salesforce is left alone
+    calls = len(salesforce.calls)
+    assert await sync_due(deps, schedule) == [] and len(salesforce.calls) == calls
+
+    chat.at("2026-11-16 16:30", "America/New_York")  # Alice's check-in time; Bob's is Chicago's
+    [just_in_time] = await sync_due(deps, schedule)
+    assert [who for who, _, _ in just_in_time.readings] == ["Alice Chen"]
+    [row] = [r for r in (await plan(deps)).planned if r.person == "alice@acme.example"]
+    assert "Late deal" in str(row.payload)  # the prompt shows the deal closed half an hour ago
+
+    chat.at("2026-11-16 16:45", "America/New_York")  # she has her prompt: no more reads for her
+    assert await sync_due(deps, schedule) == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
@@ -43,13 +44,16 @@ def epic_from_details(details: dict[str, Any]) -> EpicFacts:
     return EpicFacts(**data)
 
 
-async def sync_crm(deps: Deps) -> SyncReport:
-    """One CRM call per (metric, period) for every rep at once; snapshots keyed by key result."""
+async def sync_crm(deps: Deps, owners: Sequence[str] | None = None) -> SyncReport:
+    """One CRM call per (metric, period) for every rep at once (or only `owners`' key results);
+    snapshots keyed by key result."""
     report = SyncReport(deps.crm.name if deps.crm else "crm")
     if deps.crm is None:
         return report
     krs = [
-        kr for kr in await deps.directory.key_results() if kr.source.kind is SourceKind.SALESFORCE
+        kr
+        for kr in await deps.directory.key_results(owners)
+        if kr.source.kind is SourceKind.SALESFORCE
     ]
     people = {p.email: p for p in await deps.directory.people()}
     objectives = {o.key: o for o in await deps.directory.objectives()}
@@ -93,12 +97,14 @@ async def sync_crm(deps: Deps) -> SyncReport:
     return report
 
 
-async def sync_tracker(deps: Deps) -> SyncReport:
-    """One tracker call for every linked epic; snapshots keyed by key result."""
+async def sync_tracker(deps: Deps, owners: Sequence[str] | None = None) -> SyncReport:
+    """One tracker call for every linked epic (or only `owners`'); snapshots keyed by key result."""
     report = SyncReport(deps.tracker.name if deps.tracker else "tracker")
     if deps.tracker is None:
         return report
-    krs = [kr for kr in await deps.directory.key_results() if kr.source.kind is SourceKind.JIRA]
+    krs = [
+        kr for kr in await deps.directory.key_results(owners) if kr.source.kind is SourceKind.JIRA
+    ]
     keys = sorted({kr.source.epic for kr in krs if kr.source.epic})
     queries = sorted({kr.source.jql for kr in krs if kr.source.jql})
     if not keys and not queries:

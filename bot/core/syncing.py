@@ -1,0 +1,69 @@
+"""When to read the integrations: on their own interval, and just before the prompts they feed."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from bot.core.cadence import due
+from bot.core.sync import SyncReport, sync_crm, sync_tracker
+
+if TYPE_CHECKING:
+    from bot.core.deps import Deps
+
+Sync = Callable[["Deps", Sequence[str] | None], Awaitable[SyncReport]]
+LOOKBACK = timedelta(days=8)  # the longest period (a week) a due person's outbox row can be from
+
+
+@dataclass
+class SyncSchedule:
+    """`every`: full syncs apart. `fresh`: how old a due person's figures may be before the
+    prompt they feed; a person is read at most once per `fresh`, so a failing source is not
+    hammered every round."""
+
+    every: timedelta = timedelta(minutes=60)
+    fresh: timedelta = timedelta(minutes=15)
+    last_full: dict[str, datetime] = field(default_factory=dict)
+    read_at: dict[tuple[str, str], datetime] = field(default_factory=dict)
+
+
+async def sync_due(deps: Deps, schedule: SyncSchedule) -> list[SyncReport]:
+    """A full sync per source when its interval has passed; otherwise a sync of just the people
+    about to be asked. A failure is reported, never raised: the prompt then asks by hand."""
+    now = deps.clock.now()
+    reports: list[SyncReport] = []
+    sources: list[tuple[str, object, Sync]] = [
+        ("crm", deps.crm, sync_crm),
+        ("tracker", deps.tracker, sync_tracker),
+    ]
+    waiting: list[str] | None = None
+    for name, source, sync in sources:
+        if source is None:
+            continue
+        last = schedule.last_full.get(name)
+        if last is None or now - last >= schedule.every:
+            schedule.last_full[name] = now
+            reports.append(await sync(deps, None))
+            continue
+        waiting = await about_to_be_asked(deps, now) if waiting is None else waiting
+        owners = [
+            p for p in waiting if now - schedule.read_at.get((name, p), last) >= schedule.fresh
+        ]
+        if owners:
+            schedule.read_at.update({(name, p): now for p in owners})
+            reports.append(await sync(deps, owners))
+    return reports
+
+
+async def about_to_be_asked(deps: Deps, now: datetime) -> list[str]:
+    """People due now who have no check-in for the period yet."""
+    holiday = deps.holidays.name if deps.holidays else None
+    have = {(r.person, r.period) for r in await deps.outbox.between(now - LOOKBACK, now)}
+    waiting = []
+    for person in await deps.directory.people():
+        when = due(person, now, holiday=holiday)
+        if when is not None and when.skip is None and (person.email, when.period) not in have:
+            waiting.append(person.email)
+    return waiting
