@@ -41,3 +41,21 @@ async def test_a_team_or_a_person_can_move_their_check_in(
     chat.at("2026-11-24 11:15", "Europe/Berlin")
     await chat.tick()
     assert "goalnudge → Erin Walsh (DM, Tue 11:15 CET)" in chat.said()
+
+
+
+async def test_after_downtime_what_is_still_due_today_goes_out(chat: Conversation) -> None:
+    chat.at("2026-11-16 21:40", "America/New_York")  # down since the morning: 16:30 was missed
+    await chat.tick()
+    assert "goalnudge → Alice Chen (DM, Mon 21:40 EST)" in chat.said()
+
+
+async def test_after_downtime_a_day_that_passed_is_not_asked_about_late(
+    chat: Conversation,
+) -> None:
+    chat.at("2026-11-17 09:00", "America/New_York")  # down all Monday
+    await chat.tick()
+    assert "goalnudge →" not in chat.said()
+    chat.at("2026-11-17 16:30", "America/New_York")
+    await chat.tick()
+    assert chat.said().count("goalnudge → Alice Chen") == 1
