@@ -9,6 +9,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from sqlalchemy.exc import InterfaceError, OperationalError
+
 from bot.app import open_app, sources
 from bot.channels.console import ConsoleChannel
 from bot.chat import Chat
@@ -196,5 +198,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except GoalnudgeError as exc:
         print(f"goalnudge: {exc}", file=sys.stderr)
         return 2
+    except (OSError, OperationalError, InterfaceError) as exc:
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        print(f"goalnudge: cannot reach the database (DATABASE_URL): {reason}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130

@@ -19,7 +19,9 @@ DRIVERS = {
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
+    model_config = SettingsConfigDict(
+        env_file=".env", extra="ignore", case_sensitive=False, env_ignore_empty=True
+    )
 
     database_url: str = "sqlite+aiosqlite:///goalnudge.db"
     port: int = Field(3978, ge=1, le=65535)

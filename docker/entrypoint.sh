@@ -7,10 +7,10 @@ say() {
     printf 'goalnudge: %s\n' "$*" >&2
 }
 
-# The exception line of a traceback ("module.Error: message"), else the last line.
+# The CLI's own one-line message (or a traceback's exception line), else the last line.
 reason() {
-    printf '%s\n' "$1" | grep -E '^[A-Za-z_][A-Za-z0-9_.]*: ' | tail -n 1 | grep . ||
-        printf '%s\n' "$1" | tail -n 1
+    { printf '%s\n' "$1" | grep -E '^[A-Za-z_][A-Za-z0-9_.]*: ' | tail -n 1 | grep . ||
+        printf '%s\n' "$1" | tail -n 1; } | sed 's/^goalnudge: //'
 }
 
 if ! command -v goalnudge >/dev/null 2>&1; then

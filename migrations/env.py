@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 
 from alembic import context
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from storage.db import make_engine
 from storage.models import Base
 
 target_metadata = Base.metadata
+MIGRATION_LOCK = 0x60A1_0D6F  # next to the scheduler's leader lock, never equal to it
 
 
 def run(connection: Connection) -> None:
@@ -21,6 +23,10 @@ def run(connection: Connection) -> None:
         compare_type=True,
     )
     with context.begin_transaction():
+        if connection.dialect.name == "postgresql":
+            # Instances started together migrate one after another; the later ones find the
+            # schema current instead of failing on alembic_version.
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         context.run_migrations()
 
 

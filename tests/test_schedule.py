@@ -43,7 +43,6 @@ async def test_a_team_or_a_person_can_move_their_check_in(
     assert "goalnudge → Erin Walsh (DM, Tue 11:15 CET)" in chat.said()
 
 
-
 async def test_after_downtime_what_is_still_due_today_goes_out(chat: Conversation) -> None:
     chat.at("2026-11-16 21:40", "America/New_York")  # down since the morning: 16:30 was missed
     await chat.tick()

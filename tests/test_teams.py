@@ -21,6 +21,7 @@ from bot.app import App, open_app
 from bot.channels.base import Channel
 from bot.config import Settings
 from bot.core.deps import FixedClock
+from bot.core.model import CheckInState
 from bot.demo import SAMPLE_DATA
 from bot.server import build_web_app, post_digest, tick
 
@@ -265,6 +266,35 @@ async def test_a_rate_limited_send_is_retried_and_delivered_once(teams: Teams) -
     assert len(cards) == 1
     row = await teams.app.deps.outbox.open_prompt("alice@acme.example")
     assert row is not None and row.state.value == "sent"
+
+
+async def test_a_connector_outage_waits_for_the_next_round_but_a_gone_chat_fails_for_good(
+    teams: Teams,
+) -> None:
+    await teams.install(ALICE)
+    for op in ("send", "reply"):
+        teams.fake.fail(op, 503)
+    teams.clock.set(datetime(2026, 11, 16, 16, 30, tzinfo=ZoneInfo("America/New_York")))
+    await tick(teams.app, teams.channel)
+    row = await teams.app.deps.outbox.open_prompt("alice@acme.example")
+    assert row is not None and row.state.value == "planned"  # tried again next round
+    teams.clock.set(datetime(2026, 11, 16, 16, 31, tzinfo=ZoneInfo("America/New_York")))
+    await tick(teams.app, teams.channel)
+    row = await teams.app.deps.outbox.open_prompt("alice@acme.example")
+    assert row is not None and row.state.value == "sent"
+
+
+async def test_a_chat_teams_says_is_gone_fails_for_good_and_is_not_retried(teams: Teams) -> None:
+    await teams.install(ALICE)
+    for op in ("send", "reply"):
+        teams.fake.fail(op, 404)
+    teams.clock.set(datetime(2026, 11, 16, 16, 30, tzinfo=ZoneInfo("America/New_York")))
+    await tick(teams.app, teams.channel)
+    [failed] = await teams.app.deps.outbox.in_state(CheckInState.FAILED)
+    assert failed.person == "alice@acme.example" and "404" in (failed.skip_reason or "")
+    teams.clock.set(datetime(2026, 11, 16, 16, 31, tzinfo=ZoneInfo("America/New_York")))
+    await tick(teams.app, teams.channel)
+    assert not [s for s in teams.to(ALICE.personal_conversation_id) if s.body.get("attachments")]
 
 
 async def test_with_an_app_id_an_unauthenticated_call_gets_401(tmp_path: Path) -> None:

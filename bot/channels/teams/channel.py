@@ -8,13 +8,15 @@ from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
+import aiohttp
 from botbuilder.core import MessageFactory, TurnContext
 from botbuilder.integration.aiohttp import CloudAdapter
 from botbuilder.schema import Activity, Attachment, ConversationReference
+from msrest.exceptions import ClientRequestError
 
 from bot.channels.teams import cards
 from bot.core.digest import Digest, RollupNode
-from bot.core.errors import IntegrationError, TransientError
+from bot.core.errors import AuthError, IntegrationError, TransientError
 from bot.core.model import Person
 from bot.core.ports import Conversations
 from bot.core.prompts import Outcome, Prompt
@@ -55,6 +57,18 @@ def status_of(exc: Exception) -> int | None:
     return getattr(response, "status_code", None) or getattr(response, "status", None)
 
 
+def teams_error(exc: Exception, status: int | None) -> IntegrationError:
+    """Network trouble and 5xx pass (the next round tries again); 401/403 from the connector
+    mean our credentials; anything else (404: the conversation is gone) will not pass."""
+    message = f"HTTP {status}: {exc}" if status else f"{type(exc).__name__}: {exc}"
+    network = (aiohttp.ClientError, OSError, TimeoutError, ClientRequestError)
+    if isinstance(exc, network) or (status or 0) >= 500:
+        return TransientError("teams", message)
+    if status == 401:
+        return AuthError("teams", message)
+    return IntegrationError("teams", message)
+
+
 async def with_retries(call: Callable[[], Awaitable[T]], attempts: int = 4) -> T:
     """Retry what Teams says is transient (429, 412, 502, 504), honouring Retry-After."""
     for attempt in range(attempts):
@@ -63,7 +77,7 @@ async def with_retries(call: Callable[[], Awaitable[T]], attempts: int = 4) -> T
         except Exception as exc:
             status = status_of(exc)
             if status not in RETRY_STATUSES:
-                raise IntegrationError("teams", f"{type(exc).__name__}: {exc}") from exc
+                raise teams_error(exc, status) from exc
             headers = getattr(getattr(exc, "response", None), "headers", {}) or {}
             wait = float(headers.get("Retry-After") or 2**attempt * 0.5)
             if attempt == attempts - 1:
