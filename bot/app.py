@@ -13,8 +13,9 @@ from bot.core.errors import ConfigError
 from bot.core.ports import Clock, CrmSource, TrackerSource
 from bot.core.syncing import SyncSchedule
 from integrations.calendar import PublicHolidays
-from storage import Store, open_store
+from storage import SecretBox, Store, open_store
 from storage.db import schema_is_current
+from storage.secrets import check as check_secrets
 
 
 @dataclass
@@ -92,12 +93,14 @@ def build_deps(
 
 @asynccontextmanager
 async def open_app(settings: Settings, clock: Clock | None = None) -> AsyncIterator[App]:
-    store = open_store(settings.database_url, settings.goalnudge_org)
+    box = SecretBox.from_setting(settings.goalnudge_secret_key)
+    store = open_store(settings.database_url, settings.goalnudge_org, box)
     if not await schema_is_current(store.engine):
         await store.close()
         raise ConfigError("the database is not at the latest schema: run `goalnudge db upgrade`")
     crm, tracker = sources(settings)
     try:
+        await check_secrets(store.scope.sessions, box)
         deps = build_deps(store, clock or SystemClock(), crm, tracker, timing(settings))
         yield App(store, deps, SyncSchedule(timedelta(minutes=settings.goalnudge_sync_minutes)))
     finally:

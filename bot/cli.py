@@ -16,12 +16,14 @@ from bot.channels.console import ConsoleChannel
 from bot.chat import Chat
 from bot.config import Settings, load_settings
 from bot.core import checkins
-from bot.core.errors import GoalnudgeError, OrgFileError
+from bot.core.errors import ConfigError, GoalnudgeError, OrgFileError
 from bot.core.sync import sync_crm, sync_tracker
 from bot.orgfile import dump, load_file
 from bot.sender import chase, deliver
 from bot.server import outbound_channel, post_digest
-from storage import open_store, upgrade
+from storage import SecretBox, open_store, upgrade
+from storage.secrets import new_key
+from storage.secrets import rotate as rotate_secrets
 
 
 def parser() -> argparse.ArgumentParser:
@@ -53,6 +55,10 @@ def parser() -> argparse.ArgumentParser:
     post.add_argument("--team", required=True)
     sync = sub.add_parser("sync", help="read the CRM and/or tracker now")
     sync.add_argument("system", nargs="?", choices=["crm", "tracker"])
+    keys = sub.add_parser("secrets", help="the key that encrypts stored tokens")
+    keys = keys.add_subparsers(dest="action", required=True)
+    keys.add_parser("key", help="print a new key for GOALNUDGE_SECRET_KEY")
+    keys.add_parser("rotate", help="encrypt every stored token again with the first key")
     return p
 
 
@@ -84,6 +90,8 @@ async def run_command(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     if args.command == "org" and args.action == "import":
         return await import_org(args.file, settings)
+    if args.command == "secrets":
+        return await rotate(settings)
     async with open_app(settings) as app:
         deps = app.deps
         if args.command == "org":
@@ -161,6 +169,19 @@ async def import_org(file: Path, settings: Settings) -> int:
     return 0
 
 
+async def rotate(settings: Settings) -> int:
+    box = SecretBox.from_setting(settings.goalnudge_secret_key)
+    if box is None:
+        raise ConfigError("GOALNUDGE_SECRET_KEY: not set; there is no key to rotate to")
+    async with open_app(settings) as app:
+        count = await rotate_secrets(app.store.scope.sessions, box)
+    out(
+        f"Re-encrypted {count} stored token(s) with the first key of GOALNUDGE_SECRET_KEY; "
+        "the other keys can now be removed."
+    )
+    return 0
+
+
 def read_line(prompt: str) -> str | None:
     try:
         return input(prompt)
@@ -179,6 +200,9 @@ def safe_url(url: str) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    if args.command == "secrets" and args.action == "key":
+        out(new_key())  # needs no settings: it is how a missing key is made
+        return 0
     logging.basicConfig(
         level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

@@ -10,6 +10,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.core.errors import ConfigError
+from storage.secrets import parse_keys
 
 DRIVERS = {
     "sqlite": "sqlite+aiosqlite",
@@ -34,10 +35,14 @@ class Settings(BaseSettings):
     goalnudge_timezone: str = "UTC"
     goalnudge_org: str | None = None
     goalnudge_sample_data: Path | None = None
+    goalnudge_secret_key: str | None = None
     slack_bot_token: str | None = None
     slack_signing_secret: str | None = None
     slack_app_token: str | None = None
     slack_api_url: str = "https://slack.com/api/"
+    slack_client_id: str | None = None
+    slack_client_secret: str | None = None
+    slack_scopes: str | None = None
     teams_app_id: str | None = None
     teams_app_password: str | None = None
     teams_app_tenant_id: str | None = None
@@ -74,6 +79,11 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown timezone {value!r}") from None
         return value
 
+    @field_validator("goalnudge_secret_key")
+    @classmethod
+    def fernet_keys(cls, value: str | None) -> str | None:
+        return None if value is None else ",".join(parse_keys(value))
+
     @model_validator(mode="after")
     def slack_complete(self) -> Settings:
         if self.slack_bot_token and not (self.slack_signing_secret or self.slack_app_token):
@@ -81,7 +91,32 @@ class Settings(BaseSettings):
                 "SLACK_SIGNING_SECRET: required with SLACK_BOT_TOKEN (or set SLACK_APP_TOKEN "
                 "for Socket Mode)"
             )
+        if not (self.slack_client_id or self.slack_client_secret):
+            return self
+        if self.slack_bot_token:
+            raise ValueError(
+                "SLACK_CLIENT_ID: set either SLACK_BOT_TOKEN (one workspace) or SLACK_CLIENT_ID "
+                "and SLACK_CLIENT_SECRET (OAuth install in many workspaces), not both"
+            )
+        for name, value, why in (
+            ("SLACK_CLIENT_ID", self.slack_client_id, "with SLACK_CLIENT_SECRET"),
+            ("SLACK_CLIENT_SECRET", self.slack_client_secret, "with SLACK_CLIENT_ID"),
+            ("SLACK_SIGNING_SECRET", self.slack_signing_secret, "with SLACK_CLIENT_ID"),
+            (
+                "GOALNUDGE_SECRET_KEY",
+                self.goalnudge_secret_key,
+                "with SLACK_CLIENT_ID, to encrypt the workspaces' tokens; make one with "
+                "`goalnudge secrets key`",
+            ),
+        ):
+            if not value:
+                raise ValueError(f"{name}: required {why}")
         return self
+
+    @property
+    def slack_oauth(self) -> bool:
+        """Installed through OAuth in any number of workspaces, rather than with one token."""
+        return bool(self.slack_client_id)
 
     @property
     def salesforce_configured(self) -> bool:

@@ -227,3 +227,29 @@ class ConversationRow(Base):
     key: Mapped[str] = mapped_column(String(300))
     reference: Mapped[dict[str, Any]] = mapped_column(default=dict)
     updated_at: Mapped[datetime]
+
+
+class SlackInstallationRow(Base):
+    """A Slack workspace goalnudge is installed in (OAuth), and the organisation it is."""
+
+    __tablename__ = "slack_installations"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int] = org_fk()
+    team_id: Mapped[str] = mapped_column(String(32), unique=True)
+    team_name: Mapped[str] = mapped_column(String(200))
+    enterprise_id: Mapped[str | None] = mapped_column(String(32))
+    app_id: Mapped[str | None] = mapped_column(String(32))
+    bot_id: Mapped[str | None] = mapped_column(String(32))
+    bot_user_id: Mapped[str | None] = mapped_column(String(32))
+    bot_scopes: Mapped[str] = mapped_column(Text, default="")
+    installer_user_id: Mapped[str | None] = mapped_column(String(32))
+    bot_token_encrypted: Mapped[str] = mapped_column(Text)  # Fernet ciphertext, never the token
+    installed_at: Mapped[datetime]
+
+
+class SlackOAuthStateRow(Base):
+    """A `state` handed out by /slack/install: good for one redirect back, until it expires."""
+
+    __tablename__ = "slack_oauth_states"
+    state: Mapped[str] = mapped_column(String(64), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
