@@ -91,6 +91,13 @@ def build_deps(
     )
 
 
+def for_org(app: App, slug: str) -> App:
+    """The same wiring for organisation `slug` of the same database (one engine for all)."""
+    store = app.store.for_org(slug)
+    deps = build_deps(store, app.deps.clock, app.deps.crm, app.deps.tracker, app.deps.timing)
+    return App(store, deps, SyncSchedule(app.syncs.every, app.syncs.fresh))
+
+
 @asynccontextmanager
 async def open_app(settings: Settings, clock: Clock | None = None) -> AsyncIterator[App]:
     box = SecretBox.from_setting(settings.goalnudge_secret_key)

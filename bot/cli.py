@@ -21,7 +21,7 @@ from bot.core.sync import sync_crm, sync_tracker
 from bot.orgfile import dump, load_file
 from bot.sender import chase, deliver
 from bot.server import outbound_channel, post_digest
-from storage import SecretBox, open_store, upgrade
+from storage import SecretBox, Store, open_store, upgrade
 from storage.secrets import new_key
 from storage.secrets import rotate as rotate_secrets
 
@@ -112,7 +112,7 @@ async def run_command(args: argparse.Namespace, settings: Settings) -> int:
                 return 1
             await Chat(deps, me, read_line, out).run()
             return 0
-        channel = outbound_channel(settings, app) or ConsoleChannel(out, deps.clock)
+        channel = await outbound_channel(settings, app) or ConsoleChannel(out, deps.clock)
         if args.command == "sync":
             failed = False
             for system, fn in (("crm", sync_crm), ("tracker", sync_tracker)):
@@ -155,8 +155,13 @@ async def import_org(file: Path, settings: Settings) -> int:
     for warning in loaded.warnings:
         out(warning)
     await upgrade(settings.database_url)
-    store = open_store(settings.database_url, loaded.chart.organisation.slug)
+    named = loaded.chart.organisation.slug
+    slug = settings.goalnudge_org or named
+    store = open_store(settings.database_url, slug)
     try:
+        if slug != named:
+            await must_exist(store, named)
+            out(f"Importing into organisation {slug} (GOALNUDGE_ORG), not the file's {named}.")
         report = await store.directory.import_chart(loaded.chart)
     finally:
         await store.close()
@@ -167,6 +172,18 @@ async def import_org(file: Path, settings: Settings) -> int:
     for line in report.updated:
         out(f"  updated {line}")
     return 0
+
+
+async def must_exist(store: Store, named: str) -> None:
+    """GOALNUDGE_ORG names an organisation made elsewhere (a Slack workspace's install)."""
+    try:
+        await store.directory.organisation()
+    except ConfigError:
+        raise ConfigError(
+            f"GOALNUDGE_ORG: there is no organisation {store.scope.slug} in the database (a "
+            f"Slack workspace becomes one when it installs goalnudge); unset GOALNUDGE_ORG to "
+            f"import the file as {named}"
+        ) from None
 
 
 async def rotate(settings: Settings) -> int:
@@ -223,7 +240,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"goalnudge: {exc}", file=sys.stderr)
         return 2
     except (OSError, OperationalError, InterfaceError) as exc:
-        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        reason = (
+            str(getattr(exc, "orig", None) or exc).strip() or type(exc).__name__
+        ).splitlines()[0]
         print(f"goalnudge: cannot reach the database (DATABASE_URL): {reason}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -8,6 +8,7 @@ import logging
 import signal
 from dataclasses import replace
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
@@ -24,8 +25,12 @@ from bot.scheduler import Leader
 from bot.scheduler import start as start_scheduler
 from bot.sender import chase, deliver, recover
 
+if TYPE_CHECKING:
+    from bot.workspaces import Workspaces
+
 log = logging.getLogger("goalnudge.server")
 SLACK_APP: web.AppKey[object] = web.AppKey("slack_app")
+WORKSPACES: web.AppKey[Workspaces] = web.AppKey("slack_workspaces")  # OAuth mode
 HEALTH: web.AppKey[Health] = web.AppKey("health")
 STALE_SEND = timedelta(minutes=10)
 
@@ -44,6 +49,13 @@ def channels(settings: Settings, app: App) -> tuple[Router, dict[str, object]]:
 
         parts["slack"], slack = build_slack(settings, app.deps)
         app.deps = replace(app.deps, availability=SlackAvailability(slack))
+    elif settings.slack_oauth:
+        from bot.channels.slack.app import build_oauth
+        from bot.workspaces import Workspaces
+
+        workspaces = Workspaces(app, settings.slack_api_url)
+        parts["slack"] = build_oauth(settings, app.store, workspaces.bot_for)
+        parts["workspaces"] = workspaces
     from bot.channels.teams.app import build as build_teams
 
     parts["teams_adapter"], parts["teams_bot"], teams = build_teams(
@@ -52,8 +64,15 @@ def channels(settings: Settings, app: App) -> tuple[Router, dict[str, object]]:
     return Router(slack, teams), parts
 
 
-def outbound_channel(settings: Settings, app: App) -> Channel | None:
-    """The channel prompts go out through when nothing serves requests (CLI commands)."""
+async def outbound_channel(settings: Settings, app: App) -> Channel | None:
+    """The channel prompts go out through when nothing serves requests (CLI commands); in OAuth
+    mode, the Slack workspace of the organisation acted on."""
+    if settings.slack_oauth:
+        from bot.workspaces import slack_channel
+
+        slug = (await app.deps.directory.organisation()).slug
+        found = await app.store.installations.for_org(slug)
+        return slack_channel(app, found.bot_token, settings.slack_api_url) if found else None
     if not (settings.slack_bot_token or settings.teams_app_id):
         return None
     return channels(settings, app)[0]
@@ -73,6 +92,13 @@ def build_web_app(settings: Settings, app: App) -> tuple[web.Application, Channe
         web_app[SLACK_APP] = parts["slack"]
         if settings.slack_signing_secret:  # without it, only Socket Mode may reach the app
             web_app.router.add_post("/slack/events", slack_handler(parts["slack"]))  # type: ignore[arg-type]
+    if "workspaces" in parts:
+        from bot.channels.slack.app import oauth_handler
+        from bot.channels.slack.oauth import INSTALL_PATH, REDIRECT_PATH
+
+        web_app[WORKSPACES] = parts["workspaces"]  # type: ignore[assignment]
+        for path in (INSTALL_PATH, REDIRECT_PATH):
+            web_app.router.add_get(path, oauth_handler(parts["slack"]))  # type: ignore[arg-type]
     web_app.router.add_post(
         "/api/messages", teams_handler(parts["teams_adapter"], parts["teams_bot"])
     )  # type: ignore[arg-type]
@@ -115,10 +141,22 @@ async def safe_round(app: App, channel: Channel, health: Health, started: dateti
         log.warning("check-in round failed: %s", exc)
 
 
+async def workspace_rounds(
+    workspaces: Workspaces, health: Health | None = None, started: datetime | None = None
+) -> None:
+    """A round for each installed Slack workspace's organisation, through its own token; one
+    workspace failing does not hold up the others."""
+    for workspace in await workspaces.all():
+        try:
+            await tick(workspace.app, workspace.channel, health, started)
+        except GoalnudgeError as exc:
+            log.warning("check-in round of Slack workspace %s failed: %s", workspace.team_id, exc)
+
+
 async def serve(settings: Settings) -> int:
     async with open_app(settings) as app:
         web_app, channel = build_web_app(settings, app)
-        if SLACK_APP in web_app:
+        if SLACK_APP in web_app and settings.slack_bot_token:
             from bot.channels.slack.app import verify
 
             await verify(web_app[SLACK_APP])  # type: ignore[arg-type]
@@ -135,9 +173,14 @@ async def serve(settings: Settings) -> int:
         if settings.goalnudge_tick_seconds > 0:
             health = web_app[HEALTH]
             started = app.deps.clock.now()
+            workspaces = web_app.get(WORKSPACES)
             scheduler = start_scheduler(
                 leader,
-                lambda: safe_round(app, channel, health, started),
+                lambda: (
+                    workspace_rounds(workspaces, health, started)
+                    if workspaces is not None
+                    else safe_round(app, channel, health, started)
+                ),
                 settings.goalnudge_tick_seconds,
             )
         socket_mode = None

@@ -89,7 +89,7 @@ class SqlDirectory:
             assert org is not None
             if (org.name, org.timezone) != (o.name, o.timezone):
                 org.name, org.timezone = o.name, o.timezone
-                updated.append(f"organisation {o.slug}")
+                updated.append(f"organisation {org.slug}")
 
             async def upsert(
                 model: type[Base],

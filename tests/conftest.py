@@ -12,6 +12,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -104,6 +105,7 @@ class Running:
     clock: FixedClock
     base: str
     http: aiohttp.ClientSession
+    web_app: web.Application
 
 
 @asynccontextmanager
@@ -114,5 +116,6 @@ async def running(settings: Settings) -> AsyncIterator[Running]:
         server = TestServer(web_app, host="127.0.0.1")
         await server.start_server()
         async with aiohttp.ClientSession() as http:
-            yield Running(app, channel, clock, str(server.make_url("/")).rstrip("/"), http)
+            base = str(server.make_url("/")).rstrip("/")
+            yield Running(app, channel, clock, base, http, web_app)
         await server.close()

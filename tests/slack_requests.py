@@ -171,10 +171,11 @@ def slash_command(
     secret: str,
     channel_id: str = "D1",
     trigger_id: str = "trig-3",
+    team_id: str = "T1",
 ) -> Request:
     fields = {
         "token": VERIFICATION_TOKEN,
-        "team_id": "T1",
+        "team_id": team_id,
         "team_domain": "acme",
         "channel_id": channel_id,
         "channel_name": _channel_name(channel_id),

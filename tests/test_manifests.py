@@ -6,6 +6,8 @@ from pathlib import Path
 
 import yaml
 
+from bot.channels.slack.oauth import BOT_SCOPES, REDIRECT_PATH
+
 MANIFEST = Path(__file__).resolve().parent.parent / "manifests" / "slack.yml"
 
 
@@ -26,3 +28,6 @@ def test_slack_manifest_matches_the_listeners() -> None:
     assert all(url.startswith("https://") and url.endswith("/slack/events") for url in urls)
     scopes = set(manifest["oauth_config"]["scopes"]["bot"])
     assert {"chat:write", "commands", "users:read", "users:read.email", "im:history"} <= scopes
+    assert scopes == set(BOT_SCOPES)  # what an OAuth install asks for, unless SLACK_SCOPES says
+    [redirect] = manifest["oauth_config"]["redirect_urls"]
+    assert redirect.startswith("https://") and redirect.endswith(REDIRECT_PATH)

@@ -53,6 +53,8 @@ class FakeSlack:
         self.history: dict[str, list[Json]] = {}  # channel -> messages, newest first
         self.delay = 0.0
         self.acks: list[Json] = []
+        self.workspaces: dict[str, Json] = {}  # bot token → the workspace it belongs to
+        self.codes: dict[str, str] = {}  # OAuth code → the bot token it is exchanged for
         self._port = 0
 
     async def start(self) -> None:
@@ -123,12 +125,20 @@ class FakeSlack:
     def called(self, method: str) -> list[Call]:
         return [c for c in self.calls if c.method == method]
 
-    def add_user(self, user_id: str, email: str, tz: str = "UTC", name: str | None = None) -> Json:
+    def add_user(
+        self, user_id: str, email: str, tz: str = "UTC", name: str | None = None, team: str = "T1"
+    ) -> Json:
         name = name or email.split("@")[0]
         profile = {"email": email, "real_name": name, "status_text": "", "status_emoji": ""}
-        user = {"id": user_id, "team_id": "T1", "name": name, "real_name": name, "tz": tz}
+        user = {"id": user_id, "team_id": team, "name": name, "real_name": name, "tz": tz}
         self.users[user_id] = user | {"deleted": False, "is_bot": False, "profile": profile}
         return self.users[user_id]
+
+    def add_workspace(self, team_id: str, name: str, token: str, code: str) -> None:
+        """A workspace whose admin approves the install: Slack redirects back with `code`, and
+        oauth.v2.access exchanges it for the workspace's bot `token`."""
+        self.workspaces[token] = {"team_id": team_id, "team": name}
+        self.codes[code] = token
 
     def fail(self, method: str, error: str, times: int = 1) -> None:
         self._scripted.setdefault(method, []).extend([(200, _error(error), {})] * times)
@@ -180,13 +190,23 @@ class FakeSlack:
         if method == "chat.postMessage" and self._rate is not None and (wait := self._take_token()):
             headers = {"Retry-After": wait}
             return web.json_response(_error("ratelimited"), status=429, headers=headers)
-        return web.json_response(self._answer(method, params))
+        return web.json_response(self._answer(method, params, token))
 
-    def _answer(self, method: str, p: dict[str, Any]) -> Json:
+    def _answer(self, method: str, p: dict[str, Any], token: str | None) -> Json:
         channel = str(p.get("channel", ""))
+        team = self.workspaces.get(str(token), {"team_id": "T1", "team": "Acme"})
         if method == "auth.test":
-            return {"ok": True, "team_id": "T1", "user_id": "UBOT", "bot_id": "B1",
-                    "team": "Acme", "url": "https://acme.slack.com/"}  # fmt: skip
+            return {"ok": True, "user_id": "UBOT", "bot_id": "B1",
+                    "url": "https://acme.slack.com/"} | team  # fmt: skip
+        if method == "oauth.v2.access":
+            installed = self.codes.get(str(p.get("code")))
+            if installed is None:
+                return _error("invalid_code")
+            team = self.workspaces[installed]
+            return {"ok": True, "app_id": "A1", "authed_user": {"id": "UADMIN"},
+                    "scope": "chat:write,commands", "token_type": "bot", "access_token": installed,
+                    "bot_user_id": "UBOT", "team": {"id": team["team_id"], "name": team["team"]},
+                    "enterprise": None, "is_enterprise_install": False}  # fmt: skip
         if method == "chat.postMessage":
             ts = self._next_ts()
             if channel[:1] not in ("C", "D", "G"):
@@ -216,10 +236,16 @@ class FakeSlack:
             return {"ok": True, "view": {**(view if isinstance(view, dict) else {}), "id": view_id}}
         if method == "users.info":
             user = self.users.get(str(p.get("user")))
-            return {"ok": True, "user": user} if user else _error("user_not_found")
+            if user is None or user["team_id"] != team["team_id"]:
+                return _error("user_not_found")
+            return {"ok": True, "user": user}
         if method == "users.lookupByEmail":
             email = str(p.get("email", "")).lower()
-            found = [u for u in self.users.values() if u["profile"]["email"].lower() == email]
+            found = [
+                u
+                for u in self.users.values()
+                if u["profile"]["email"].lower() == email and u["team_id"] == team["team_id"]
+            ]
             return {"ok": True, "user": found[0]} if found else _error("users_not_found")
         if method == "apps.connections.open":
             return {"ok": True, "url": f"ws://127.0.0.1:{self._port}/socket"}

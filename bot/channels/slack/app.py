@@ -2,22 +2,30 @@
 
 from __future__ import annotations
 
+import logging
+
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
-from slack_bolt.async_app import AsyncApp
+from slack_bolt.async_app import AsyncApp, AsyncBoltContext
+from slack_bolt.authorization.async_authorize import AsyncInstallationStoreAuthorize
 from slack_bolt.middleware.authorization.async_single_team_authorization import (
     AsyncSingleTeamAuthorization,
 )
 from slack_sdk.errors import SlackApiError
 
 from bot.channels.slack.channel import SlackChannel, make_client
-from bot.channels.slack.listeners import SlackBot, register
+from bot.channels.slack.listeners import BotFor, SlackBot, register
+from bot.channels.slack.oauth import oauth_settings
 from bot.config import Settings
 from bot.core.deps import Deps
 from bot.core.errors import ConfigError
+from storage import Store
+
+log = logging.getLogger("goalnudge.slack")
 
 
 def build(settings: Settings, deps: Deps) -> tuple[AsyncApp, SlackChannel]:
+    """One workspace, one bot token (SLACK_BOT_TOKEN)."""
     client = make_client(settings.slack_bot_token, settings.slack_api_url)
     channel = SlackChannel(client, deps.directory)
     app = AsyncApp(
@@ -25,8 +33,36 @@ def build(settings: Settings, deps: Deps) -> tuple[AsyncApp, SlackChannel]:
         client=client,
         process_before_response=False,
     )
-    register(app, SlackBot(deps, channel))
+    bot = SlackBot(deps, channel)
+
+    async def the_bot(_context: AsyncBoltContext) -> SlackBot:
+        return bot
+
+    register(app, the_bot)
     return app, channel
+
+
+def build_oauth(settings: Settings, store: Store, bot_for: BotFor) -> AsyncApp:
+    """Any number of workspaces, installed through OAuth; requests are authorised per workspace
+    from the installations in the database."""
+    client = make_client(None, settings.slack_api_url)  # also takes the OAuth calls
+    oauth = oauth_settings(settings, store)
+    app = AsyncApp(
+        signing_secret=settings.slack_signing_secret or "",
+        client=client,
+        oauth_settings=oauth,
+        # auth.test once per token, not on every request: acks stay fast
+        authorize=AsyncInstallationStoreAuthorize(
+            logger=log,
+            installation_store=oauth.installation_store,
+            bot_only=True,
+            cache_enabled=True,
+            client=client,
+        ),
+        process_before_response=False,
+    )
+    register(app, bot_for)
+    return app
 
 
 def handler(app: AsyncApp) -> web.RequestHandler:
@@ -36,6 +72,20 @@ def handler(app: AsyncApp) -> web.RequestHandler:
         return await to_aiohttp_response(await app.async_dispatch(await to_bolt_request(request)))
 
     return slack_events
+
+
+def oauth_handler(app: AsyncApp) -> web.RequestHandler:
+    """GET /slack/install and /slack/oauth_redirect: Bolt's own OAuth flow, carried the same way."""
+    flow = app.oauth_flow
+    assert flow is not None
+
+    async def slack_oauth(request: web.Request) -> web.StreamResponse:
+        bolt_request = await to_bolt_request(request)
+        if request.path == flow.install_path:
+            return await to_aiohttp_response(await flow.handle_installation(bolt_request))
+        return await to_aiohttp_response(await flow.handle_callback(bolt_request))
+
+    return slack_oauth
 
 
 async def verify(app: AsyncApp) -> None:

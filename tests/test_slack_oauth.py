@@ -1,0 +1,284 @@
+"""Slack OAuth for many workspaces: the install flow on the real server, and two installed
+workspaces, each its own organisation, that see and change nothing of each other's."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import slack_requests as sr
+from conftest import Running, running
+from cryptography.fernet import Fernet
+from fakes.slack_api import Call, FakeSlack
+from slack_harness import PEOPLE, SECRET, Slack, button_value
+from sqlalchemy import text
+from test_cli import goalnudge
+from yarl import URL
+
+from bot.channels.slack.oauth import BOT_SCOPES
+from bot.cli import import_org
+from bot.config import Settings
+from bot.demo import SAMPLE_DATA, SAMPLE_ORG
+from bot.server import WORKSPACES, workspace_rounds
+from storage import upgrade
+
+KEY = Fernet.generate_key().decode()
+CLIENT_ID = "1111.2222"
+TOKENS = {"T1": "xoxb-T1-acme-token", "T2": "xoxb-T2-globex-token"}
+NAMES = {"T1": "Acme", "T2": "Globex"}
+COOKIE = "slack-app-oauth-state"
+
+
+@dataclass
+class Install:
+    on: Running
+    slack: Slack  # signed requests to /slack/events, the fake's calls, the clock
+    settings: Settings
+
+    @property
+    def fake(self) -> FakeSlack:
+        return self.slack.fake
+
+    async def start(self) -> tuple[URL, str]:
+        """GET /slack/install: where it sends the browser (Slack), and the cookie it sets."""
+        started = await self.on.http.get(f"{self.on.base}/slack/install", allow_redirects=False)
+        assert started.status == 302
+        return URL(started.headers["Location"]), started.cookies[COOKIE].value
+
+    async def back(self, code: str, state: str | None, cookie: str | None) -> tuple[int, str]:
+        """Slack sends the admin's browser back to /slack/oauth_redirect."""
+        params = {"code": code} | ({"state": state} if state else {})
+        headers = {"Cookie": f"{COOKIE}={cookie}"} if cookie else {}
+        async with self.on.http.get(
+            f"{self.on.base}/slack/oauth_redirect", params=params, headers=headers
+        ) as response:
+            return response.status, await response.text()
+
+    async def workspace(self, team: str, org_file: Path | None = None) -> None:
+        authorize, cookie = await self.start()
+        status, page = await self.back(f"code-{team}", authorize.query["state"], cookie)
+        assert status == 200, page
+        if org_file is not None:
+            settings = self.settings.model_copy(update={"goalnudge_org": f"slack-{team}"})
+            assert await import_org(org_file, settings) == 0
+
+    async def both(self, tmp_path: Path) -> None:
+        """Acme (T1) and Globex (T2) installed, each with its org file imported."""
+        await self.workspace("T1", SAMPLE_ORG)
+        await self.workspace("T2", globex(tmp_path))
+
+    async def monday_round(self) -> Call:
+        """Every workspace's round on Monday 16:30 in New York; returns Alice's nudge in T2."""
+        self.slack.at("2026-11-16 16:30", "America/New_York")
+        await workspace_rounds(self.on.web_app[WORKSPACES])
+        return next(
+            c for c in self.fake.called("chat.postMessage") if c.params["channel"] == "WALICE"
+        )
+
+    async def goals(self, user: str, team: str = "T1") -> str:
+        """What `/goals` answers `user` of workspace `team`."""
+        request = sr.slash_command(user, "/goals", "", secret=SECRET, team_id=team)
+        return await (await self.slack.post(request)).text()
+
+    async def raw_tokens(self) -> list[str]:
+        async with self.on.app.store.engine.connect() as connection:
+            found = await connection.scalars(
+                text("SELECT bot_token_encrypted FROM slack_installations")
+            )
+            return list(found)
+
+    async def organisations(self) -> list[str]:
+        async with self.on.app.store.engine.connect() as connection:
+            return list(
+                await connection.scalars(text("SELECT slug FROM organisations ORDER BY slug"))
+            )
+
+
+@asynccontextmanager
+async def oauth_app(tmp_path: Path) -> AsyncIterator[Install]:
+    """goalnudge serving in OAuth mode against a fake Slack in which two workspaces can install."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'oauth.db'}"
+    await upgrade(url)
+    async with FakeSlack() as fake:
+        for team, token in TOKENS.items():
+            fake.add_workspace(team, NAMES[team], token, code=f"code-{team}")
+        for user, name in PEOPLE.items():  # the same people are in both workspaces
+            fake.add_user(user, f"{name}@acme.example", team="T1")
+            fake.add_user("W" + user[1:], f"{name}@acme.example", team="T2")
+        settings = Settings(
+            database_url=url,
+            slack_client_id=CLIENT_ID,
+            slack_client_secret="client-secret",
+            slack_signing_secret=SECRET,
+            goalnudge_secret_key=KEY,
+            slack_api_url=fake.url,
+            goalnudge_sample_data=SAMPLE_DATA,
+        )
+        async with running(settings) as on:
+            slack = Slack(fake, on.app, on.channel, on.clock, f"{on.base}/slack/events", on.http)
+            yield Install(on, slack, settings)
+
+
+@pytest.fixture
+async def install(tmp_path: Path) -> AsyncIterator[Install]:
+    async with oauth_app(tmp_path) as running_app:
+        yield running_app
+
+
+def globex(tmp_path: Path) -> Path:
+    """The second workspace's org file: the same people, other goals."""
+    path = tmp_path / "globex.yaml"
+    text_ = SAMPLE_ORG.read_text().replace("slug: acme", "slug: globex")
+    path.write_text(text_.replace("Acme Payments", "Globex").replace("New ARR", "Globex ARR"))
+    return path
+
+
+async def test_install_stores_the_workspace_encrypted_as_its_own_organisation(
+    install: Install, tmp_path: Path
+) -> None:
+    authorize, cookie = await install.start()
+    assert str(authorize).startswith("https://slack.com/oauth/v2/authorize?")
+    assert authorize.query["client_id"] == CLIENT_ID
+    assert set(authorize.query["scope"].split(",")) == set(BOT_SCOPES)
+    state = authorize.query["state"]
+    assert len(state) > 30 and cookie == state
+
+    status, page = await install.back("code-T1", state, cookie)
+    assert status == 200
+    assert "goalnudge is installed in Acme" in page
+    assert "GOALNUDGE_ORG=slack-T1 goalnudge org import org.yaml" in page
+    [exchange] = install.fake.called("oauth.v2.access")
+    assert exchange.params["code"] == "code-T1"
+    [stored] = await install.raw_tokens()
+    assert TOKENS["T1"] not in stored and stored.startswith("gAAAAA")
+    found = await install.on.app.store.installations.find("T1")
+    assert found is not None and (found.bot_token, found.org_slug) == (TOKENS["T1"], "slack-T1")
+    assert await install.organisations() == ["slack-T1"]
+
+    url = install.settings.database_url
+    imported = goalnudge("org", "import", str(SAMPLE_ORG), cwd=tmp_path, DATABASE_URL=url,
+                         GOALNUDGE_ORG="slack-T1")  # fmt: skip
+    assert imported.returncode == 0, imported.stderr
+    assert "Importing into organisation slack-T1 (GOALNUDGE_ORG), not the file's acme." in (
+        imported.stdout
+    )
+    assert await install.organisations() == ["slack-T1"]
+    assert "Close $600k in New ARR (Alice)" in await install.goals("UALICE")
+
+
+async def test_a_forged_missing_or_used_state_is_refused_and_installs_nothing(
+    install: Install,
+) -> None:
+    stale = "This install link is no longer valid"
+    authorize, cookie = await install.start()
+    assert authorize.query["state"] == cookie
+    status, page = await install.back("code-T1", "forged-state", "forged-state")
+    assert (status, stale in page) == (401, True)
+    status, page = await install.back("code-T1", None, None)
+    assert (status, stale in page) == (400, True)
+    status, page = await install.back("code-T1", cookie, None)  # another browser
+    assert (status, stale in page) == (400, True)
+    assert install.fake.called("oauth.v2.access") == []
+    assert await install.raw_tokens() == [] and await install.organisations() == []
+
+    status, _ = await install.back("code-T1", cookie, cookie)
+    assert status == 200
+    status, page = await install.back("code-T2", cookie, cookie)  # the same state again
+    assert (status, stale in page) == (401, True)
+    assert [w.team_id for w in await install.on.app.store.installations.all()] == ["T1"]
+    assert await install.organisations() == ["slack-T1"]
+
+
+async def test_each_workspace_sees_only_its_own_goals(install: Install, tmp_path: Path) -> None:
+    await install.both(tmp_path)
+    acme = await install.goals("UALICE")
+    assert "Close $600k in New ARR (Alice)" in acme and "Globex" not in acme
+    theirs = await install.goals("WALICE", team="T2")
+    assert "Close $600k in Globex ARR (Alice)" in theirs and "New ARR" not in theirs
+    assert "I don't know you yet" in await install.goals("WALICE")  # T2's user, asking in T1
+
+
+async def test_the_round_sends_each_workspaces_nudges_with_its_own_token(
+    install: Install, tmp_path: Path
+) -> None:
+    await install.both(tmp_path)
+    nudge = await install.monday_round()
+    assert "Close $600k in Globex ARR (Alice)" in json.dumps(nudge.params["blocks"])
+    calls = install.fake.called("chat.postMessage")
+    sent = {t: sorted(c.params["channel"] for c in calls if c.token == TOKENS[t]) for t in TOKENS}
+    assert "UALICE" in sent["T1"] and "WALICE" in sent["T2"]
+    assert not [c for c in sent["T1"] if c.startswith("W")]
+    assert not [c for c in sent["T2"] if c.startswith("U")]
+    assert [c.replace("W", "U", 1) for c in sent["T2"]] == sent["T1"]  # same people, same day
+    assert len(calls) == len(sent["T1"]) + len(sent["T2"])
+
+
+async def test_a_click_in_one_workspace_cannot_answer_another_workspaces_checkin(
+    install: Install, tmp_path: Path
+) -> None:
+    await install.both(tmp_path)
+    value = button_value(await install.monday_round(), "gn:confirm")
+    await install.slack.post(
+        sr.block_actions("UALICE", "gn:confirm", value, secret=SECRET, channel="DUALICE")
+    )
+    [refused] = await install.slack.wait_for("chat.update")
+    assert refused.params["text"] == "That check-in is not yours to answer."
+    assert refused.token == TOKENS["T1"]
+    workspaces = await install.on.web_app[WORKSPACES].all()
+    t2 = next(w for w in workspaces if w.team_id == "T2").app.deps
+    kr = await t2.directory.key_result("arr-alice")
+    assert kr is not None and kr.current == 300_000
+    row = await t2.outbox.get(json.loads(value)["c"])
+    assert row is not None and row.state.value == "sent"
+
+    await install.slack.post(
+        sr.block_actions(
+            "WALICE", "gn:confirm", value, secret=SECRET, channel="DWALICE", team_id="T2"
+        )
+    )
+    updates = await install.slack.wait_for("chat.update", 2)
+    assert updates[1].token == TOKENS["T2"] and updates[1].params["text"].startswith("✅ Confirmed")
+
+
+async def test_commands_act_on_a_workspace_through_its_own_token(
+    install: Install, tmp_path: Path
+) -> None:
+    await install.both(tmp_path)
+    env = {
+        "DATABASE_URL": install.settings.database_url,
+        "SLACK_CLIENT_ID": CLIENT_ID,
+        "SLACK_CLIENT_SECRET": "client-secret",
+        "SLACK_SIGNING_SECRET": SECRET,
+        "GOALNUDGE_SECRET_KEY": KEY,
+        "SLACK_API_URL": install.fake.url,
+    }
+    posted = await asyncio.to_thread(  # the fake Slack answers from this test's loop
+        goalnudge,
+        "digest",
+        "post",
+        "--team",
+        "Sales East",
+        cwd=tmp_path,
+        GOALNUDGE_ORG="slack-T2",
+        **env,
+    )
+    assert posted.returncode == 0, posted.stderr
+    [digest] = install.fake.called("chat.postMessage")
+    assert (digest.params["channel"], digest.token) == ("#sales-east", TOKENS["T2"])
+    assert "Globex ARR" in json.dumps(digest.params["blocks"])
+
+    both = goalnudge("org", "export", cwd=tmp_path, SLACK_BOT_TOKEN="xoxb-one", **env)
+    assert both.returncode == 2 and both.stderr.splitlines() == [
+        "goalnudge: SLACK_CLIENT_ID: set either SLACK_BOT_TOKEN (one workspace) or "
+        "SLACK_CLIENT_ID and SLACK_CLIENT_SECRET (OAuth install in many workspaces), not both"
+    ]
+    no_key = goalnudge("serve", cwd=tmp_path, **(env | {"GOALNUDGE_SECRET_KEY": ""}))
+    assert no_key.returncode == 2 and no_key.stderr.splitlines() == [
+        "goalnudge: GOALNUDGE_SECRET_KEY: required with SLACK_CLIENT_ID, to encrypt the "
+        "workspaces' tokens; make one with `goalnudge secrets key`"
+    ]
