@@ -198,18 +198,19 @@ def event(
     secret: str,
     event_id: str = "Ev1",
     retry_num: int | None = None,
+    team_id: str = "T1",
 ) -> Request:
     """An Events API callback; retry_num adds the headers Slack sends when it redelivers."""
     authorization = {
         "enterprise_id": None,
-        "team_id": "T1",
+        "team_id": team_id,
         "user_id": "UBOT",
         "is_bot": True,
         "is_enterprise_install": False,
     }
     envelope = {
         "token": VERIFICATION_TOKEN,
-        "team_id": "T1",
+        "team_id": team_id,
         "api_app_id": "A1",
         "event": payload_event,
         "type": "event_callback",

@@ -19,7 +19,12 @@ def test_slack_manifest_matches_the_listeners() -> None:
     [command] = features["slash_commands"]
     assert command["command"] == "/goals"
     assert features["app_home"]["home_tab_enabled"] is True
-    assert set(settings["event_subscriptions"]["bot_events"]) == {"app_home_opened", "message.im"}
+    assert set(settings["event_subscriptions"]["bot_events"]) == {
+        "app_home_opened",
+        "message.im",
+        "app_uninstalled",
+        "tokens_revoked",
+    }
     urls = [
         command["url"],
         settings["event_subscriptions"]["request_url"],

@@ -282,3 +282,24 @@ async def test_commands_act_on_a_workspace_through_its_own_token(
         "goalnudge: GOALNUDGE_SECRET_KEY: required with SLACK_CLIENT_ID, to encrypt the "
         "workspaces' tokens; make one with `goalnudge secrets key`"
     ]
+
+
+async def test_uninstalling_forgets_the_token_and_ends_the_workspaces_rounds(
+    install: Install, tmp_path: Path
+) -> None:
+    await install.both(tmp_path)
+    bye = {"type": "app_uninstalled", "event_ts": "1700000000.000200"}
+    response = await install.slack.post(
+        sr.event(bye, secret=SECRET, event_id="EvBye", team_id="T2")
+    )
+    assert response.status == 200
+    for _ in range(300):
+        if len(await install.raw_tokens()) == 1:
+            break
+        await asyncio.sleep(0.01)
+    assert [w.team_id for w in await install.on.app.store.installations.all()] == ["T1"]
+    assert await install.organisations() == ["slack-T1", "slack-T2"]  # the history stays
+    install.slack.at("2026-11-16 16:30", "America/New_York")
+    await workspace_rounds(install.on.web_app[WORKSPACES])
+    tokens = {c.token for c in install.fake.calls if c.method == "chat.postMessage"}
+    assert tokens == {TOKENS["T1"]}

@@ -62,6 +62,7 @@ def build_oauth(settings: Settings, store: Store, bot_for: BotFor) -> AsyncApp:
         process_before_response=False,
     )
     register(app, bot_for)
+    app.enable_token_revocation_listeners()  # uninstalled: the workspace's token is forgotten
     return app
 
 
