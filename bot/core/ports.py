@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, time
 from typing import Any, Protocol
 
 from bot.core.model import (
@@ -113,6 +113,7 @@ class Change:
     blocker: Blocker | None = None
     resolve_blockers: tuple[str, ...] = ()
     snooze: tuple[str, date] | None = None
+    checkin: tuple[str, tuple[int, ...] | None, time | None] | None = None  # email, days, at
     notices: tuple[CheckIn, ...] = field(default_factory=tuple)
 
 
