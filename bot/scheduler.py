@@ -23,6 +23,10 @@ class Leader:
         self.connection: AsyncConnection | None = None
 
     @property
+    def leading(self) -> bool:
+        return not self.shared or self.connection is not None
+
+    @property
     def shared(self) -> bool:
         return self.engine.dialect.name == "postgresql"
 
@@ -39,7 +43,7 @@ class Leader:
             )
             if got:
                 self.connection = connection
-                log.warning("this process now runs the scheduler")
+                log.info("this process now runs the scheduler")
                 return True
             await connection.close()
         except Exception:  # a lost connection means lost leadership; try again next round

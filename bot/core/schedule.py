@@ -89,8 +89,6 @@ async def change(deps: Deps, person: Person, wanted: ScheduleChange, answer_id: 
         return describe(person) + ("" if cadence_for(person) is None else f"\n{USAGE}")
     days = None if wanted.reset else wanted.days or person.checkin_days
     at = None if wanted.reset else wanted.at or person.checkin_at
-    await deps.ledger.apply(
-        Change(answer_id, deps.clock.now(), checkin=(person.email, days, at))
-    )
+    await deps.ledger.apply(Change(answer_id, deps.clock.now(), checkin=(person.email, days, at)))
     updated = replace(person, checkin_days=days, checkin_at=at)
     return "Done. " + describe(updated)
