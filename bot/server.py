@@ -63,6 +63,7 @@ def outbound_channel(settings: Settings, app: App) -> Channel | None:
 def build_web_app(settings: Settings, app: App) -> tuple[web.Application, Channel]:
     """Every route on one port; returns the channel prompts go out through."""
     from bot.channels.slack.app import handler as slack_handler
+    from bot.channels.teams.app import credentials_check
     from bot.channels.teams.app import handler as teams_handler
 
     web_app = web.Application(middlewares=[logs.with_request_id])
@@ -76,6 +77,8 @@ def build_web_app(settings: Settings, app: App) -> tuple[web.Application, Channe
             health.api[name] = channel.stats  # type: ignore[attr-defined]
     if router.slack is not None:
         health.platform_checks["slack"] = router.slack.ready  # type: ignore[attr-defined]
+    if teams_ready := credentials_check(settings):
+        health.platform_checks["teams"] = teams_ready
     if "slack" in parts:
         web_app[SLACK_APP] = parts["slack"]
         if settings.slack_signing_secret:  # without it, only Socket Mode may reach the app

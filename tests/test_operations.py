@@ -20,7 +20,7 @@ from fakes.salesforce import FakeSalesforce
 from fakes.slack_api import Call, FakeSlack
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
-from slack_harness import button_value
+from slack_harness import button_value, slack_app
 from test_leader import USERS, seed
 from test_serve import free_port, serve_env, spawn
 
@@ -133,6 +133,8 @@ async def test_an_end_to_end_run_shows_in_metrics_and_leaves_no_secret_in_the_lo
     status, body = ready
     assert status == 503 and body["checks"]["slack"] == "ok"
     assert "login refused" in body["checks"]["salesforce"]
+    # Azure AD is out of reach here (and would refuse this made-up app anyway): not ready.
+    assert body["checks"]["teams"].startswith("failing: ")
 
     lines = log.read_text().splitlines()
     records = [json.loads(line) for line in lines]  # every line is one JSON object
@@ -178,3 +180,16 @@ async def test_skips_are_counted_by_reason(chat: Conversation) -> None:
     assert holidays >= 1
     assert metric("goalnudge_prompts_total", outcome="skipped", reason="holiday") == holidays
     assert metric("goalnudge_prompts_total", outcome="skipped", reason="other") == 0
+
+
+async def test_readiness_fails_when_slack_no_longer_accepts_the_token(tmp_path: Path) -> None:
+    async with slack_app(tmp_path) as slack:
+        slack.fake.fail("auth.test", "token_revoked")
+        async with slack.http.get(slack.url.replace("/slack/events", "/readyz")) as response:
+            body = await response.json()
+    assert response.status == 503
+    assert body["checks"] == {
+        "database": "ok",
+        "migrations": "ok",
+        "slack": "failing: Slack says token_revoked",
+    }
