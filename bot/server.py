@@ -177,7 +177,7 @@ async def serve(settings: Settings) -> int:
             loop.add_signal_handler(sig, stop.set)
         await stop.wait()
         if scheduler is not None:
-            scheduler.shutdown(wait=False)
+            await scheduler.stop()
         await leader.release()
         if socket_mode is not None:
             await socket_mode.close_async()

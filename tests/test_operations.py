@@ -21,12 +21,15 @@ from fakes.slack_api import Call, FakeSlack
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 from slack_harness import button_value, slack_app
+from test_crash import seed as crash_seed
 from test_leader import USERS, seed
 from test_serve import free_port, serve_env, spawn
 
 from bot import logs
+from bot.core.model import CheckInState
 from bot.demo import SAMPLE_DATA
 from bot.observability import Health
+from storage import open_store
 
 SECRETS = {
     "SLACK_BOT_TOKEN": "xoxb-1111-2222-TOPSECRETslack",
@@ -193,3 +196,33 @@ async def test_readiness_fails_when_slack_no_longer_accepts_the_token(tmp_path: 
         "migrations": "ok",
         "slack": "failing: Slack says token_revoked",
     }
+
+
+async def test_stopping_in_the_middle_of_a_round_is_quiet_and_loses_nothing(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'stop.db'}"
+    await crash_seed(url)  # 200 people, all due now
+    log = tmp_path / "serve.log"
+    async with FakeSlack() as slack:
+        slack.delay = 0.05  # a slow Slack: the round is still sending when the stop comes
+        env = serve_env(url, SLACK_BOT_TOKEN="xoxb-t", SLACK_SIGNING_SECRET="s",
+                        SLACK_API_URL=slack.url, GOALNUDGE_TICK_SECONDS="1")  # fmt: skip
+        server = await spawn(env, log, tmp_path)
+        await wait_for(lambda: len(slack.called("chat.postMessage")) >= 20, "the fan-out")
+        server.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(server.wait(), 20) == 0
+        sent = len(slack.called("chat.postMessage"))
+    assert sent < 200  # it really was cut short
+    records = [json.loads(line) for line in log.read_text().splitlines()]
+    assert "check-in round stopped by shutdown" in [r["message"] for r in records]
+    assert not [r for r in records if r["level"] in ("ERROR", "CRITICAL")]
+    assert "Traceback" not in log.read_text()
+    store = open_store(url, "acme")
+    try:
+        waiting = await store.outbox.in_state(CheckInState.PLANNED)
+        claimed = await store.outbox.in_state(CheckInState.SENDING)
+        done = await store.outbox.in_state(CheckInState.SENT)
+    finally:
+        await store.close()
+    assert len(waiting) + len(claimed) + len(done) == 200  # the rest waits for the next leader
