@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
+from typing import Any
 
 from bot.config import Settings
 from bot.core.deps import Deps, SystemClock, Timing
@@ -70,6 +71,17 @@ def timing(settings: Settings) -> Timing:
     )
 
 
+def repositories(store: Store) -> dict[str, Any]:
+    """The organisation's repositories, by the Deps field each one fills."""
+    return {
+        "directory": store.directory,
+        "outbox": store.outbox,
+        "ledger": store.ledger,
+        "snapshots": store.snapshots,
+        "digests": store.digests,
+    }
+
+
 def build_deps(
     store: Store,
     clock: Clock,
@@ -78,11 +90,7 @@ def build_deps(
     timing: Timing | None = None,
 ) -> Deps:
     return Deps(
-        directory=store.directory,
-        outbox=store.outbox,
-        ledger=store.ledger,
-        snapshots=store.snapshots,
-        digests=store.digests,
+        **repositories(store),
         clock=clock,
         crm=crm,
         tracker=tracker,
@@ -92,9 +100,10 @@ def build_deps(
 
 
 def for_org(app: App, slug: str) -> App:
-    """The same wiring for organisation `slug` of the same database (one engine for all)."""
+    """Organisation `slug` of the same database (one engine for all): its own repositories, and
+    the same clock, sources, timing and metrics."""
     store = app.store.for_org(slug)
-    deps = build_deps(store, app.deps.clock, app.deps.crm, app.deps.tracker, app.deps.timing)
+    deps = replace(app.deps, **repositories(store), availability=None)
     return App(store, deps, SyncSchedule(app.syncs.every, app.syncs.fresh))
 
 

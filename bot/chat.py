@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from bot.channels.console import plain, render_digest, render_prompt, render_rollup
-from bot.core import checkins, digest
+from bot.core import checkins, commands, digest
 from bot.core.answers import answer, snooze
 from bot.core.deps import Deps
 from bot.core.errors import GoalnudgeError
@@ -24,6 +24,7 @@ HELP = """Commands:
   flag KR NOTE               flag a key result at risk with a blocker note for your manager
   digest [TEAM]              my team's digest (managers; leaders get the company roll-up)
   snooze until YYYY-MM-DD    no check-ins until that date
+  checkin [on DAYS] [at T]   see or move my check-ins, e.g. checkin on mon-thu at 17:00; reset
   help, quit"""
 
 Read = Callable[[str], str | None]
@@ -106,6 +107,8 @@ class Chat:
             await self.digest(" ".join(args) or None)
         elif command == "snooze" and len(args) == 2 and args[0] == "until":
             await self.snooze(args[1])
+        elif command in ("checkin", "check-in", "schedule"):
+            self.say((await commands.run(self.deps, self.me, line, self.new_id())).text)
         else:
             self.say(f"I didn't understand “{line}” — type `help` for the commands.")
 

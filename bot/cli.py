@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from sqlalchemy.exc import InterfaceError, OperationalError
-
+from bot import logs
 from bot.app import open_app, sources
 from bot.channels.console import ConsoleChannel
 from bot.chat import Chat
 from bot.config import Settings, load_settings
 from bot.core import checkins
-from bot.core.errors import ConfigError, GoalnudgeError, OrgFileError
+from bot.core.errors import ConfigError, DatabaseUnavailable, GoalnudgeError, OrgFileError
 from bot.core.sync import sync_crm, sync_tracker
 from bot.orgfile import dump, load_file
 from bot.sender import chase, deliver
@@ -220,11 +218,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "secrets" and args.action == "key":
         out(new_key())  # needs no settings: it is how a missing key is made
         return 0
-    logging.basicConfig(
-        level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logs.setup(level="WARNING")
     try:
         settings = load_settings()
+        logs.setup(settings.secrets(), settings.goalnudge_log_level, settings.goalnudge_log_format)
         return asyncio.run(run_command(args, settings))
     except OrgFileError as exc:
         count = len(exc.problems)
@@ -236,14 +233,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
+    except DatabaseUnavailable as exc:  # exit 1, not 2: waiting for the database may help
+        print(f"goalnudge: {exc}", file=sys.stderr)
+        return 1
     except GoalnudgeError as exc:
         print(f"goalnudge: {exc}", file=sys.stderr)
         return 2
-    except (OSError, OperationalError, InterfaceError) as exc:
-        reason = (
-            str(getattr(exc, "orig", None) or exc).strip() or type(exc).__name__
-        ).splitlines()[0]
-        print(f"goalnudge: cannot reach the database (DATABASE_URL): {reason}", file=sys.stderr)
-        return 1
     except KeyboardInterrupt:
         return 130

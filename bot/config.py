@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
 
 from bot.core.errors import ConfigError
 from storage.secrets import parse_keys
@@ -17,6 +18,9 @@ DRIVERS = {
     "postgres": "postgresql+asyncpg",
     "postgresql": "postgresql+asyncpg",
 }
+
+
+SECRET_SUFFIXES = ("_token", "_secret", "_password", "_pat", "_session_id", "_key")
 
 
 class Settings(BaseSettings):
@@ -33,6 +37,8 @@ class Settings(BaseSettings):
     goalnudge_remind_after_minutes: int = Field(240, ge=1)
     goalnudge_expire_after_minutes: int = Field(1200, ge=1)
     goalnudge_timezone: str = "UTC"
+    goalnudge_log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    goalnudge_log_format: Literal["auto", "json", "text"] = "auto"
     goalnudge_org: str | None = None
     goalnudge_sample_data: Path | None = None
     goalnudge_secret_key: str | None = None
@@ -112,6 +118,23 @@ class Settings(BaseSettings):
             if not value:
                 raise ValueError(f"{name}: required {why}")
         return self
+
+    def secrets(self) -> list[str]:
+        """Every configured value that must never reach a log line."""
+        found = [
+            str(value)
+            for name, value in self
+            if value and name.endswith(SECRET_SUFFIXES) and not name.endswith("_file")
+        ]
+        password = make_url(self.database_url).password
+        key = self.salesforce_private_key_file
+        fernet = (self.goalnudge_secret_key or "").split(",")  # each key alone, too
+        return (
+            found
+            + fernet
+            + ([str(password)] if password else [])
+            + ([key.read_text()] if key else [])
+        )
 
     @property
     def slack_oauth(self) -> bool:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import time
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from aiohttp import web
 from prometheus_client import (
@@ -11,23 +14,65 @@ from prometheus_client import (
     CollectorRegistry,
     Counter,
     Gauge,
+    Histogram,
     generate_latest,
 )
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from sqlalchemy import text
 
+from bot.channels.base import ApiStats
 from bot.core.sync import SyncReport
 from storage import Store
 from storage.db import schema_is_current
 
+Check = Callable[[], Awaitable[str]]  # "ok", or what is wrong
+CHECK_TTL = 30.0  # seconds a platform check is reused: probes come every few seconds
+SKIP_REASONS = (
+    ("public holiday", "holiday"),
+    ("snoozed", "snoozed"),
+    ("is not a working day", "not_working_day"),
+    ("slack status", "away"),
+)
+LATENCY_BUCKETS = tuple(m * 60.0 for m in (1, 5, 15, 30, 60, 120, 240, 480, 1440, 4320))
 
-@dataclass
+
+def skip_reason(reason: str | None) -> str:
+    """A skip's reason as a small, fixed set of label values."""
+    lowered = (reason or "").lower()
+    return next((label for words, label in SKIP_REASONS if words in lowered), "other")
+
+
+@dataclass(eq=False)  # registered as a prometheus collector, which must be hashable
 class Health:
-    """The last sync of each source, and the metrics this process exports."""
+    """The last sync of each source, platform checks, and the metrics this process exports;
+    also the core's Metrics port (prompts and answers)."""
 
     registry: CollectorRegistry = field(default_factory=CollectorRegistry)
     last: dict[str, tuple[datetime, SyncReport]] = field(default_factory=dict)
+    api: dict[str, ApiStats] = field(default_factory=dict)  # platform → its client's counts
+    platform_checks: dict[str, Check] = field(default_factory=dict)
+    leading: Callable[[], bool] = lambda: False
+    _checked: dict[str, tuple[float, str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        self.prompt_count = Counter(
+            "goalnudge_prompts",
+            "Check-in prompts by what happened to them (skipped ones by reason)",
+            ["outcome", "reason"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "goalnudge_answer_latency_seconds",
+            "Time from a prompt being sent to its answer",
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.depth = Gauge(
+            "goalnudge_outbox_depth",
+            "Messages waiting to be sent (planned or being sent)",
+            registry=self.registry,
+        )
+        self.registry.register(self)
         self.calls = Counter(
             "goalnudge_integration_calls",
             "API calls made to an integration",
@@ -46,6 +91,47 @@ class Health:
             ["source", "kind"],
             registry=self.registry,
         )
+
+    def prompts(self, outcome: str, count: int = 1, reason: str | None = None) -> None:
+        label = skip_reason(reason) if outcome == "skipped" else ""
+        self.prompt_count.labels(outcome, label).inc(count)
+
+    def answered(self, latency: timedelta | None) -> None:
+        self.prompt_count.labels("answered", "").inc()
+        if latency is not None:
+            self.latency.observe(max(0.0, latency.total_seconds()))
+
+    def collect(self) -> Iterator[Metric]:
+        """Read at scrape time: the chat clients' own counts and the leader flag."""
+        calls = CounterMetricFamily(
+            "goalnudge_chat_api_calls", "Slack/Teams API calls", labels=["platform", "method"]
+        )
+        limited = CounterMetricFamily(
+            "goalnudge_chat_api_rate_limited",
+            "Slack/Teams API calls answered 429",
+            labels=["platform", "method"],
+        )
+        for platform, stats in self.api.items():
+            for method, n in stats.calls.items():
+                calls.add_metric([platform, method], n)
+            for method, n in stats.limited.items():
+                limited.add_metric([platform, method], n)
+        leader = GaugeMetricFamily(
+            "goalnudge_scheduler_leader", "1 when this process runs the check-in rounds"
+        )
+        leader.add_metric([], 1.0 if self.leading() else 0.0)
+        yield from (calls, limited, leader)
+
+    async def platform(self, name: str, check: Check) -> str:
+        cached = self._checked.get(name)
+        if cached is not None and time.monotonic() - cached[0] < CHECK_TTL:
+            return cached[1]
+        try:
+            found = await check()
+        except Exception as exc:  # readiness reports every failure rather than raising it
+            found = f"failing: {type(exc).__name__}"
+        self._checked[name] = (time.monotonic(), found)
+        return found
 
     def observe(self, report: SyncReport, at: datetime) -> None:
         self.last[report.source] = (at, report)
@@ -66,6 +152,8 @@ class Health:
             found["migrations"] = "ok" if current else "behind: run `goalnudge db upgrade`"
         except Exception as exc:  # readiness reports every failure rather than raising it
             found["database"] = f"unreachable: {type(exc).__name__}"
+        for name, check in self.platform_checks.items():
+            found[name] = await self.platform(name, check)
         for source, (at, report) in self.last.items():
             found[source.lower()] = (
                 "ok" if report.ok else f"failing since {at:%H:%M}Z: " + "; ".join(report.errors)
@@ -82,6 +170,9 @@ class Health:
             )
 
         async def metrics(_request: web.Request) -> web.Response:
+            # The database's trouble shows in /readyz; metrics still answer without the depth.
+            with contextlib.suppress(Exception):
+                self.depth.set(await store.outbox.depth())
             return web.Response(
                 body=generate_latest(self.registry), headers={"Content-Type": CONTENT_TYPE_LATEST}
             )

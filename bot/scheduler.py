@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import text
@@ -23,6 +25,10 @@ class Leader:
         self.connection: AsyncConnection | None = None
 
     @property
+    def leading(self) -> bool:
+        return not self.shared or self.connection is not None
+
+    @property
     def shared(self) -> bool:
         return self.engine.dialect.name == "postgresql"
 
@@ -39,7 +45,7 @@ class Leader:
             )
             if got:
                 self.connection = connection
-                log.warning("this process now runs the scheduler")
+                log.info("this process now runs the scheduler")
                 return True
             await connection.close()
         except Exception:  # a lost connection means lost leadership; try again next round
@@ -55,16 +61,39 @@ class Leader:
                 self.connection = None
 
 
-def start(
-    leader: Leader, round_: Callable[[], Awaitable[None]], seconds: float
-) -> AsyncIOScheduler:
+class Rounds:
+    """The running scheduler, and the round in progress, which `stop` cuts short cleanly."""
+
+    def __init__(self, scheduler: AsyncIOScheduler) -> None:
+        self.scheduler = scheduler
+        self.running: set[asyncio.Task[Any]] = set()
+
+    async def stop(self) -> None:
+        self.scheduler.shutdown(wait=False)
+        for task in list(self.running):
+            task.cancel()
+        await asyncio.gather(*self.running, return_exceptions=True)
+
+
+def start(leader: Leader, round_: Callable[[], Awaitable[None]], seconds: float) -> Rounds:
     """Run `round_` every `seconds` on the leader only; a late round is merged, never doubled."""
 
     async def job() -> None:
-        if await leader.acquire():
-            await round_()
+        task = asyncio.current_task()
+        assert task is not None
+        rounds.running.add(task)
+        try:
+            if await leader.acquire():
+                await round_()
+        except asyncio.CancelledError:
+            # Shutting down mid-round loses nothing: unsent rows stay in the outbox, and rows
+            # cut off mid-send are settled by the next leader's recovery.
+            log.info("check-in round stopped by shutdown")
+        finally:
+            rounds.running.discard(task)
 
     scheduler = AsyncIOScheduler(timezone="UTC")
+    rounds = Rounds(scheduler)
     scheduler.add_job(
         job,
         "interval",
@@ -76,4 +105,4 @@ def start(
         next_run_time=datetime.now(UTC),
     )
     scheduler.start()
-    return scheduler
+    return rounds

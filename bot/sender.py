@@ -51,16 +51,18 @@ async def deliver(
                 [(r.id, ref) for r, ref in done if r.id], deps.clock.now()
             )
             sent += [row for row, _ in done]
+            deps.metrics.prompts("sent", sum(row.kind.is_prompt for row, _ in done))
             for row, exc in refused:
                 failed.append((row, str(exc)))
                 if row.id is None:
                     continue
                 if isinstance(exc, TransientError | AuthError):
-                    retry.append(
-                        row.id
-                    )  # the next round tries again; the unique key forbids a copy
+                    # The next round tries again; the unique key forbids a second copy.
+                    retry.append(row.id)
+                    deps.metrics.prompts("retried")
                 else:
                     await deps.outbox.fail(row.id, str(exc), deps.clock.now())
+                    deps.metrics.prompts("failed")
     finally:
         await deps.outbox.release(retry, deps.clock.now())
     return Delivered(tuple(sent), tuple(failed))

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from bot import logs
 from bot.app import App, open_app
 from bot.channels.base import Channel
 from bot.channels.router import Router
@@ -81,13 +82,24 @@ async def outbound_channel(settings: Settings, app: App) -> Channel | None:
 def build_web_app(settings: Settings, app: App) -> tuple[web.Application, Channel]:
     """Every route on one port; returns the channel prompts go out through."""
     from bot.channels.slack.app import handler as slack_handler
+    from bot.channels.teams.app import credentials_check
     from bot.channels.teams.app import handler as teams_handler
 
-    web_app = web.Application()
+    web_app = web.Application(middlewares=[logs.with_request_id])
     web_app.router.add_get("/healthz", healthz)
-    web_app[HEALTH] = Health()
-    web_app.router.add_routes(web_app[HEALTH].routes(app.store))
+    health = web_app[HEALTH] = Health()
+    web_app.router.add_routes(health.routes(app.store))
+    app.deps = replace(app.deps, metrics=health)  # before the listeners take their deps
     router, parts = channels(settings, app)
+    for name, channel in (("slack", router.slack), ("teams", router.teams)):
+        if channel is not None:
+            health.api[name] = channel.stats  # type: ignore[attr-defined]
+    if router.slack is not None:
+        health.platform_checks["slack"] = router.slack.ready  # type: ignore[attr-defined]
+    if "workspaces" in parts:  # OAuth: no one token to check; the calls of all workspaces
+        health.api["slack"] = parts["workspaces"].stats  # type: ignore[attr-defined]
+    if teams_ready := credentials_check(settings):
+        health.platform_checks["teams"] = teams_ready
     if "slack" in parts:
         web_app[SLACK_APP] = parts["slack"]
         if settings.slack_signing_secret:  # without it, only Socket Mode may reach the app
@@ -116,11 +128,23 @@ async def tick(
     if started is not None:
         await recover(app.deps, channel, max(started, app.deps.clock.now() - STALE_SEND))
     for report in await sync_due(app.deps, app.syncs):
+        if report.errors:
+            log.warning("%s sync failed: %s", report.source, "; ".join(report.errors))
         if health is not None and (report.calls or report.errors):
             health.observe(report, app.deps.clock.now())
-    await checkins.plan(app.deps)
-    await deliver(app.deps, channel)
-    await chase(app.deps, channel)
+    planned = await checkins.plan(app.deps)
+    delivered = await deliver(app.deps, channel)
+    chased = await chase(app.deps, channel)
+    counts = {
+        "planned": len(planned.planned),
+        "skipped": len(planned.skipped),
+        "sent": len(delivered.sent),
+        "not sent": len(delivered.failed),
+        "reminded": len(chased.reminded),
+        "expired": len(chased.expired),
+    }
+    if any(counts.values()):
+        log.info("round: %s", ", ".join(f"{k} {v}" for k, v in counts.items()))
     for team in await digest.due_digests(app.deps):
         try:
             await post_digest(app.deps, channel, team)
@@ -135,6 +159,7 @@ async def post_digest(deps: Deps, channel: Channel, team: str) -> None:
 
 
 async def safe_round(app: App, channel: Channel, health: Health, started: datetime) -> None:
+    logs.new_round_id()
     try:
         await tick(app, channel, health, started)
     except GoalnudgeError as exc:
@@ -147,6 +172,7 @@ async def workspace_rounds(
     """A round for each installed Slack workspace's organisation, through its own token; one
     workspace failing does not hold up the others."""
     for workspace in await workspaces.all():
+        logs.new_round_id()
         try:
             await tick(workspace.app, workspace.channel, health, started)
         except GoalnudgeError as exc:
@@ -164,14 +190,15 @@ async def serve(settings: Settings) -> int:
         # full collection does not stall every request in flight.
         gc.collect()
         gc.freeze()
-        runner = web.AppRunner(web_app)
+        runner = web.AppRunner(web_app, access_log_class=logs.AccessLog)
         await runner.setup()
         await web.TCPSite(runner, settings.host, settings.port).start()
-        log.warning("goalnudge listening on http://%s:%s", settings.host, settings.port)
+        log.info("goalnudge listening on http://%s:%s", settings.host, settings.port)
         leader = Leader(app.store.engine)
         scheduler = None
         if settings.goalnudge_tick_seconds > 0:
             health = web_app[HEALTH]
+            health.leading = lambda: leader.leading
             started = app.deps.clock.now()
             workspaces = web_app.get(WORKSPACES)
             scheduler = start_scheduler(
@@ -189,14 +216,14 @@ async def serve(settings: Settings) -> int:
 
             socket_mode = AsyncSocketModeHandler(web_app[SLACK_APP], settings.slack_app_token)  # type: ignore[arg-type]
             await socket_mode.connect_async()
-            log.warning("Slack Socket Mode connected")
+            log.info("Slack Socket Mode connected")
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         await stop.wait()
         if scheduler is not None:
-            scheduler.shutdown(wait=False)
+            await scheduler.stop()
         await leader.release()
         if socket_mode is not None:
             await socket_mode.close_async()

@@ -8,15 +8,18 @@ from dataclasses import dataclass, replace
 from slack_bolt.async_app import AsyncBoltContext
 
 from bot.app import App, for_org
+from bot.channels.base import ApiStats
 from bot.channels.slack.channel import SlackAvailability, SlackChannel, make_client
 from bot.channels.slack.listeners import SlackBot
 from bot.core.errors import ConfigError
 from storage.installations import Installed
 
 
-def slack_channel(app: App, token: str, api_url: str) -> SlackChannel:
+def slack_channel(
+    app: App, token: str, api_url: str, stats: ApiStats | None = None
+) -> SlackChannel:
     """The organisation's Slack, through its own workspace's token (and its away statuses)."""
-    channel = SlackChannel(make_client(token, api_url), app.deps.directory)
+    channel = SlackChannel(make_client(token, api_url, stats), app.deps.directory)
     app.deps = replace(app.deps, availability=SlackAvailability(channel))
     return channel
 
@@ -35,12 +38,13 @@ class Workspaces:
         self.root = root
         self.api_url = api_url
         self._built: dict[str, Workspace] = {}
+        self.stats = ApiStats()  # every workspace's Slack calls, for /metrics
 
     def _get(self, found: Installed) -> Workspace:
         cached = self._built.get(found.team_id)
         if cached is None or cached.token != found.bot_token:  # new, or installed again
             app = for_org(self.root, found.org_slug)
-            channel = slack_channel(app, found.bot_token, self.api_url)
+            channel = slack_channel(app, found.bot_token, self.api_url, self.stats)
             cached = Workspace(
                 found.team_id, found.bot_token, app, channel, SlackBot(app.deps, channel)
             )

@@ -83,9 +83,10 @@ def person_fields(p: Person) -> dict[str, Any]:
             "quiet_start": p.quiet_hours.start.strftime("%H:%M") if p.quiet_hours else None,
             "quiet_end": p.quiet_hours.end.strftime("%H:%M") if p.quiet_hours else None,
             "country": p.country,
-            "checkin_days": ",".join(map(str, p.checkin_days)) if p.checkin_days else None,
-            "checkin_at": p.checkin_at.strftime("%H:%M") if p.checkin_at else None,
         }
+        # Only a schedule the file names: one set in chat (`goals checkin …`) is kept otherwise.
+        | ({"checkin_days": ",".join(map(str, p.checkin_days))} if p.checkin_days else {})
+        | ({"checkin_at": p.checkin_at.strftime("%H:%M")} if p.checkin_at else {})
     )
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -12,6 +14,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import event, select
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -19,7 +22,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-from bot.core.errors import ConfigError
+from bot.core.errors import ConfigError, DatabaseUnavailable
 from storage.models import OrganisationRow
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
@@ -47,9 +50,20 @@ def alembic_config(url: str) -> Config:
     return config
 
 
+@contextmanager
+def reachable() -> Iterator[None]:
+    """Connection failures as one DatabaseUnavailable, whichever driver raised them."""
+    try:
+        yield
+    except (OSError, OperationalError, InterfaceError) as exc:
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        raise DatabaseUnavailable(f"cannot reach the database (DATABASE_URL): {reason}") from exc
+
+
 async def upgrade(url: str, revision: str = "head") -> None:
     """Bring the schema at `url` to `revision` (Alembic runs its own loop, so in a thread)."""
-    await asyncio.to_thread(command.upgrade, alembic_config(url), revision)
+    with reachable():
+        await asyncio.to_thread(command.upgrade, alembic_config(url), revision)
 
 
 async def schema_is_current(engine: AsyncEngine) -> bool:
@@ -58,8 +72,9 @@ async def schema_is_current(engine: AsyncEngine) -> bool:
     def current(connection: Connection) -> str | None:
         return MigrationContext.configure(connection).get_current_revision()
 
-    async with engine.connect() as connection:
-        return await connection.run_sync(current) == head
+    with reachable():
+        async with engine.connect() as connection:
+            return await connection.run_sync(current) == head
 
 
 @dataclass

@@ -76,6 +76,16 @@ class SqlLedger:
                         .where(PersonRow.org_id == org, PersonRow.email == email)
                         .values(snoozed_until=until)
                     )
+                if change.checkin is not None:
+                    email, days, at = change.checkin
+                    await session.execute(
+                        update(PersonRow)
+                        .where(PersonRow.org_id == org, PersonRow.email == email)
+                        .values(
+                            checkin_days=",".join(map(str, days)) if days else None,
+                            checkin_at=at.strftime("%H:%M") if at else None,
+                        )
+                    )
                 for n in change.notices:
                     session.add(
                         CheckInRow(

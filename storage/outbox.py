@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.core.model import CheckIn, CheckInKind, CheckInState
@@ -145,6 +145,16 @@ class SqlOutbox:
                 .where(CheckInRow.id == checkin_id, CheckInRow.state == CheckInState.SENDING.value)
                 .values(state=CheckInState.FAILED.value, skip_reason=reason[:200], closed_at=at)
             )
+
+    async def depth(self) -> int:
+        """Rows waiting to be sent: planned, or claimed and not yet recorded sent."""
+        waiting = [CheckInState.PLANNED.value, CheckInState.SENDING.value]
+        async with self.scope.sessions() as session:
+            org = await self.scope.org_id(session)
+            query = select(func.count()).where(
+                CheckInRow.org_id == org, CheckInRow.state.in_(waiting)
+            )
+            return int(await session.scalar(query) or 0)
 
     async def in_state(self, state: CheckInState, before: datetime | None = None) -> list[CheckIn]:
         where = [CheckInRow.state == state.value]

@@ -190,6 +190,26 @@ def test_db_upgrade_passes_through_and_can_run_twice(db_url: str, tmp_path: Path
         assert "waiting" not in result.stderr
 
 
+def test_instances_started_together_on_postgresql_migrate_one_after_another(
+    pg_server: PostgresServer, tmp_path: Path
+) -> None:
+    env = entrypoint_env(pg_server.create_database("together"))
+    upgrades = [
+        subprocess.Popen(
+            [sys.executable, "-m", "bot", "db", "upgrade"],
+            env=env,
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(4)
+    ]
+    results = [(p.wait(120), *p.communicate()) for p in upgrades]
+    assert [code for code, _, _ in results] == [0, 0, 0, 0], [err for _, _, err in results]
+    assert all(out.startswith("Database is at the latest schema: ") for _, out, _ in results)
+
+
 def test_an_unreachable_database_fails_in_seconds_with_one_line(tmp_path: Path) -> None:
     closed = f"postgresql+asyncpg://goalnudge@127.0.0.1:{free_port()}/goalnudge"
     env = entrypoint_env(closed, GOALNUDGE_DB_WAIT_SECONDS="2", PORT=str(free_port()))

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from conftest import Conversation
 
+from bot.core import commands
+from bot.core.cadence import due
 from bot.demo import SAMPLE_ORG
 from bot.orgfile import load_file
 
@@ -58,3 +62,31 @@ async def test_after_downtime_a_day_that_passed_is_not_asked_about_late(
     chat.at("2026-11-17 16:30", "America/New_York")
     await chat.tick()
     assert chat.said().count("goalnudge → Alice Chen") == 1
+
+
+async def test_a_person_moves_their_own_check_in_from_chat_and_an_org_import_keeps_it(
+    chat: Conversation,
+) -> None:
+    alice = await chat.deps.directory.person("alice@acme.example")
+    assert alice is not None
+    shown = await commands.run(chat.deps, alice, "checkin", "c0")
+    assert shown.text.startswith(
+        "Your check-ins: Mon, Tue, Wed, Thu, Fri at 16:30 (America/New_York)"
+    )
+    moved = await commands.run(chat.deps, alice, "checkin on mon-thu at 17:15", "c1")
+    assert moved.text == "Done. Your check-ins: Mon, Tue, Wed, Thu at 17:15 (America/New_York)."
+    wrong = await commands.run(chat.deps, alice, "checkin on funday", "c2")
+    assert wrong.text == "“funday” is not a day — use mon, tue, wed, thu, fri, sat, sun."
+    await chat.deps.directory.import_chart(load_file(SAMPLE_ORG).chart)  # the admin re-imports
+
+    chat.at("2026-11-16 16:30", "America/New_York")
+    await chat.tick()
+    assert "goalnudge → Alice Chen" not in chat.said()
+    chat.at("2026-11-16 17:15", "America/New_York")
+    await chat.tick()
+    assert "goalnudge → Alice Chen (DM, Mon 17:15 EST)" in chat.said()
+    alice = await chat.deps.directory.person("alice@acme.example")
+    assert alice is not None
+    new_york = ZoneInfo("America/New_York")
+    assert due(alice, datetime(2026, 11, 19, 17, 15, tzinfo=new_york)) is not None
+    assert due(alice, datetime(2026, 11, 20, 17, 15, tzinfo=new_york)) is None  # not Fridays

@@ -12,6 +12,7 @@ from test_cli import goalnudge
 from bot.app import open_app
 from bot.config import Settings
 from bot.core.errors import ConfigError
+from bot.logs import Redactor
 from storage import SecretBox, Store, open_store, upgrade
 from storage.installations import Installed
 from storage.secrets import check, rotate
@@ -114,3 +115,9 @@ async def test_secrets_commands_as_an_operator_runs_them(tmp_path: Path) -> None
         "goalnudge: GOALNUDGE_SECRET_KEY: key 1 of 1 is not a Fernet key (32 url-safe "
         "base64-encoded bytes); make one with `goalnudge secrets key`"
     ]
+
+
+def test_each_key_is_masked_in_log_lines() -> None:
+    settings = Settings(goalnudge_secret_key=f"{NEW},{OLD}")
+    redact = Redactor(settings.secrets())
+    assert redact(f"rotating from {OLD} to {NEW}") == "rotating from [redacted] to [redacted]"

@@ -34,7 +34,7 @@ def serve_env(url: str, **extra: str) -> dict[str, str]:
 
 
 async def spawn(env: dict[str, str], log: Path, cwd: Path) -> asyncio.subprocess.Process:
-    """`goalnudge serve` on a free port, its output appended to `log`."""
+    """`goalnudge serve` on the env's PORT (else a free one), its output appended to `log`."""
     with log.open("a") as out:
         return await asyncio.create_subprocess_exec(
             sys.executable,
@@ -44,7 +44,7 @@ async def spawn(env: dict[str, str], log: Path, cwd: Path) -> asyncio.subprocess
             cwd=cwd,
             stdout=out,
             stderr=asyncio.subprocess.STDOUT,
-            env=env | {"PORT": str(free_port())},
+            env={"PORT": str(free_port())} | env,
         )
 
 

@@ -18,6 +18,7 @@ from fakes.slack_api import Call, FakeSlack
 from slack_harness import PEOPLE, SECRET, Slack, button_value
 from sqlalchemy import text
 from test_cli import goalnudge
+from test_operations import samples
 from yarl import URL
 
 from bot.channels.slack.oauth import BOT_SCOPES
@@ -216,6 +217,10 @@ async def test_the_round_sends_each_workspaces_nudges_with_its_own_token(
     assert not [c for c in sent["T2"] if c.startswith("U")]
     assert [c.replace("W", "U", 1) for c in sent["T2"]] == sent["T1"]  # same people, same day
     assert len(calls) == len(sent["T1"]) + len(sent["T2"])
+    async with install.on.http.get(f"{install.on.base}/metrics") as response:
+        metric = samples(await response.text())
+    posted = metric("goalnudge_chat_api_calls_total", platform="slack", method="chat.postMessage")
+    assert posted == len(calls)  # both workspaces' calls, counted together
 
 
 async def test_a_click_in_one_workspace_cannot_answer_another_workspaces_checkin(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from bot.core.digest import Digest, RollupNode
@@ -26,3 +28,11 @@ class Channel(Protocol):
     async def post_digest(self, digest: Digest) -> str | None: ...
 
     async def post_rollup(self, person: Person, nodes: tuple[RollupNode, ...]) -> str | None: ...
+
+
+@dataclass
+class ApiStats:
+    """Calls a platform client made, and how many the platform rate-limited, per method."""
+
+    calls: Counter[str] = field(default_factory=Counter)
+    limited: Counter[str] = field(default_factory=Counter)

@@ -95,6 +95,8 @@ async def _answer(deps: Deps, reply: Answer) -> Outcome:
         return Outcome(
             True, "This check-in was already answered — nothing changed.", duplicate=True
         )
+    if checkin is not None:
+        deps.metrics.answered(now - checkin.sent_at if checkin.sent_at else None)
     outcome = await _outcome(deps, reply, actor, change)
     return await write_back(deps, reply, actor, krs, outcome)
 

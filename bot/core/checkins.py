@@ -101,6 +101,9 @@ async def plan(
         )
         if added := await deps.outbox.add(row):
             planned.append(added)
+    deps.metrics.prompts("planned", len(planned))
+    for row in skipped:
+        deps.metrics.prompts("skipped", reason=row.skip_reason)
     return PlanResult(tuple(planned), tuple(skipped), tuple(quiet))
 
 
@@ -219,4 +222,6 @@ async def chase(deps: Deps) -> Chase:
             row.id or 0, stale_state, CheckInState.EXPIRED, now
         ):
             expired.append(replace(row, state=CheckInState.EXPIRED, closed_at=now))
+    deps.metrics.prompts("reminded", len(reminded))
+    deps.metrics.prompts("expired", len(expired))
     return Chase(tuple(reminded), tuple(expired))

@@ -5,15 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from bot.core import schedule
 from bot.core.answers import snooze
 from bot.core.deps import Deps
 from bot.core.digest import Digest, compose
 from bot.core.errors import GoalnudgeError
 from bot.core.model import KeyResult, Person
+from bot.core.schedule import ScheduleChange
 
 HELP = """*goals* — your key results, with buttons to update them
 *goals digest [TEAM]* — your team's digest (managers; leaders may name any team)
 *goals snooze until YYYY-MM-DD* — no check-ins until that date
+*goals checkin [on mon-fri] [at 16:30]* — see or move your check-ins (*reset*: your team's)
 *goals help* — this list
 You can also flag any message as a blocker: its ⋯ menu → *Flag as blocker*."""
 
@@ -23,6 +26,7 @@ class Command:
     name: str
     team: str | None = None
     until: date | None = None
+    schedule: ScheduleChange | None = None
     error: str | None = None
 
 
@@ -38,6 +42,11 @@ def parse(text: str) -> Command:
         return Command("help")
     if verb == "digest":
         return Command("digest", team=" ".join(rest) or None)
+    if verb in ("checkin", "check-in", "schedule"):
+        wanted = schedule.parse(rest)
+        if isinstance(wanted, str):
+            return Command("checkin", error=wanted)
+        return Command("checkin", schedule=wanted)
     if verb == "snooze":
         if rest and rest[0].lower() == "until":
             rest = rest[1:]
@@ -68,6 +77,8 @@ async def run(deps: Deps, person: Person, text: str, ref: str) -> Reply:
         return Reply(HELP)
     if command.name == "snooze" and command.until:
         return Reply((await snooze(deps, person.email, command.until, ref)).text)
+    if command.name == "checkin" and command.schedule is not None:
+        return Reply(await schedule.change(deps, person, command.schedule, ref))
     if command.name == "digest":
         try:
             team = command.team or await managed_team(deps, person)

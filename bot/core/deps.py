@@ -13,6 +13,7 @@ from bot.core.ports import (
     Directory,
     Holidays,
     Ledger,
+    Metrics,
     Outbox,
     Snapshots,
     TrackerSource,
@@ -44,6 +45,14 @@ class Timing:
     expire_after: timedelta = timedelta(hours=20)
 
 
+class NoMetrics:
+    def prompts(self, outcome: str, count: int = 1, reason: str | None = None) -> None:
+        pass
+
+    def answered(self, latency: timedelta | None) -> None:
+        pass
+
+
 @dataclass(frozen=True)
 class Deps:
     directory: Directory
@@ -58,3 +67,4 @@ class Deps:
     holidays: Holidays | None = None
     availability: Availability | None = None
     timing: Timing = field(default_factory=Timing)
+    metrics: Metrics = field(default_factory=lambda: NoMetrics())

@@ -6,6 +6,7 @@ GoalnudgeError
 ├── NotFound               an unknown person, team or key result
 ├── NotAllowed             someone acting on goals that are not theirs to touch
 ├── InvalidInput           a value a person typed cannot be used (inline message per field)
+├── DatabaseUnavailable    the database cannot be reached (waiting may help)
 └── IntegrationError       an external system failed
     ├── TransientError     worth retrying: timeouts, 5xx, 429 (with retry_after)
     └── AuthError          credentials refused: retrying will not help
@@ -21,6 +22,10 @@ class GoalnudgeError(Exception):
 
 
 class ConfigError(GoalnudgeError):
+    pass
+
+
+class DatabaseUnavailable(GoalnudgeError):
     pass
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from typing import Any, Protocol
 
 from bot.core.model import (
@@ -89,6 +89,10 @@ class Outbox(Protocol):
     async def in_state(
         self, state: CheckInState, before: datetime | None = None
     ) -> list[CheckIn]: ...
+    async def depth(self) -> int:
+        """How many rows wait to be sent."""
+        ...
+
     async def transition(
         self, checkin_id: int, old: CheckInState, new: CheckInState, at: datetime
     ) -> bool: ...
@@ -113,6 +117,7 @@ class Change:
     blocker: Blocker | None = None
     resolve_blockers: tuple[str, ...] = ()
     snooze: tuple[str, date] | None = None
+    checkin: tuple[str, tuple[int, ...] | None, time | None] | None = None  # email, days, at
     notices: tuple[CheckIn, ...] = field(default_factory=tuple)
 
 
@@ -199,3 +204,15 @@ class TrackerSource(Protocol):
         ...
 
     async def unflag(self, key: str) -> None: ...
+
+
+class Metrics(Protocol):
+    """What happens to prompts, counted for `/metrics` (nothing outside `serve`)."""
+
+    def prompts(self, outcome: str, count: int = 1, reason: str | None = None) -> None:
+        """`outcome`: planned, sent, failed, skipped (with `reason`), reminded, expired."""
+        ...
+
+    def answered(self, latency: timedelta | None) -> None:
+        """A prompt answered, `latency` after it was sent."""
+        ...

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
@@ -18,7 +19,7 @@ from bot.channels.slack.listeners import BotFor, SlackBot, register
 from bot.channels.slack.oauth import oauth_settings
 from bot.config import Settings
 from bot.core.deps import Deps
-from bot.core.errors import ConfigError
+from bot.core.errors import ConfigError, IntegrationError
 from storage import Store
 
 log = logging.getLogger("goalnudge.slack")
@@ -98,6 +99,8 @@ async def verify(app: AsyncApp) -> None:
         raise ConfigError(
             f"SLACK_BOT_TOKEN: Slack refused it ({exc.response.get('error')})"
         ) from exc
+    except (aiohttp.ClientError, OSError) as exc:
+        raise IntegrationError("slack", f"cannot reach {app.client.base_url}: {exc}") from exc
     for middleware in app._async_middleware_list:
         if isinstance(middleware, AsyncSingleTeamAuthorization):
             middleware.auth_test_result = result

@@ -11,6 +11,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.channels.base import ApiStats
 from bot.channels.console import plain
 from bot.channels.slack import blocks
 from bot.channels.slack.ratelimit import GatedWebClient, GateRateLimitHandler, RetryAfterGate
@@ -27,9 +28,10 @@ AUTH_ERRORS = {"invalid_auth", "not_authed", "token_revoked", "account_inactive"
 TRANSIENT_ERRORS = {"internal_error", "fatal_error", "service_unavailable", "request_timeout"}
 
 
-def make_client(token: str | None, base_url: str) -> AsyncWebClient:
-    """A Web API client that waits out 429s (Retry-After) and retries 5xx and resets."""
-    gate = RetryAfterGate()
+def make_client(token: str | None, base_url: str, stats: ApiStats | None = None) -> AsyncWebClient:
+    """A Web API client that waits out 429s (Retry-After) and retries 5xx and resets; `stats`
+    counts its calls (several clients may share one)."""
+    gate = RetryAfterGate(stats or ApiStats())
     return GatedWebClient(
         token=token,
         base_url=base_url,
@@ -66,6 +68,15 @@ class SlackChannel:
     def __init__(self, client: AsyncWebClient, directory: Directory) -> None:
         self.client = client
         self.directory = directory
+        self.stats = client.gate.stats if isinstance(client, GatedWebClient) else ApiStats()
+
+    async def ready(self) -> str:
+        """For /readyz: whether Slack still accepts the bot token."""
+        try:
+            await self.client.auth_test()
+        except SlackApiError as exc:
+            return f"failing: Slack says {exc.response.get('error', 'error')}"
+        return "ok"
 
     async def user_id(self, person: Person) -> str:
         if person.ids.slack:

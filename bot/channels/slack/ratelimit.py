@@ -12,6 +12,8 @@ from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.channels.base import ApiStats
+
 DEFAULT_WAIT = 1.0  # seconds, when a 429 comes without Retry-After
 
 
@@ -24,12 +26,12 @@ class RetryAfterGate:
     asked, and they all resume together.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, stats: ApiStats) -> None:
         self.reopens: dict[str, float] = {}  # method → time.monotonic() it may be called again
-        self.limited: dict[str, int] = {}  # 429s seen per method, for /metrics
+        self.stats = stats
 
     def close(self, method: str, seconds: float) -> None:
-        self.limited[method] = self.limited.get(method, 0) + 1
+        self.stats.limited[method] += 1
         self.reopens[method] = max(self.reopens.get(method, 0.0), time.monotonic() + seconds)
 
     async def wait(self, method: str) -> None:
@@ -46,6 +48,7 @@ class GatedWebClient(AsyncWebClient):
 
     async def api_call(self, api_method: str, **kwargs: Any) -> Any:  # type: ignore[override]
         await self.gate.wait(api_method)
+        self.gate.stats.calls[api_method] += 1
         return await super().api_call(api_method, **kwargs)
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from types import SimpleNamespace
 
 import jwt
@@ -12,6 +14,7 @@ from botbuilder.integration.aiohttp import (
     ConfigurationBotFrameworkAuthentication,
 )
 from botbuilder.schema import Activity
+from botframework.connector.auth import MicrosoftAppCredentials
 
 from bot.channels.teams.bot import TeamsBot
 from bot.channels.teams.channel import TeamsChannel
@@ -46,6 +49,27 @@ def build(
 
     adapter.on_turn_error = on_error
     return adapter, bot, channel
+
+
+def credentials_check(settings: Settings) -> Callable[[], Awaitable[str]] | None:
+    """For /readyz: whether Azure AD gives the bot a token (the call every send makes first)."""
+    if not settings.teams_app_id:
+        return None
+    credentials = MicrosoftAppCredentials(
+        settings.teams_app_id, settings.teams_app_password or "", settings.teams_app_tenant_id
+    )
+
+    async def ready() -> str:
+        try:
+            # msal is blocking; a token is cached by it, so only the first check is slow.
+            await asyncio.wait_for(asyncio.to_thread(credentials.get_access_token), 10)
+        except PermissionError:
+            return "failing: Azure AD refused TEAMS_APP_ID / TEAMS_APP_PASSWORD"
+        except Exception as exc:  # readiness reports every failure rather than raising it
+            return f"failing: cannot get a token from Azure AD ({type(exc).__name__})"
+        return "ok"
+
+    return ready
 
 
 def handler(adapter: CloudAdapter, bot: TeamsBot) -> web.RequestHandler:

@@ -14,6 +14,7 @@ from botbuilder.integration.aiohttp import CloudAdapter
 from botbuilder.schema import Activity, Attachment, ConversationReference
 from msrest.exceptions import ClientRequestError
 
+from bot.channels.base import ApiStats
 from bot.channels.teams import cards
 from bot.core.digest import Digest, RollupNode
 from bot.core.errors import AuthError, IntegrationError, TransientError
@@ -69,13 +70,18 @@ def teams_error(exc: Exception, status: int | None) -> IntegrationError:
     return IntegrationError("teams", message)
 
 
-async def with_retries(call: Callable[[], Awaitable[T]], attempts: int = 4) -> T:
+async def with_retries(
+    call: Callable[[], Awaitable[T]], stats: ApiStats, op: str, attempts: int = 4
+) -> T:
     """Retry what Teams says is transient (429, 412, 502, 504), honouring Retry-After."""
     for attempt in range(attempts):
+        stats.calls[op] += 1
         try:
             return await call()
         except Exception as exc:
             status = status_of(exc)
+            if status == 429:
+                stats.limited[op] += 1
             if status not in RETRY_STATUSES:
                 raise teams_error(exc, status) from exc
             headers = getattr(getattr(exc, "response", None), "headers", {}) or {}
@@ -94,6 +100,7 @@ class TeamsChannel:
         self.app_id = app_id
         self.conversations = conversations
         self.pacer = Pacer()
+        self.stats = ApiStats()
 
     async def _reference(self, *keys: str | None) -> ConversationReference:
         for key in filter(None, keys):
@@ -118,10 +125,15 @@ class TeamsChannel:
             try:
                 if update_id:
                     activity.id = update_id
-                    await with_retries(lambda: ctx.update_activity(activity))
+                    await with_retries(
+                        lambda: ctx.update_activity(activity), self.stats, "update_activity"
+                    )
                     found["id"] = update_id
                 else:
-                    found["id"] = (await with_retries(lambda: ctx.send_activity(activity))).id
+                    sent = await with_retries(
+                        lambda: ctx.send_activity(activity), self.stats, "send_activity"
+                    )
+                    found["id"] = sent.id
             except IntegrationError as exc:
                 failed.append(exc)
 
