@@ -7,6 +7,8 @@ import io
 import json
 import logging
 import signal
+import subprocess
+import sys
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -15,7 +17,7 @@ from typing import Any
 import aiohttp
 import slack_requests as sr
 import teams_activities as ta
-from conftest import Conversation
+from conftest import Conversation, sample_database
 from fakes.salesforce import FakeSalesforce
 from fakes.slack_api import Call, FakeSlack
 from prometheus_client import generate_latest
@@ -194,7 +196,7 @@ async def test_readiness_fails_when_slack_no_longer_accepts_the_token(tmp_path: 
     assert body["checks"] == {
         "database": "ok",
         "migrations": "ok",
-        "slack": "failing: Slack says token_revoked",
+        "slack": "failing: slack: token_revoked",
     }
 
 
@@ -226,3 +228,18 @@ async def test_stopping_in_the_middle_of_a_round_is_quiet_and_loses_nothing(
     finally:
         await store.close()
     assert len(waiting) + len(claimed) + len(done) == 200  # the rest waits for the next leader
+
+
+async def test_a_command_that_cannot_reach_slack_says_so_in_one_line(tmp_path: Path) -> None:
+    url = await sample_database(tmp_path / "cli.db")
+    env = serve_env(url, SLACK_BOT_TOKEN="xoxb-t", SLACK_SIGNING_SECRET="s",
+                    SLACK_API_URL=f"http://127.0.0.1:{free_port()}/")  # fmt: skip
+    result = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "bot", "digest", "post", "--team", "Sales East"],
+        env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 2
+    last = result.stderr.splitlines()[-1]
+    assert last == "goalnudge: slack: cannot reach Slack (ClientConnectorError)"
+    assert "Traceback" not in result.stderr

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
+import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
@@ -44,7 +46,13 @@ def make_client(token: str | None, base_url: str, stats: ApiStats | None = None)
     )
 
 
-def slack_error(exc: SlackApiError) -> IntegrationError:
+# What a Web API call can raise: Slack's answer, or no answer at all (after the client's retries).
+FAILURES = (SlackApiError, aiohttp.ClientError, OSError, asyncio.TimeoutError)
+
+
+def slack_error(exc: Exception) -> IntegrationError:
+    if not isinstance(exc, SlackApiError):
+        return TransientError("slack", f"cannot reach Slack ({type(exc).__name__})")
     error = str(exc.response.get("error", "unknown_error"))
     if error in AUTH_ERRORS:
         return AuthError("slack", error)
@@ -74,8 +82,8 @@ class SlackChannel:
         """For /readyz: whether Slack still accepts the bot token."""
         try:
             await self.client.auth_test()
-        except SlackApiError as exc:
-            return f"failing: Slack says {exc.response.get('error', 'error')}"
+        except FAILURES as exc:
+            return f"failing: {slack_error(exc)}"
         return "ok"
 
     async def user_id(self, person: Person) -> str:
@@ -83,7 +91,7 @@ class SlackChannel:
             return person.ids.slack
         try:
             found = await self.client.users_lookupByEmail(email=person.email)
-        except SlackApiError as exc:
+        except FAILURES as exc:
             raise slack_error(exc) from exc
         user = str(found["user"]["id"])
         await self.directory.link_identity(person.email, "slack", user, found["user"].get("tz"))
@@ -111,7 +119,7 @@ class SlackChannel:
                 thread_ts=thread,
                 metadata=metadata,
             )
-        except SlackApiError as exc:
+        except FAILURES as exc:
             raise slack_error(exc) from exc
         return f"{sent['channel']}:{sent['ts']}"
 
@@ -131,7 +139,7 @@ class SlackChannel:
             history = await self.client.conversations_history(
                 channel=channel, limit=50, include_all_metadata=True
             )
-        except SlackApiError as exc:
+        except FAILURES as exc:
             raise slack_error(exc) from exc
         for message in history["messages"]:
             meta = message.get("metadata") or {}
@@ -156,7 +164,7 @@ class SlackChannel:
                 text=outcome.text,
                 blocks=blocks.outcome_blocks(outcome),
             )
-        except SlackApiError as exc:
+        except FAILURES as exc:
             raise slack_error(exc) from exc
 
     async def post_digest(self, digest: Digest) -> str | None:
@@ -195,7 +203,7 @@ class SlackAvailability:
         try:
             user = await self.channel.user_id(person)
             info = await self.channel.client.users_info(user=user)
-        except (IntegrationError, SlackApiError):
+        except (IntegrationError, *FAILURES):
             return None  # no status is no reason to skip anyone
         profile = info["user"].get("profile", {})
         text = str(profile.get("status_text") or "")
