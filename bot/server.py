@@ -27,13 +27,14 @@ from bot.scheduler import start as start_scheduler
 from bot.sender import chase, deliver, recover
 
 if TYPE_CHECKING:
-    from bot.workspaces import Workspaces
+    from bot.workspaces import Workspace, Workspaces
 
 log = logging.getLogger("goalnudge.server")
 SLACK_APP: web.AppKey[object] = web.AppKey("slack_app")
 WORKSPACES: web.AppKey[Workspaces] = web.AppKey("slack_workspaces")  # OAuth mode
 HEALTH: web.AppKey[Health] = web.AppKey("health")
 STALE_SEND = timedelta(minutes=10)
+WORKSPACES_AT_ONCE = 4  # OAuth mode: workspace rounds in flight together (each has its own limits)
 
 
 async def healthz(_request: web.Request) -> web.Response:
@@ -158,25 +159,34 @@ async def post_digest(deps: Deps, channel: Channel, team: str) -> None:
     await deps.digests.record_posted(composed.team, deps.clock.now())
 
 
-async def safe_round(app: App, channel: Channel, health: Health, started: datetime) -> None:
+async def safe_round(
+    app: App,
+    channel: Channel,
+    health: Health | None,
+    started: datetime | None,
+    of: str = "",
+) -> None:
+    """A round whose failure is logged (and retried next time) rather than raised."""
     logs.new_round_id()
     try:
         await tick(app, channel, health, started)
     except GoalnudgeError as exc:
-        log.warning("check-in round failed: %s", exc)
+        log.warning("check-in round%s failed: %s", of, exc)
 
 
 async def workspace_rounds(
     workspaces: Workspaces, health: Health | None = None, started: datetime | None = None
 ) -> None:
-    """A round for each installed Slack workspace's organisation, through its own token; one
-    workspace failing does not hold up the others."""
-    for workspace in await workspaces.all():
-        logs.new_round_id()
-        try:
-            await tick(workspace.app, workspace.channel, health, started)
-        except GoalnudgeError as exc:
-            log.warning("check-in round of Slack workspace %s failed: %s", workspace.team_id, exc)
+    """A round for each installed Slack workspace's organisation, through its own token, a few
+    at a time: a workspace failing, or waiting out Slack's rate limit, holds up no other."""
+    slots = asyncio.Semaphore(WORKSPACES_AT_ONCE)
+
+    async def one(workspace: Workspace) -> None:
+        async with slots:
+            of = f" of Slack workspace {workspace.team_id}"
+            await safe_round(workspace.app, workspace.channel, health, started, of)
+
+    await asyncio.gather(*(one(w) for w in await workspaces.all()))
 
 
 async def serve(settings: Settings) -> int:

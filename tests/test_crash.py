@@ -70,7 +70,7 @@ async def test_a_killed_fan_out_resumes_without_losing_or_repeating_anyone(
     url = f"sqlite+aiosqlite:///{tmp_path / 'crash.db'}"
     await seed(url)
     async with FakeSlack() as fake:
-        fake.delay = 0.02
+        fake.delay = 0.2  # 8 sends in flight: about 40 a second, so the kill lands mid-fan-out
         env = serve_env(
             url,
             SLACK_BOT_TOKEN="xoxb-t",

@@ -207,7 +207,7 @@ async def test_stopping_in_the_middle_of_a_round_is_quiet_and_loses_nothing(
     await crash_seed(url)  # 200 people, all due now
     log = tmp_path / "serve.log"
     async with FakeSlack() as slack:
-        slack.delay = 0.05  # a slow Slack: the round is still sending when the stop comes
+        slack.delay = 0.2  # a slow Slack: the round is still sending when the stop comes
         env = serve_env(url, SLACK_BOT_TOKEN="xoxb-t", SLACK_SIGNING_SECRET="s",
                         SLACK_API_URL=slack.url, GOALNUDGE_TICK_SECONDS="1")  # fmt: skip
         server = await spawn(env, log, tmp_path)
