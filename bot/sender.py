@@ -63,6 +63,9 @@ async def deliver(
                 else:
                     await deps.outbox.fail(row.id, str(exc), deps.clock.now())
                     deps.metrics.prompts("failed")
+            if any(isinstance(exc, AuthError) for _, exc in refused):
+                log.warning("the platform refused our credentials: sending stops for this round")
+                break  # every other send would be refused too; the rows wait, planned
     finally:
         await deps.outbox.release(retry, deps.clock.now())
     return Delivered(tuple(sent), tuple(failed))
@@ -77,6 +80,7 @@ async def _send_batch(
     slots = asyncio.Semaphore(concurrency)
     done: list[tuple[CheckIn, str | None]] = []
     refused: list[tuple[CheckIn, IntegrationError]] = []
+    locked_out: list[AuthError] = []  # once our credentials are refused, nobody else is tried
 
     async def one(row: CheckIn) -> None:
         person = people.get(row.person)
@@ -84,6 +88,9 @@ async def _send_batch(
             refused.append((row, IntegrationError("goalnudge", "unknown person")))
             return
         async with slots:
+            if locked_out:
+                refused.append((row, locked_out[0]))
+                return
             try:
                 if row.kind is CheckInKind.NOTICE:
                     ref = await channel.notify(person, str(row.payload.get("text", "")))
@@ -92,6 +99,8 @@ async def _send_batch(
             except IntegrationError as exc:
                 log.warning("could not deliver check-in %s: %s", row.id, exc)
                 refused.append((row, exc))
+                if isinstance(exc, AuthError):
+                    locked_out.append(exc)
                 return
         done.append((row, ref))
 

@@ -63,3 +63,15 @@ async def test_a_rate_limited_send_waits_as_long_as_slack_asks_and_everyone_gets
     assert waits, "the throttle should have refused some sends"
     assert min(waits) >= 0.99  # Retry-After: 1, honoured to the millisecond
     assert not await slack.app.deps.outbox.in_state(CheckInState.PLANNED)
+
+
+async def test_a_revoked_token_stops_the_round_and_loses_nobody(slack: Slack) -> None:
+    planned = (await checkins.plan(slack.app.deps, force=True)).planned
+    slack.fake.fail("chat.postMessage", "token_revoked")
+    delivered = await deliver(slack.app.deps, slack.channel, concurrency=1)
+    assert len(slack.fake.called("chat.postMessage")) == 1  # no point trying everyone else
+    assert not delivered.sent
+    waiting = await slack.app.deps.outbox.in_state(CheckInState.PLANNED)
+    assert len(waiting) == len(planned)  # all still to send once the token is fixed
+    later = await deliver(slack.app.deps, slack.channel)  # the token works again
+    assert len(later.sent) == len(planned)
