@@ -115,6 +115,11 @@ def build_web_app(settings: Settings, app: App) -> tuple[web.Application, Channe
     web_app.router.add_post(
         "/api/messages", teams_handler(parts["teams_adapter"], parts["teams_bot"])
     )  # type: ignore[arg-type]
+    if not settings.teams_app_id:
+        log.warning(
+            "TEAMS_APP_ID is not set: /api/messages accepts unauthenticated calls "
+            "(local development only, e.g. the Bot Framework Emulator)"
+        )
     return web_app, router
 
 

@@ -35,11 +35,6 @@ def build(
         APP_PASSWORD=settings.teams_app_password or "",
         APP_TENANTID=settings.teams_app_tenant_id or "",
     )
-    if not app_id:
-        log.warning(
-            "TEAMS_APP_ID is not set: /api/messages accepts unauthenticated calls "
-            "(local development only, e.g. the Bot Framework Emulator)"
-        )
     adapter = CloudAdapter(ConfigurationBotFrameworkAuthentication(config))
     channel = TeamsChannel(adapter, app_id, conversations)
     bot = TeamsBot(deps, conversations, channel)
