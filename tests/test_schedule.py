@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pytest
 from conftest import Conversation
 
 from bot.core import commands
 from bot.core.cadence import due
+from bot.core.commands import parse
+from bot.core.schedule import USAGE, ScheduleChange
 from bot.demo import SAMPLE_ORG
 from bot.orgfile import load_file
 
@@ -90,3 +93,31 @@ async def test_a_person_moves_their_own_check_in_from_chat_and_an_org_import_kee
     new_york = ZoneInfo("America/New_York")
     assert due(alice, datetime(2026, 11, 19, 17, 15, tzinfo=new_york)) is not None
     assert due(alice, datetime(2026, 11, 20, 17, 15, tzinfo=new_york)) is None  # not Fridays
+
+
+@pytest.mark.parametrize(
+    ("said", "days", "at"),
+    [
+        ("checkin at 9:30", None, time(9, 30)),
+        ("checkin at 17", None, time(17, 0)),
+        ("checkin on tue,thu at 8", (1, 3), time(8, 0)),
+        ("checkin on mon wed fri", (0, 2, 4), None),
+        ("checkin on weekdays at 16:45", (0, 1, 2, 3, 4), time(16, 45)),
+    ],
+)
+def test_check_in_times_are_read_as_people_type_them(
+    said: str, days: tuple[int, ...] | None, at: time | None
+) -> None:
+    assert parse(said).schedule == ScheduleChange(days, at)
+
+
+@pytest.mark.parametrize(
+    ("said", "error"),
+    [
+        ("checkin at 25:00", "“25:00” is not a time of day — use HH:MM, e.g. 16:30."),
+        ("checkin on fri-mon", "“fri-mon” is not a range of days — e.g. mon-fri."),
+        ("checkin tomorrow", USAGE),
+    ],
+)
+def test_a_check_in_time_that_makes_no_sense_is_refused_with_why(said: str, error: str) -> None:
+    assert parse(said).error == error

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from datetime import time
 
@@ -38,9 +39,8 @@ def parse(words: list[str]) -> ScheduleChange | str:
     while words:
         verb, words = words[0], words[1:]
         if verb == "at" and words:
-            try:
-                at = time.fromisoformat(words[0] if len(words[0]) > 2 else f"{words[0]}:00")
-            except ValueError:
+            at = parse_time(words[0])
+            if at is None:
                 return f"“{words[0]}” is not a time of day — use HH:MM, e.g. 16:30."
             words = words[1:]
         elif verb == "on" and words:
@@ -53,6 +53,15 @@ def parse(words: list[str]) -> ScheduleChange | str:
         else:
             return USAGE
     return ScheduleChange(days, at)
+
+
+def parse_time(text: str) -> time | None:
+    """`9`, `9:30`, `09:30`, `17:15`."""
+    found = re.fullmatch(r"(\d{1,2})(?::(\d{2}))?", text)
+    if found is None:
+        return None
+    hour, minute = int(found[1]), int(found[2] or 0)
+    return time(hour, minute) if hour < 24 and minute < 60 else None
 
 
 def parse_days(spec: str) -> tuple[int, ...] | str:
