@@ -140,6 +140,7 @@ class CheckInRow(Base):
     __table_args__ = (
         UniqueConstraint("org_id", "person", "slot", "period"),
         Index("ix_checkins_state", "org_id", "state"),
+        Index("ix_checkins_period", "org_id", "slot", "period"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     org_id: Mapped[int] = org_fk()

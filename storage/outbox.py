@@ -156,6 +156,16 @@ class SqlOutbox:
             )
             return int(await session.scalar(query) or 0)
 
+    async def prompted(self, periods: Sequence[str]) -> set[tuple[str, str]]:
+        async with self.scope.sessions() as session:
+            org = await self.scope.org_id(session)
+            query = select(CheckInRow.person, CheckInRow.period).where(
+                CheckInRow.org_id == org,
+                CheckInRow.slot == "prompt",
+                CheckInRow.period.in_(list(periods)),
+            )
+            return {(person, period) for person, period in await session.execute(query)}
+
     async def in_state(self, state: CheckInState, before: datetime | None = None) -> list[CheckIn]:
         where = [CheckInRow.state == state.value]
         if before is not None:

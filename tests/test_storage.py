@@ -6,6 +6,9 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy.engine import Connection
 
 from bot.app import open_app
 from bot.config import Settings
@@ -15,6 +18,7 @@ from bot.demo import SAMPLE_ORG
 from bot.orgfile import dump, load_file, load_text
 from storage import Store, open_store, upgrade
 from storage.db import schema_is_current
+from storage.models import Base
 
 NOW = datetime(2026, 11, 16, 12, tzinfo=UTC)
 
@@ -114,3 +118,18 @@ async def test_organisations_see_nothing_of_each_other(store: Store, db_url: str
             await anyone.directory.people()
     finally:
         await anyone.close()
+
+
+async def test_the_migrated_schema_is_exactly_what_the_models_describe(db_url: str) -> None:
+    await upgrade(db_url)
+    store = open_store(db_url)
+
+    def differences(connection: Connection) -> list[object]:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        return list(compare_metadata(context, Base.metadata))
+
+    try:
+        async with store.engine.connect() as connection:
+            assert await connection.run_sync(differences) == []
+    finally:
+        await store.close()

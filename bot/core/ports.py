@@ -93,6 +93,10 @@ class Outbox(Protocol):
         """How many rows wait to be sent."""
         ...
 
+    async def prompted(self, periods: Sequence[str]) -> set[tuple[str, str]]:
+        """(person, period) of every prompt row, in any state, for these periods."""
+        ...
+
     async def transition(
         self, checkin_id: int, old: CheckInState, new: CheckInState, at: datetime
     ) -> bool: ...

@@ -14,7 +14,6 @@ if TYPE_CHECKING:
     from bot.core.deps import Deps
 
 Sync = Callable[["Deps", Sequence[str] | None], Awaitable[SyncReport]]
-LOOKBACK = timedelta(days=8)  # the longest period (a week) a due person's outbox row can be from
 
 
 @dataclass
@@ -60,10 +59,12 @@ async def sync_due(deps: Deps, schedule: SyncSchedule) -> list[SyncReport]:
 async def about_to_be_asked(deps: Deps, now: datetime) -> list[str]:
     """People due now who have no check-in for the period yet."""
     holiday = deps.holidays.name if deps.holidays else None
-    have = {(r.person, r.period) for r in await deps.outbox.between(now - LOOKBACK, now)}
-    waiting = []
-    for person in await deps.directory.people():
-        when = due(person, now, holiday=holiday)
-        if when is not None and when.skip is None and (person.email, when.period) not in have:
-            waiting.append(person.email)
-    return waiting
+    due_now = {
+        person.email: when.period
+        for person in await deps.directory.people()
+        if (when := due(person, now, holiday=holiday)) is not None and when.skip is None
+    }
+    if not due_now:
+        return []
+    have = await deps.outbox.prompted(sorted(set(due_now.values())))
+    return [email for email, period in due_now.items() if (email, period) not in have]
