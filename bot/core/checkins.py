@@ -31,8 +31,20 @@ async def plan(
     skipped: list[CheckIn] = []
     quiet: list[str] = []
     everyone = await deps.directory.people()
-    chosen = [p for p in everyone if people is None or p.email in people]
-    krs = await deps.directory.key_results([p.email for p in chosen])
+    holiday = deps.holidays.name if deps.holidays else None
+    dues = {
+        p.email: when
+        for p in everyone
+        if (people is None or p.email in people)
+        and (when := due(p, now, force=force, holiday=holiday)) is not None
+    }
+    # Most rounds, most of those due were already asked (or skipped) for the period: only the
+    # rest need their key results, history and readings read.
+    have = await deps.outbox.prompted(sorted({w.period for w in dues.values()})) if dues else set()
+    chosen = [
+        p for p in everyone if p.email in dues and (p.email, dues[p.email].period) not in have
+    ]
+    krs = await deps.directory.key_results([p.email for p in chosen]) if chosen else []
     history = {kr.key: await deps.ledger.history(kr.key) for kr in krs}
     crm_name = "Salesforce" if deps.crm is None else deps.crm.name
     # A reading older than a day means the last syncs failed: ask by hand rather than guess.
@@ -44,9 +56,7 @@ async def plan(
     tracker = "Jira" if deps.tracker is None else deps.tracker.name
     epics = await deps.snapshots.latest(tracker, [kr.key for kr in krs])
     for person in chosen:
-        when = due(person, now, force=force, holiday=deps.holidays.name if deps.holidays else None)
-        if when is None:
-            continue
+        when = dues[person.email]
         mine = [kr for kr in krs if kr.owner == person.email]
         reason = when.skip
         if reason is None and await deps.outbox.open_prompt(person.email):
