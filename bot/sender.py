@@ -11,7 +11,7 @@ from bot.channels.base import Channel
 from bot.core import checkins
 from bot.core.deps import Deps
 from bot.core.errors import AuthError, IntegrationError, TransientError
-from bot.core.model import CheckIn, CheckInKind, CheckInState
+from bot.core.model import CheckIn, CheckInKind, CheckInState, KeyResult
 from bot.core.prompts import Outcome
 
 log = logging.getLogger("goalnudge.sender")
@@ -75,8 +75,7 @@ async def _send_batch(
     deps: Deps, channel: Channel, rows: list[CheckIn], concurrency: int
 ) -> tuple[list[tuple[CheckIn, str | None]], list[tuple[CheckIn, IntegrationError]]]:
     people = {p.email: p for p in await deps.directory.people([r.person for r in rows])}
-    keys = {str(i.get("kr")) for r in rows for i in r.payload.get("items", [])}  # type: ignore[union-attr]
-    krs = {kr.key: kr for kr in await deps.directory.key_results(keys=sorted(keys))}
+    krs = await key_results_of(deps, rows)
     slots = asyncio.Semaphore(concurrency)
     done: list[tuple[CheckIn, str | None]] = []
     refused: list[tuple[CheckIn, IntegrationError]] = []
@@ -108,10 +107,16 @@ async def _send_batch(
     return done, refused
 
 
+async def key_results_of(deps: Deps, rows: list[CheckIn]) -> dict[str, KeyResult]:
+    """The current state of the key results these prompts are about, to show fresh values."""
+    keys = sorted({str(i.get("kr")) for r in rows for i in r.payload.get("items", [])})  # type: ignore[union-attr]
+    return {kr.key: kr for kr in await deps.directory.key_results(keys=keys)} if keys else {}
+
+
 async def chase(deps: Deps, channel: Channel) -> checkins.Chase:
     """Send the one reminder each stale prompt gets, and close expired prompts in place."""
     moved = await checkins.chase(deps)
-    krs = {kr.key: kr for kr in await deps.directory.key_results()}
+    krs = await key_results_of(deps, list(moved.reminded))
     for row in moved.reminded:
         person = await deps.directory.person(row.person)
         if person is not None:
