@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from bot.core import playbooks
-from bot.core.cadence import due, local_time
+from bot.core.cadence import Due, due, local_time
 from bot.core.deps import Deps
 from bot.core.model import CheckIn, CheckInKind, CheckInState, KeyResult, Person, Role
 from bot.core.prompts import Action, ActionId, Input, InputKind, Prompt, PromptItem
@@ -22,6 +22,27 @@ class PlanResult:
     quiet: tuple[str, ...] = ()
 
 
+async def unasked(
+    deps: Deps, now: datetime, *, people: Sequence[str] | None = None, force: bool = False
+) -> tuple[list[Person], dict[str, Due]]:
+    """Everyone due now (of `people`, if given) with no prompt yet for the period, and when each
+    is due. Most rounds, most of those due were already asked or skipped: only the rest need
+    their key results, history and readings read."""
+    holiday = deps.holidays.name if deps.holidays else None
+    everyone = await deps.directory.people()
+    dues = {
+        p.email: when
+        for p in everyone
+        if (people is None or p.email in people)
+        and (when := due(p, now, force=force, holiday=holiday)) is not None
+    }
+    have = await deps.outbox.prompted(sorted({w.period for w in dues.values()})) if dues else set()
+    chosen = [
+        p for p in everyone if p.email in dues and (p.email, dues[p.email].period) not in have
+    ]
+    return chosen, dues
+
+
 async def plan(
     deps: Deps, *, people: Sequence[str] | None = None, force: bool = False
 ) -> PlanResult:
@@ -30,20 +51,7 @@ async def plan(
     planned: list[CheckIn] = []
     skipped: list[CheckIn] = []
     quiet: list[str] = []
-    everyone = await deps.directory.people()
-    holiday = deps.holidays.name if deps.holidays else None
-    dues = {
-        p.email: when
-        for p in everyone
-        if (people is None or p.email in people)
-        and (when := due(p, now, force=force, holiday=holiday)) is not None
-    }
-    # Most rounds, most of those due were already asked (or skipped) for the period: only the
-    # rest need their key results, history and readings read.
-    have = await deps.outbox.prompted(sorted({w.period for w in dues.values()})) if dues else set()
-    chosen = [
-        p for p in everyone if p.email in dues and (p.email, dues[p.email].period) not in have
-    ]
+    chosen, dues = await unasked(deps, now, people=people, force=force)
     krs = await deps.directory.key_results([p.email for p in chosen]) if chosen else []
     history = {kr.key: await deps.ledger.history(kr.key) for kr in krs}
     crm_name = "Salesforce" if deps.crm is None else deps.crm.name

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from bot.core.cadence import due
+from bot.core.checkins import unasked
 from bot.core.sync import SyncReport, sync_crm, sync_tracker
 
 if TYPE_CHECKING:
@@ -57,14 +57,6 @@ async def sync_due(deps: Deps, schedule: SyncSchedule) -> list[SyncReport]:
 
 
 async def about_to_be_asked(deps: Deps, now: datetime) -> list[str]:
-    """People due now who have no check-in for the period yet."""
-    holiday = deps.holidays.name if deps.holidays else None
-    due_now = {
-        person.email: when.period
-        for person in await deps.directory.people()
-        if (when := due(person, now, holiday=holiday)) is not None and when.skip is None
-    }
-    if not due_now:
-        return []
-    have = await deps.outbox.prompted(sorted(set(due_now.values())))
-    return [email for email, period in due_now.items() if (email, period) not in have]
+    """People due now who have no check-in for the period yet (and are not to be skipped)."""
+    chosen, dues = await unasked(deps, now)
+    return [p.email for p in chosen if dues[p.email].skip is None]
