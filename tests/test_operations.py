@@ -147,6 +147,7 @@ async def test_an_end_to_end_run_shows_in_metrics_and_leaves_no_secret_in_the_lo
     assert any("POST /slack/events 200" in r["message"] for r in requests)
     assert all(r["request_id"] != "-" for r in requests)
     assert any(r["request_id"].startswith("round-") for r in records)
+    assert not [r for r in records if r["logger"].startswith("slack_bolt")]  # no false alarms
     text = log.read_text()
     for name, secret in SECRETS.items():
         assert secret not in text, f"{name} appears in the log"

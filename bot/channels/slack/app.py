@@ -9,6 +9,7 @@ from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 from slack_bolt.authorization.async_authorize import AsyncInstallationStoreAuthorize
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_bolt.middleware.authorization.async_single_team_authorization import (
     AsyncSingleTeamAuthorization,
 )
@@ -23,6 +24,17 @@ from bot.core.errors import ConfigError, IntegrationError
 from storage import Store
 
 log = logging.getLogger("goalnudge.slack")
+
+
+class SameTokenWarning(logging.Filter):
+    """Bolt reads SLACK_BOT_TOKEN itself and then warns that the client we hand it wins; that
+    client was made from the same token, so the warning would only alarm operators."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != warning_client_prioritized_and_token_skipped()
+
+
+logging.getLogger("slack_bolt.AsyncApp").addFilter(SameTokenWarning())
 
 
 def build(settings: Settings, deps: Deps) -> tuple[AsyncApp, SlackChannel]:
