@@ -121,11 +121,7 @@ class Settings(BaseSettings):
 
     def secrets(self) -> list[str]:
         """Every configured value that must never reach a log line."""
-        found = [
-            str(value)
-            for name, value in self
-            if value and name.endswith(SECRET_SUFFIXES) and not name.endswith("_file")
-        ]
+        found = [str(value) for name, value in self if value and name.endswith(SECRET_SUFFIXES)]
         password = make_url(self.database_url).password
         key = self.salesforce_private_key_file
         fernet = (self.goalnudge_secret_key or "").split(",")  # each key alone, too

@@ -67,4 +67,4 @@ class Deps:
     holidays: Holidays | None = None
     availability: Availability | None = None
     timing: Timing = field(default_factory=Timing)
-    metrics: Metrics = field(default_factory=lambda: NoMetrics())
+    metrics: Metrics = field(default_factory=NoMetrics)
