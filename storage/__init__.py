@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storage.db import Scope, make_engine, sessionmaker, upgrade
 from storage.directory import SqlDirectory
+from storage.inbox import SqlInbox
 from storage.installations import SqlInstallations, SqlOAuthStates
 from storage.ledger import SqlLedger
 from storage.outbox import SqlOutbox
@@ -30,6 +31,7 @@ class Store:
     snapshots: SqlSnapshots
     digests: SqlDigests
     conversations: SqlConversations
+    inbox: SqlInbox
     installations: SqlInstallations
     oauth_states: SqlOAuthStates
 
@@ -51,6 +53,7 @@ def _store(engine: AsyncEngine, scope: Scope, box: SecretBox | None) -> Store:
         SqlSnapshots(scope),
         SqlDigests(scope),
         SqlConversations(scope),
+        SqlInbox(scope),
         SqlInstallations(scope.sessions, box),
         SqlOAuthStates(scope.sessions),
     )

@@ -15,6 +15,7 @@ from storage.db import Scope
 from storage.models import (
     BlockerRow,
     CheckInRow,
+    InboxRow,
     KeyResultRow,
     PersonRow,
     ProcessedEventRow,
@@ -43,6 +44,12 @@ class SqlLedger:
                     await session.flush()
                 except IntegrityError:
                     raise Duplicate(Applied.DUPLICATE) from None
+                if change.inbox_id is not None:
+                    await session.execute(
+                        update(InboxRow)
+                        .where(InboxRow.id == change.inbox_id)
+                        .values(applied_at=change.at)
+                    )
                 if change.checkin_id is not None:
                     await self._close(session, change)
                 for u in change.updates:

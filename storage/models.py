@@ -209,6 +209,26 @@ class ProcessedEventRow(Base):
     at: Mapped[datetime]
 
 
+class InboxRow(Base):
+    """An inbound answer, recorded before the ack: pending → applied → shown."""
+
+    __tablename__ = "inbox"
+    __table_args__ = (
+        UniqueConstraint("org_id", "key"),
+        Index("ix_inbox_open", "org_id", "shown_at", "id"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int] = org_fk()
+    key: Mapped[str] = mapped_column(String(200))
+    platform: Mapped[str] = mapped_column(String(40))
+    body: Mapped[dict[str, Any]] = mapped_column(JSON)
+    received_at: Mapped[datetime]
+    claimed_until: Mapped[datetime | None]
+    applied_at: Mapped[datetime | None]
+    shown_at: Mapped[datetime | None]
+    outcome: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
 class DigestRow(Base):
     __tablename__ = "digests"
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -28,17 +28,18 @@ from bot.core.writeback import write_back
 MAX_SNOOZE_DAYS = 90
 
 
-async def answer(deps: Deps, reply: Answer) -> Outcome:
-    """Apply `reply`; bad input or a forbidden change gives ok=False and changes nothing."""
+async def answer(deps: Deps, reply: Answer, *, inbox_id: int | None = None) -> Outcome:
+    """Apply `reply`; bad input or a forbidden change gives ok=False and changes nothing.
+    `inbox_id`: the inbox row it came from, marked applied in the change's own transaction."""
     try:
-        return await _answer(deps, reply)
+        return await _answer(deps, reply, inbox_id)
     except InvalidInput as exc:
         return Outcome(False, "Please fix: " + "; ".join(exc.errors.values()), errors=exc.errors)
     except (NotAllowed, NotFound) as exc:
         return Outcome(False, str(exc))
 
 
-async def _answer(deps: Deps, reply: Answer) -> Outcome:
+async def _answer(deps: Deps, reply: Answer, inbox_id: int | None) -> Outcome:
     actor = await deps.directory.person(reply.actor)
     if actor is None:
         raise NotFound(
@@ -51,7 +52,9 @@ async def _answer(deps: Deps, reply: Answer) -> Outcome:
         )
     now = deps.clock.now()
     krs = await _targets(deps, reply, checkin, actor)
-    change = Change(reply.answer_id, now, checkin.id if checkin else None, reply.action.value)
+    change = Change(
+        reply.answer_id, now, checkin.id if checkin else None, reply.action.value, inbox_id=inbox_id
+    )
     if reply.action is ActionId.CONFIRM:
         items = {i["kr"]: i for i in (checkin.payload.get("items", []) if checkin else [])}
         updates = tuple(

@@ -123,6 +123,7 @@ class Change:
     snooze: tuple[str, date] | None = None
     checkin: tuple[str, tuple[int, ...] | None, time | None] | None = None  # email, days, at
     notices: tuple[CheckIn, ...] = field(default_factory=tuple)
+    inbox_id: int | None = None  # the inbox row this answer came from: marked applied with it
 
 
 class Ledger(Protocol):

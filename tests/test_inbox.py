@@ -1,0 +1,114 @@
+"""The inbox: a recorded answer is applied exactly once, by one worker, and shown; SQLite and PG."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+
+from conftest import Conversation
+
+from bot.core import inbox
+from bot.core.inbox import Inbound
+from bot.core.model import Person
+from bot.core.prompts import ActionId, Answer, Outcome
+from storage import Store, open_store
+
+ALICE = "alice@acme.example"
+CLICKED = datetime(2026, 11, 16, 21, 31, tzinfo=UTC)
+
+
+@dataclass
+class Edge:
+    """A platform edge as the worker sees it: who sent a row, and where its outcome went."""
+
+    shown: list[tuple[str, str]] = field(default_factory=list)
+    fail_shows: int = 0
+
+    async def who(self, item: Inbound) -> Person | None:
+        return None if item.user == "stranger" else Person(ALICE, "Alice", "sales")  # type: ignore[arg-type]
+
+    async def show(self, item: Inbound, person: Person | None, outcome: Outcome) -> None:
+        if self.fail_shows:
+            self.fail_shows -= 1
+            raise ConnectionError("the platform did not answer")
+        self.shown.append((item.key, outcome.text))
+
+
+async def alice_prompt(chat: Conversation) -> int:
+    chat.at("2026-11-16 16:30", "America/New_York")
+    await chat.tick()
+    row = await chat.deps.outbox.open_prompt(ALICE)
+    assert row is not None and row.id is not None
+    return row.id
+
+
+def click(key: str, checkin: int, user: str = "U-alice") -> Inbound:
+    return Inbound(
+        key, "test", user, Answer(key, "", ActionId.CONFIRM, checkin_id=checkin), CLICKED
+    )
+
+
+async def test_a_click_recorded_twice_is_applied_and_shown_once(
+    chat: Conversation, store: Store
+) -> None:
+    checkin = await alice_prompt(chat)
+    edge = Edge()
+    assert await store.inbox.put(click("a1", checkin))
+    assert not await store.inbox.put(click("a1", checkin))  # Slack's retry, a double click
+    assert await store.inbox.pending() == 1
+    assert await inbox.drain(chat.deps, store.inbox, {"test": edge}) == 1
+    assert edge.shown == [("a1", "✅ Confirmed *Close $600k in New ARR (Alice)*: "
+                                 "$384,000 of $720,000 (53%).")]
+    assert await store.inbox.pending() == 0
+    assert await inbox.drain(chat.deps, store.inbox, {"test": edge}) == 0
+    history = await chat.deps.ledger.history("arr-alice")
+    assert [u.value for u in history] == [384_000]
+
+
+async def test_an_outcome_not_shown_is_shown_later_and_never_applied_again(
+    chat: Conversation, store: Store
+) -> None:
+    checkin = await alice_prompt(chat)
+    edge = Edge(fail_shows=1)
+    await store.inbox.put(click("a2", checkin))
+    await inbox.drain(chat.deps, store.inbox, {"test": edge})
+    assert edge.shown == []
+    chat.clock.set(chat.clock.now() + inbox.LEASE + timedelta(seconds=1))
+    await inbox.drain(chat.deps, store.inbox, {"test": edge})
+    assert [key for key, _ in edge.shown] == ["a2"]
+    assert "Confirmed" in edge.shown[0][1]
+    assert [u.value for u in await chat.deps.ledger.history("arr-alice")] == [384_000]
+
+
+async def test_an_unknown_sender_is_told_and_nothing_changes(
+    chat: Conversation, store: Store
+) -> None:
+    checkin = await alice_prompt(chat)
+    edge = Edge()
+    await store.inbox.put(click("a3", checkin, user="stranger"))
+    await inbox.drain(chat.deps, store.inbox, {"test": edge})
+    assert edge.shown == [("a3", inbox.UNKNOWN.text)]
+    assert await chat.deps.ledger.history("arr-alice") == []
+
+
+async def test_two_instances_apply_each_row_exactly_once(
+    chat: Conversation, store: Store, db_url: str
+) -> None:
+    checkin = await alice_prompt(chat)
+    for i in range(60):  # the same check-in clicked 60 times: one applies, the rest are no-ops
+        await store.inbox.put(click(f"k{i}", checkin))
+    other = open_store(db_url, "acme")
+    try:
+        edges = [Edge(), Edge()]
+        deps2 = replace(chat.deps, directory=other.directory, outbox=other.outbox,
+                        ledger=other.ledger)
+        await asyncio.gather(
+            inbox.drain(chat.deps, store.inbox, {"test": edges[0]}),
+            inbox.drain(deps2, other.inbox, {"test": edges[1]}),
+        )
+    finally:
+        await other.close()
+    keys = [k for e in edges for k, _ in e.shown]
+    assert sorted(keys) == sorted(f"k{i}" for i in range(60))  # each shown once, by one of them
+    assert [u.value for u in await chat.deps.ledger.history("arr-alice")] == [384_000]
