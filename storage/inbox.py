@@ -1,4 +1,4 @@
-"""The inbox of inbound answers: one insert in the ack path, claimed by one worker of any process."""
+"""The inbox of inbound answers: one insert in the ack path, claimed by one worker at a time."""
 
 from __future__ import annotations
 

@@ -58,8 +58,9 @@ async def test_a_click_recorded_twice_is_applied_and_shown_once(
     assert not await store.inbox.put(click("a1", checkin))  # Slack's retry, a double click
     assert await store.inbox.pending() == 1
     assert await inbox.drain(chat.deps, store.inbox, {"test": edge}) == 1
-    assert edge.shown == [("a1", "✅ Confirmed *Close $600k in New ARR (Alice)*: "
-                                 "$384,000 of $720,000 (53%).")]
+    assert edge.shown == [
+        ("a1", "✅ Confirmed *Close $600k in New ARR (Alice)*: $384,000 of $720,000 (53%).")
+    ]
     assert await store.inbox.pending() == 0
     assert await inbox.drain(chat.deps, store.inbox, {"test": edge}) == 0
     history = await chat.deps.ledger.history("arr-alice")
@@ -101,8 +102,9 @@ async def test_two_instances_apply_each_row_exactly_once(
     other = open_store(db_url, "acme")
     try:
         edges = [Edge(), Edge()]
-        deps2 = replace(chat.deps, directory=other.directory, outbox=other.outbox,
-                        ledger=other.ledger)
+        deps2 = replace(
+            chat.deps, directory=other.directory, outbox=other.outbox, ledger=other.ledger
+        )
         await asyncio.gather(
             inbox.drain(chat.deps, store.inbox, {"test": edges[0]}),
             inbox.drain(deps2, other.inbox, {"test": edges[1]}),

@@ -122,4 +122,3 @@ async def _show_all(
 
     await asyncio.gather(*(one(*s) for s in shows))
     await inbox.shown(done, deps.clock.now())
-
