@@ -20,6 +20,7 @@ from bot.config import Settings
 from bot.core import checkins, digest
 from bot.core.deps import Deps
 from bot.core.errors import GoalnudgeError, IntegrationError
+from bot.core.ports import PROCESSED_KEPT
 from bot.core.syncing import sync_due
 from bot.observability import Health
 from bot.scheduler import Leader
@@ -127,7 +128,7 @@ async def tick(
     app: App, channel: Channel, health: Health | None = None, started: datetime | None = None
 ) -> None:
     """One round of what the scheduler does: sync (on its interval, and for whoever is about to be
-    asked), plan, send, chase, post digests.
+    asked), plan, send, chase, forget day-old event ids, post digests.
 
     `started`: when this process started; sends claimed before then were cut off by a crash.
     """
@@ -141,6 +142,7 @@ async def tick(
     planned = await checkins.plan(app.deps)
     delivered = await deliver(app.deps, channel)
     chased = await chase(app.deps, channel)
+    await app.deps.ledger.forget_processed(app.deps.clock.now() - PROCESSED_KEPT)
     counts = {
         "planned": len(planned.planned),
         "skipped": len(planned.skipped),

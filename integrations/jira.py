@@ -41,6 +41,11 @@ def connect(c: JiraCredentials) -> JIRA:
     raise AuthError(NAME, "set JIRA_EMAIL and JIRA_API_TOKEN (Cloud) or JIRA_PAT (Data Center)")
 
 
+def literal(value: str) -> str:
+    """`value` as one JQL string literal, whatever it holds: `PAY-1) OR x` stays a key."""
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
 def parse_time(value: str | None) -> datetime | None:
     if not value:
         return None
@@ -106,7 +111,7 @@ class JiraTracker:
         if not keys:
             return []
         flagged = await self.call(self._flagged_field, api=False)
-        wanted = ", ".join(keys)
+        wanted = ", ".join(map(literal, keys))
         epics = await self.search(
             f"key in ({wanted}) ORDER BY key", FIELDS + ([flagged] if flagged else [])
         )

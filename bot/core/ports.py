@@ -103,6 +103,12 @@ class Outbox(Protocol):
     async def between(self, start: datetime, end: datetime) -> list[CheckIn]: ...
 
 
+# How long an applied event id is remembered. Chat platforms retry within minutes (Slack: 3
+# times, the last about 5 minutes on; Teams replays alike); a day is far beyond any of them.
+# Check-in answers stay once-only for good: an answered check-in is closed.
+PROCESSED_KEPT = timedelta(hours=24)
+
+
 class Applied(enum.StrEnum):
     APPLIED = "applied"
     DUPLICATE = "duplicate"
@@ -129,6 +135,10 @@ class Ledger(Protocol):
     """The append-only history of progress and blockers."""
 
     async def apply(self, change: Change) -> Applied: ...
+    async def forget_processed(self, before: datetime) -> int:
+        """Forget applied event ids recorded before `before`; how many were forgotten."""
+        ...
+
     async def updates_since(self, since: datetime | None) -> list[ProgressUpdate]: ...
     async def history(self, kr: str) -> list[ProgressUpdate]: ...
     async def open_blockers(self) -> list[Blocker]: ...

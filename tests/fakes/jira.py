@@ -23,10 +23,21 @@ UNAUTHENTICATED = "You are not authenticated. Authentication required to perform
 GONE = "The requested API has been removed. Please migrate to the /rest/api/3/search/jql API."
 CANNOT_SET = "Field '{}' cannot be set. It is not on the appropriate screen, or unknown."
 _JQL = re.compile(
-    r'^\s*(key|issuekey|parent|"epic link")\s+in\s*\(([^)]*)\)'
+    r'^\s*(key|issuekey|parent|"epic link")\s+in\s*\((.*)\)'
     r"\s*(order\s+by\s+key(?:\s+(asc|desc))?)?\s*$",
     re.IGNORECASE,
 )
+# One value of a JQL list: a quoted string (backslash escapes) or a bare word like PAY-12.
+_VALUE = r'\s*("(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'|[A-Za-z0-9_.-]+)\s*'
+_LIST = re.compile(f"{_VALUE}(?:,{_VALUE})*")
+
+
+def _values(text: str) -> list[str] | None:
+    """The values of a JQL list as Jira reads them, or None when it is not a list of values."""
+    if _LIST.fullmatch(text) is None:
+        return None
+    found = [m.group(1) for m in re.finditer(_VALUE + "(?:,|$)", text)]
+    return [re.sub(r"\\(.)", r"\1", v[1:-1]) if v[0] in "\"'" else v for v in found]
 
 
 def _error(status: int, message: str, headers: dict[str, str] | None = None) -> web.Response:
@@ -91,6 +102,7 @@ class FakeJira:
         self.issues: dict[str, Json] = {}  # key -> that issue's "fields" object
         self.users: dict[str, Json] = {}
         self.calls: list[tuple[str, str]] = []
+        self.queries: list[str] = []  # every JQL searched, as received
         self.comments: list[tuple[str, str]] = []
         self.updates: list[tuple[str, Json]] = []
         self._jql: dict[str, list[str]] = {}
@@ -249,9 +261,10 @@ class FakeJira:
         if jql in self._jql:
             return [k for k in self._jql[jql] if k in self.issues]
         m = _JQL.match(jql)
-        if m is None:
+        wanted = _values(m.group(2)) if m else None
+        if m is None or wanted is None:
             raise ValueError(f"Error in the JQL Query: FakeJira does not support {jql!r}.")
-        clause, wanted = m.group(1).lower(), [k.strip(" '\"") for k in m.group(2).split(",")]
+        clause = m.group(1).lower()
         if (clause == "parent") != (self.mode == "cloud") and clause not in ("key", "issuekey"):
             raise ValueError(f"Field {m.group(1)} is not the epic link on {self.mode}.")
         for k in wanted:
@@ -297,8 +310,9 @@ class FakeJira:
             params = dict(request.query)
             wanted = request.query.getall("fields", [])
         wanted = [f.strip() for v in wanted for f in v.split(",") if f.strip()]
+        self.queries.append(str(params.get("jql", "")))
         try:
-            keys = self._match(str(params.get("jql", "")))
+            keys = self._match(self.queries[-1])
         except ValueError as exc:
             return _error(400, str(exc))
         size = min(int(params.get("maxResults") or self.page_size), self.page_size)
