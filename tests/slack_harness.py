@@ -62,9 +62,10 @@ class Slack:
 
 
 @asynccontextmanager
-async def slack_app(tmp_path: Path) -> AsyncIterator[Slack]:
-    """The real server with Slack configured against a fresh fake Slack and the sample org."""
-    url = await sample_database(tmp_path / "slack.db")
+async def slack_app(tmp_path: Path, database_url: str | None = None) -> AsyncIterator[Slack]:
+    """The real server with Slack configured against a fresh fake Slack and the sample org
+    (in SQLite, or in the empty database `database_url` names)."""
+    url = await sample_database(database_url or tmp_path / "slack.db")
     fake = FakeSlack()
     await fake.start()
     for user, name in PEOPLE.items():
