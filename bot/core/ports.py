@@ -103,9 +103,9 @@ class Outbox(Protocol):
     async def between(self, start: datetime, end: datetime) -> list[CheckIn]: ...
 
 
-# How long an applied event id is remembered. Chat platforms retry within minutes (Slack: 3
-# times, the last about 5 minutes on; Teams replays alike); a day is far beyond any of them.
-# Check-in answers stay once-only for good: an answered check-in is closed.
+# How long an applied event id is remembered. Chat platforms redeliver within minutes (the
+# latest retry about 5 minutes on); a day is far beyond any of them. Check-in answers stay
+# once-only for good: an answered check-in is closed.
 PROCESSED_KEPT = timedelta(hours=24)
 
 
