@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import aiohttp
@@ -62,8 +63,9 @@ class Slack:
 
 
 @asynccontextmanager
-async def slack_app(tmp_path: Path) -> AsyncIterator[Slack]:
-    """The real server with Slack configured against a fresh fake Slack and the sample org."""
+async def slack_app(tmp_path: Path, **extra: Any) -> AsyncIterator[Slack]:
+    """The real server with Slack configured against a fresh fake Slack and the sample org;
+    `extra`: more settings (say, a Jira to talk to)."""
     url = await sample_database(tmp_path / "slack.db")
     fake = FakeSlack()
     await fake.start()
@@ -75,6 +77,7 @@ async def slack_app(tmp_path: Path) -> AsyncIterator[Slack]:
         slack_signing_secret=SECRET,
         slack_api_url=fake.url,
         goalnudge_sample_data=SAMPLE_DATA,
+        **extra,
     )
     async with running(settings) as on:
         yield Slack(fake, on.app, on.channel, on.clock, f"{on.base}/slack/events", on.http)
