@@ -14,6 +14,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 import slack_requests as sr
+import teams_activities as ta
 from conftest import running
 from fakes.jira import FakeJira
 from pgserver import PostgresServer
@@ -269,3 +270,48 @@ async def test_readyz_and_metrics_answer_within_two_seconds_while_postgres_is_fr
             break
         await asyncio.sleep(0.1)
     assert status == 200, body
+
+
+async def test_a_teams_flag_is_answered_at_once_while_jira_hangs_and_farid_hears_later(
+    tmp_path: Path, jira: FakeJira
+) -> None:
+    from conftest import sample_database
+    from fakes.bot_connector import FakeConnector
+    from test_teams import FARID, MAYA, PLATFORM, Teams
+
+    url = await sample_database(tmp_path / "teams.db")
+    fake = FakeConnector()
+    await fake.start()
+    settings = Settings(database_url=url, **with_jira(jira, JIRA_TIMEOUT))  # type: ignore[arg-type]
+    async with running(settings) as on:
+        teams = Teams(fake, on.app, on.channel, on.clock, f"{on.base}/api/messages", on.http)
+        for user in (FARID, MAYA):
+            await teams.install(user)
+        jira.hang()
+        submit = ta.submit_action(
+            FARID,
+            "flagBlocker",
+            {"kr": "fraud-api", "note": BLOCKER, "confidence": "55", "write_back": "yes"},
+            service_url=fake.url,
+            conversation_id=PLATFORM.id,
+            message_text=BLOCKER,
+            message_link="https://teams.microsoft.com/l/message/19:abc/1700000000",
+            team=PLATFORM,
+        )
+        started = time.monotonic()
+        status, body = await teams.post(submit)
+        seconds = time.monotonic() - started
+        assert status == 200 and "⏳ Now flagging RISK-7 in Jira…" in body["task"]["value"]
+        assert seconds < 2.0, f"the message action waited {seconds:.1f} s on Jira"
+        [blocker] = await on.app.deps.ledger.open_blockers()
+        assert blocker.note == BLOCKER
+
+        def to_farid() -> list[str]:
+            sent = teams.to(FARID.personal_conversation_id)
+            return [s.body.get("text", "") for s in sent if "⚠️" in s.body.get("text", "")]
+
+        await wait_until(to_farid, "the write-back's outcome", JIRA_TIMEOUT + 10)
+        assert "I couldn't flag RISK-7 in Jira just now" in to_farid()[0]
+        jira.hang(False)
+    await fake.stop()
+    assert jira.comments == []
