@@ -64,6 +64,10 @@ class Settings(BaseSettings):
     jira_email: str | None = None
     jira_api_token: str | None = None
     jira_pat: str | None = None
+    jira_timeout_seconds: float = Field(20.0, gt=0, le=300)
+    salesforce_timeout_seconds: float = Field(20.0, gt=0, le=300)
+    goalnudge_breaker_failures: int = Field(3, ge=1)
+    goalnudge_breaker_cooldown_seconds: float = Field(300.0, ge=0)
 
     @field_validator("database_url")
     @classmethod

@@ -230,3 +230,7 @@ class Metrics(Protocol):
     def answered(self, latency: timedelta | None) -> None:
         """A prompt answered, `latency` after it was sent."""
         ...
+
+    def circuit(self, source: str, event: str) -> None:
+        """A source's circuit breaker: `event` is opened, skipped (a call not made) or closed."""
+        ...

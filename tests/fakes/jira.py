@@ -111,6 +111,9 @@ class FakeJira:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._runner: web.AppRunner | None = None
+        self._site: web.TCPSite | None = None
+        self._answer: asyncio.Event | None = None  # cleared: requests hang
+        self._refusing = False
         self._port = 0
 
     # lifecycle
@@ -124,6 +127,7 @@ class FakeJira:
     def stop(self) -> None:
         if self._loop is None or self._thread is None:
             return
+        self.hang(False)
         if self._runner is not None:
             asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(10)
         self._loop.call_soon_threadsafe(self._loop.stop)
@@ -148,16 +152,45 @@ class FakeJira:
         app.router.add_put(API + "/issue/{key}", self._put_issue)
         app.router.add_post(API + "/issue/{key}/comment", self._comment)
         app.router.add_get(API + "/user/search", self._user_search)
+        self._answer = asyncio.Event()
+        self._answer.set()
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
-        self._port = self._runner.addresses[0][1]
+        await self._listen()
+
+    async def _listen(self) -> None:
+        assert self._runner is not None
+        self._site = web.TCPSite(self._runner, "127.0.0.1", self._port)
+        await self._site.start()
+        self._port = self._port or self._runner.addresses[0][1]
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self._port}"
 
     # test-side helpers
+
+    def refuse(self, on: bool = True) -> None:
+        """While on, nothing listens on the port: connections are refused, as by a Jira that
+        is down; off listens again on the same port."""
+        assert self._loop is not None and self._site is not None
+
+        async def switch() -> None:
+            assert self._site is not None
+            self._refusing = on
+            if on:
+                await self._site.stop()
+            else:
+                await self._listen()
+
+        asyncio.run_coroutine_threadsafe(switch(), self._loop).result(10)
+
+    def hang(self, on: bool = True) -> None:
+        """While on, requests are accepted (and recorded) but never answered, as by a Jira that
+        hangs; off answers them."""
+        if self._loop is not None and self._answer is not None:
+            event = self._answer
+            self._loop.call_soon_threadsafe(event.clear if on else event.set)
 
     def fail_next(self, status: int, times: int = 1, retry_after: int | None = None) -> None:
         """Answer the next `times` requests (any endpoint) with `status`."""
@@ -216,7 +249,12 @@ class FakeJira:
 
     @web.middleware
     async def _middleware(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        if self._refusing and request.transport is not None:  # a connection opened before
+            request.transport.abort()
+            raise web.HTTPServiceUnavailable()
         self.calls.append((request.method, request.path_qs))
+        if self._answer is not None:
+            await self._answer.wait()
         if self._failures:
             status, retry_after = self._failures.pop(0)
             headers = {"Retry-After": str(retry_after)} if retry_after is not None else None

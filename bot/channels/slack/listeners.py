@@ -24,6 +24,7 @@ from bot.core.deps import Deps
 from bot.core.model import Person
 from bot.core.ports import Applied, Change
 from bot.core.prompts import ActionId, Answer, Outcome, PromptItem
+from bot.core.writeback import follow_up
 from bot.sender import deliver
 
 ONBOARDING = (
@@ -62,9 +63,13 @@ class SlackBot:
         """Show the outcome in place of the prompt, then send what the answer queued."""
         if outcome.duplicate:
             return
-        await self.channel.replace(person, where, outcome)
+        if where is None and outcome.pending:  # a message the write-back's outcome can update
+            where = await self.channel.notify(person, outcome.text)
+        else:
+            await self.channel.replace(person, where, outcome)
         if outcome.notices:
             await deliver(self.deps, self.channel)
+        follow_up(self.deps, outcome, lambda final: self.channel.replace(person, where, final))
 
     async def on_simple_action(self, ack: Any, body: dict, action: dict, client: Any) -> None:
         await ack()

@@ -24,6 +24,7 @@ from bot.core.deps import Deps
 from bot.core.model import Person
 from bot.core.ports import Applied, Change, Conversations
 from bot.core.prompts import ActionId, Answer, Outcome, PromptItem
+from bot.core.writeback import follow_up
 from bot.sender import deliver
 
 log = logging.getLogger("goalnudge.teams")
@@ -166,6 +167,8 @@ class TeamsBot(TeamsActivityHandler):
         )
         if outcome.ok and not outcome.duplicate:
             await deliver(self.deps, self.channel)
+            card = f"{ctx.activity.conversation.id}|{ctx.activity.reply_to_id or ''}"
+            follow_up(self.deps, outcome, lambda final: self.channel.replace(person, card, final))
         return outcome
 
     async def on_adaptive_card_invoke(
