@@ -4,6 +4,7 @@ hung peer costs a round one timeout."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -12,7 +13,6 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import teams_activities as ta
 from conftest import Running, running, sample_database
 from fakes.bot_connector import FakeConnector
@@ -156,5 +156,99 @@ async def test_history_lookups_keep_to_slacks_limit_and_hold_up_nobody(tmp_path:
             await recover(on.app.deps, channel)
         await assert_one_message_each_and_recorded(fake, on)
         asked = [c.at for c in fake.called("conversations.history")]
-        assert len(asked) == 3 and all(b - a >= window for a, b in zip(asked, asked[1:]))
+        assert len(asked) == 3 and all(b - a >= window for a, b in itertools.pairwise(asked))
         assert all(int(c.params["limit"]) <= 15 for c in fake.called("conversations.history"))
+
+
+TEAMS_PEOPLE = [ta.TeamsUser.from_email(f"{name}@acme.example") for name in PEOPLE.values()]
+
+
+@asynccontextmanager
+async def teams_server(
+    tmp_path: Path, timeout: float = TIMEOUT
+) -> AsyncIterator[tuple[FakeConnector, Running]]:
+    """The real server with everyone installed in Teams, against the fake connector."""
+    fake = FakeConnector()
+    await fake.start()
+    config = Settings(
+        database_url=await sample_database(tmp_path / "teams.db"),
+        goalnudge_sample_data=SAMPLE_DATA,
+        teams_timeout_seconds=timeout,
+    )
+    async with running(config) as on:
+        for user in TEAMS_PEOPLE:
+            fake.add_member(user.personal_conversation_id, user.id, user.name, user.email,
+                            user.aad_object_id)  # fmt: skip
+            activity = ta.installation_update(user, service_url=fake.url)
+            async with on.http.post(f"{on.base}/api/messages", json=activity) as answer:
+                assert answer.status in (200, 201)
+        yield fake, on
+    await fake.stop()
+
+
+def teams_messages(fake: FakeConnector) -> Counter[str]:
+    """How many messages each person's chat holds (whatever the connector answered)."""
+    delivered = [s for s in fake.sent if s.op in ("send", "reply") and s.status < 300]
+    return Counter(
+        s.conversation_id
+        for s in delivered
+        if "attachments" in s.body or s.body.get("text") == "Heads up"
+    )
+
+
+async def unconfirmed_metric(on: Running) -> float:
+    async with on.http.get(f"{on.base}/metrics") as answer:
+        text = await answer.text()
+    line = next(x for x in text.splitlines() if 'outcome="sent_unconfirmed"' in x)
+    return float(line.rsplit(" ", 1)[1])
+
+
+async def test_teams_failing_after_the_send_is_recorded_sent_unconfirmed_and_never_resent(
+    tmp_path: Path,
+) -> None:
+    async with teams_server(tmp_path) as (fake, on):
+        due = await everyone_due(on)
+        fake.send_then_fail(502)
+        fake.send_then_fail(504)
+        first = await deliver(on.app.deps, on.channel, concurrency=1)
+        assert len(first.unconfirmed) == 2 and len(first.sent) == due - 2
+
+        await tick(on.app, on.channel)
+        await tick(on.app, on.channel)
+        assert set(teams_messages(fake).values()) == {1} and len(teams_messages(fake)) == due
+        for row in first.unconfirmed:
+            settled = await on.app.deps.outbox.get(row.id or 0)
+            assert settled is not None and settled.state is CheckInState.SENT
+            assert settled.message_ref is None  # Teams cannot tell us its activity id
+        assert await unconfirmed_metric(on) == 2
+
+
+async def test_a_hung_teams_connector_costs_one_timeout_and_holds_up_nobody_else(
+    tmp_path: Path,
+) -> None:
+    async with teams_server(tmp_path) as (fake, on):
+        due = await everyone_due(on)
+        alice = TEAMS_PEOPLE[0]
+        fake.hang(alice.personal_conversation_id, 5.0)
+        started = time.monotonic()
+        first = await deliver(on.app.deps, on.channel)
+        assert time.monotonic() - started < 2.5  # one timeout (0.4 s), not the 5 s hang
+        assert len(first.sent) == due - 1
+        [hung] = first.unconfirmed
+        assert hung.person == alice.email
+
+        await tick(on.app, on.channel)
+        assert set(teams_messages(fake).values()) == {1} and len(teams_messages(fake)) == due
+
+
+async def test_teams_refusing_connections_sent_nothing_so_the_next_round_tries_again(
+    tmp_path: Path,
+) -> None:
+    # The connector client retries a refused connection with back-off for a few seconds: the
+    # timeout must outlast that to see the refusal rather than silence.
+    async with teams_server(tmp_path, timeout=10.0) as (fake, on):
+        due = await everyone_due(on)
+        await fake.stop()  # its port now refuses connections
+        first = await deliver(on.app.deps, on.channel)
+        assert not first.unconfirmed and not first.sent and len(first.failed) == due
+        assert len(await on.app.deps.outbox.in_state(CheckInState.PLANNED)) == due
