@@ -49,9 +49,14 @@ class Settings(BaseSettings):
     slack_client_id: str | None = None
     slack_client_secret: str | None = None
     slack_scopes: str | None = None
+    slack_timeout_seconds: float = Field(15.0, gt=0)
+    # None: 50 with one SLACK_BOT_TOKEN (an internal app keeps Tier 3), 1 per workspace in
+    # OAuth mode (Slack's 2025 limit for distributed apps outside the Marketplace).
+    slack_history_lookups_per_minute: int | None = Field(None, ge=1)
     teams_app_id: str | None = None
     teams_app_password: str | None = None
     teams_app_tenant_id: str | None = None
+    teams_timeout_seconds: float = Field(10.0, gt=0)
     salesforce_username: str | None = None
     salesforce_password: str | None = None
     salesforce_security_token: str | None = None

@@ -54,9 +54,10 @@ def channels(settings: Settings, app: App) -> tuple[Router, dict[str, object]]:
         app.deps = replace(app.deps, availability=SlackAvailability(slack))
     elif settings.slack_oauth:
         from bot.channels.slack.app import build_oauth
+        from bot.channels.slack.channel import SlackLimits
         from bot.workspaces import Workspaces
 
-        workspaces = Workspaces(app, settings.slack_api_url)
+        workspaces = Workspaces(app, settings.slack_api_url, SlackLimits.of(settings))
         parts["slack"] = build_oauth(settings, app.store, workspaces.bot_for)
         parts["workspaces"] = workspaces
     from bot.channels.teams.app import build as build_teams
@@ -71,11 +72,15 @@ async def outbound_channel(settings: Settings, app: App) -> Channel | None:
     """The channel prompts go out through when nothing serves requests (CLI commands); in OAuth
     mode, the Slack workspace of the organisation acted on."""
     if settings.slack_oauth:
+        from bot.channels.slack.channel import SlackLimits
         from bot.workspaces import slack_channel
 
         slug = (await app.deps.directory.organisation()).slug
         found = await app.store.installations.for_org(slug)
-        return slack_channel(app, found.bot_token, settings.slack_api_url) if found else None
+        if found is None:
+            return None
+        limits = SlackLimits.of(settings)
+        return slack_channel(app, found.bot_token, settings.slack_api_url, None, limits)
     if not (settings.slack_bot_token or settings.teams_app_id):
         return None
     return channels(settings, app)[0]
@@ -132,8 +137,8 @@ async def tick(
 
     `started`: when this process started; sends claimed before then were cut off by a crash.
     """
-    if started is not None:
-        await recover(app.deps, channel, max(started, app.deps.clock.now() - STALE_SEND))
+    cut_off = max(started, app.deps.clock.now() - STALE_SEND) if started else None
+    await recover(app.deps, channel, cut_off)  # maybe-sent rows first: never sent twice
     for report in await sync_due(app.deps, app.syncs):
         if report.errors:
             log.warning("%s sync failed: %s", report.source, "; ".join(report.errors))

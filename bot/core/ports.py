@@ -79,7 +79,13 @@ class Outbox(Protocol):
         ...
 
     async def release(self, checkin_ids: Sequence[int], at: datetime) -> None:
-        """Claimed rows that could not be sent this time: planned again, for the next round."""
+        """Claimed (or unconfirmed) rows that could not be sent this time, or that a lookup
+        found were not delivered: planned again, for the next round."""
+        ...
+
+    async def unconfirm(self, checkin_ids: Sequence[int]) -> None:
+        """Claimed rows the platform may have delivered: kept from any resend until a lookup
+        of the platform's own history settles them (their claim time is kept)."""
         ...
 
     async def fail(self, checkin_id: int, reason: str, at: datetime) -> None:

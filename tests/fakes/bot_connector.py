@@ -42,6 +42,8 @@ class FakeConnector:
         self.members: dict[str, list[Json]] = {}
         self.teams: dict[str, Json] = {}
         self._failures: dict[str, list[tuple[int, int | None]]] = {}
+        self._after_send: list[int] = []  # statuses, see send_then_fail()
+        self.hung: dict[str, float] = {}  # conversation id → seconds its sends take, see hang()
         self._ids = itertools.count(1)
         self._conversations = itertools.count(1)
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -124,6 +126,16 @@ class FakeConnector:
         "channels") with status, e.g. 429 with a Retry-After header, 412, 502 or 504."""
         self._failures.setdefault(op, []).extend([(status, retry_after)] * times)
 
+    def send_then_fail(self, status: int = 502, times: int = 1) -> None:
+        """The next `times` new messages (send or reply) are delivered into the conversation,
+        then answered with `status` (a gateway losing the connector's answer: 502, 504). They
+        are recorded as delivered (status 200): the person sees them."""
+        self._after_send.extend([status] * times)
+
+    def hang(self, conversation_id: str, seconds: float) -> None:
+        """Messages into one conversation are delivered but answered only after `seconds`."""
+        self.hung[conversation_id] = seconds
+
     def _failure(self, op: str) -> web.Response | None:
         if not self._failures.get(op):
             return None
@@ -168,6 +180,10 @@ class FakeConnector:
         if op in ("send", "reply"):
             activity_id = f"act-{next(self._ids)}"
         self._record(op, request, conversation_id, activity_id, body)
+        if op in ("send", "reply"):
+            await asyncio.sleep(self.hung.get(conversation_id, 0.0))
+            if self._after_send:
+                return _error(self._after_send.pop(0))
         return web.json_response({} if op == "delete" else {"id": activity_id})
 
     def _roster_of(self, conversation_id: str) -> list[Json] | None:

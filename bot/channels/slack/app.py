@@ -15,7 +15,7 @@ from slack_bolt.middleware.authorization.async_single_team_authorization import 
 )
 from slack_sdk.errors import SlackApiError
 
-from bot.channels.slack.channel import SlackChannel, make_client
+from bot.channels.slack.channel import SlackChannel, SlackLimits, make_client
 from bot.channels.slack.listeners import BotFor, SlackBot, register
 from bot.channels.slack.oauth import oauth_settings
 from bot.config import Settings
@@ -39,8 +39,9 @@ logging.getLogger("slack_bolt.AsyncApp").addFilter(SameTokenWarning())
 
 def build(settings: Settings, deps: Deps) -> tuple[AsyncApp, SlackChannel]:
     """One workspace, one bot token (SLACK_BOT_TOKEN)."""
-    client = make_client(settings.slack_bot_token, settings.slack_api_url)
-    channel = SlackChannel(client, deps.directory)
+    limits = SlackLimits.of(settings)
+    client = make_client(settings.slack_bot_token, settings.slack_api_url, timeout=limits.timeout)
+    channel = SlackChannel(client, deps.directory, limits)
     app = AsyncApp(
         signing_secret=settings.slack_signing_secret or "",
         client=client,
@@ -58,7 +59,8 @@ def build(settings: Settings, deps: Deps) -> tuple[AsyncApp, SlackChannel]:
 def build_oauth(settings: Settings, store: Store, bot_for: BotFor) -> AsyncApp:
     """Any number of workspaces, installed through OAuth; requests are authorised per workspace
     from the installations in the database."""
-    client = make_client(None, settings.slack_api_url)  # also takes the OAuth calls
+    timeout = settings.slack_timeout_seconds
+    client = make_client(None, settings.slack_api_url, timeout=timeout)  # also takes OAuth calls
     oauth = oauth_settings(settings, store)
     app = AsyncApp(
         signing_secret=settings.slack_signing_secret or "",

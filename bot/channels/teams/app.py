@@ -36,7 +36,7 @@ def build(
         APP_TENANTID=settings.teams_app_tenant_id or "",
     )
     adapter = CloudAdapter(ConfigurationBotFrameworkAuthentication(config))
-    channel = TeamsChannel(adapter, app_id, conversations)
+    channel = TeamsChannel(adapter, app_id, conversations, settings.teams_timeout_seconds)
     bot = TeamsBot(deps, conversations, channel)
 
     async def on_error(context, error: Exception) -> None:
