@@ -16,6 +16,7 @@ from slack_bolt.middleware.authorization.async_single_team_authorization import 
 from slack_sdk.errors import SlackApiError
 
 from bot.channels.slack.channel import SlackChannel, make_client
+from bot.channels.slack.inbound import unhandled
 from bot.channels.slack.listeners import BotFor, SlackBot, register
 from bot.channels.slack.oauth import oauth_settings
 from bot.config import Settings
@@ -24,6 +25,13 @@ from bot.core.errors import ConfigError, IntegrationError
 from storage import Store
 
 log = logging.getLogger("goalnudge.slack")
+# inbound.handler verifies the signature before anything parses the body, so Bolt need not (its
+# check would log a refused body); a request no listener takes goes to `unhandled`, not to
+# Bolt's warning, which logs the body too.
+CHECKED_AT_THE_DOOR = {
+    "request_verification_enabled": False,
+    "raise_error_for_unhandled_request": True,
+}
 
 
 class SameTokenWarning(logging.Filter):
@@ -45,6 +53,7 @@ def build(settings: Settings, deps: Deps) -> tuple[AsyncApp, SlackChannel]:
         signing_secret=settings.slack_signing_secret or "",
         client=client,
         process_before_response=False,
+        **CHECKED_AT_THE_DOOR,
     )
     bot = SlackBot(deps, channel)
 
@@ -52,6 +61,7 @@ def build(settings: Settings, deps: Deps) -> tuple[AsyncApp, SlackChannel]:
         return bot
 
     register(app, the_bot)
+    app.error(unhandled)
     return app, channel
 
 
@@ -73,19 +83,12 @@ def build_oauth(settings: Settings, store: Store, bot_for: BotFor) -> AsyncApp:
             client=client,
         ),
         process_before_response=False,
+        **CHECKED_AT_THE_DOOR,
     )
     register(app, bot_for)
+    app.error(unhandled)
     app.enable_token_revocation_listeners()  # uninstalled: the workspace's token is forgotten
     return app
-
-
-def handler(app: AsyncApp) -> web.RequestHandler:
-    """POST /slack/events: platform request → Bolt request → listeners → platform response."""
-
-    async def slack_events(request: web.Request) -> web.StreamResponse:
-        return await to_aiohttp_response(await app.async_dispatch(await to_bolt_request(request)))
-
-    return slack_events
 
 
 def oauth_handler(app: AsyncApp) -> web.RequestHandler:
