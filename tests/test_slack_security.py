@@ -5,16 +5,21 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from urllib.parse import quote_plus
 
 import pytest
 import slack_requests as sr
 from fakes.slack_api import Call
 from slack_harness import SECRET, Slack, button_value, nudge_alice, slack_app
+from slack_oauth_harness import TOKENS, oauth_app
 
 from bot.channels.slack import inbound
+from bot.demo import SAMPLE_ORG
+from bot.server import WORKSPACES
 
 SECRET_NOTE = "Initech is about to churn, keep this quiet"
 
@@ -107,7 +112,9 @@ async def test_a_refused_body_is_never_logged(
     assert (await slack.post((body, wrong))).status == 401
     big = f"payload={SECRET_NOTE}" + "x" * 900_000
     for _ in range(20):
-        assert (await slack.post((big, sr.signed(big, "wrong", content_type=sr.FORM)))).status == 401
+        assert (
+            await slack.post((big, sr.signed(big, "wrong", content_type=sr.FORM)))
+        ).status == 401
     assert SECRET_NOTE not in text_of(logged.records)
     assert len(text_of(logged.records)) < 5_000  # 20 forged 900 KB requests, a few short lines
     kr = await slack.app.deps.directory.key_result("arr-alice")
@@ -263,3 +270,83 @@ async def test_a_slack_identity_is_matched_only_in_the_organisations_workspace(
     assert len([r for r in refusals if "T9" in r]) == 1
     assert len([r for r in refusals if "UALICE2" in r]) == 1
     assert "alice@" not in text_of([r for r in logged.records if r.name.startswith("goalnudge")])
+
+
+async def test_the_same_action_ts_in_two_workspaces_applies_in_both(tmp_path: Path) -> None:
+    async with oauth_app(tmp_path) as install:
+        await install.both(tmp_path)
+        await install.monday_round()
+        nudges = {
+            c.token: button_value(c, "gn:confirm")
+            for c in install.fake.called("chat.postMessage")
+            if c.params["channel"] in ("UALICE", "WALICE")
+        }
+        clicks = [
+            sr.block_actions(user, "gn:confirm", nudges[TOKENS[team]], secret=SECRET,
+                             channel=f"D{user}", team_id=team, action_ts="1700000100.1")
+            for user, team in (("UALICE", "T1"), ("WALICE", "T2"))
+        ]  # fmt: skip
+        for request in clicks:
+            assert (await install.slack.post(request)).status == 200
+        updates = await install.slack.wait_for("chat.update", 2)
+        assert {u.token for u in updates} == set(TOKENS.values())
+        assert all(u.params["text"].startswith("✅ Confirmed") for u in updates)
+
+        body, headers = clicks[0]
+        retry = (body, headers | {"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "timeout"})
+        assert (await install.slack.post(retry)).status == 200
+        for user, team, retry in (
+            ("UALICE", "T1", None),
+            ("WALICE", "T2", None),
+            ("WALICE", "T2", 1),
+        ):  # one event id in both; T2 redelivers
+            home = {"type": "app_home_opened", "user": user, "tab": "home"}
+            event = sr.event(home, secret=SECRET, event_id="EvSame", team_id=team,
+                             retry_num=retry)  # fmt: skip
+            assert (await install.slack.post(event)).status == 200
+        await asyncio.sleep(0.2)
+        assert len(install.fake.called("chat.update")) == 2
+        published = install.fake.called("views.publish")
+        assert sorted(p.token for p in published) == sorted(TOKENS.values())
+        for workspace in await install.on.web_app[WORKSPACES].all():
+            assert len(await workspace.app.deps.ledger.history("arr-alice")) == 1
+
+
+def answered_at(request: tuple[str, dict[str, str]], url: str) -> tuple[str, dict[str, str]]:
+    """The request with its response_url at `url` (hooks.slack.com is not for tests)."""
+    body, headers = request
+    body = re.sub(r"https%3A%2F%2Fhooks\.slack\.com(%2F[A-Za-z0-9]+)+", quote_plus(url), body)
+    return body, sr.signed(body, SECRET, content_type=headers["Content-Type"])
+
+
+async def test_a_workspace_that_never_installed_gets_bolts_refusal(
+    tmp_path: Path, logged: pytest.LogCaptureFixture
+) -> None:
+    async with oauth_app(tmp_path) as install:
+        await install.workspace("T1", SAMPLE_ORG)
+        respond = f"{install.fake.url}respond"
+        home = {"type": "app_home_opened", "user": "UALICE", "tab": "home"}
+        requests = [
+            answered_at(
+                sr.slash_command("UALICE", "/goals", "", secret=SECRET, team_id="T3"), respond
+            ),
+            answered_at(
+                sr.block_actions("UALICE", "gn:confirm", '{"c": 1}', secret=SECRET, team_id="T3"),
+                respond,
+            ),
+            sr.event(home, secret=SECRET, event_id="Ev3", team_id="T3"),
+            answered_at(sr.block_actions("UALICE", "gn:confirm", '{"c": 1}', secret=SECRET,
+                                         team_id="T3"), "http://127.0.0.1:1/respond"),
+        ]  # fmt: skip  (the last one's response_url is out of reach)
+        answers = []
+        for request in requests:
+            response = await install.slack.post(request)
+            assert response.status == 200
+            answers.append(await response.text())
+        told = [c.params["text"] for c in install.fake.called("respond")]
+        assert len(told) == 2 and answers[:2] == ["", ""] and answers[3] == ""
+        assert all(
+            "Please reinstall this app into your workspace" in t for t in [*told, answers[2]]
+        )
+        assert not [r for r in logged.records if r.exc_info]
+        assert not install.fake.called("users.info") and not install.fake.called("views.publish")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+import aiohttp
 from aiohttp import StreamReader, web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp
@@ -93,12 +94,20 @@ async def unhandled(
     """Bolt's error handler: a signed request no listener takes is answered 400 (an event 200,
     so Slack does not retry one we do not subscribe to), with no body in the log; any other
     error is a bug, logged as Bolt would."""
+    source = str(request.context.get(SOURCE, "socket mode"))
+    if (
+        isinstance(error, aiohttp.ClientError | TimeoutError)
+        and not request.context.authorize_result
+    ):
+        # Bolt refuses a workspace with no installation by posting to the response_url; when
+        # that is out of reach the refusal stands all the same.
+        refusals.warning(source, "Slack request from %s refused: workspace not installed", source)
+        return BoltResponse(status=200, body="")
     if not isinstance(error, BoltUnhandledRequestError):
         log.exception("Slack listener failed: %s", type(error).__name__)
         return None
     if request.body.get("type") == "event_callback":
         return BoltResponse(status=200, body="")
-    source = str(request.context.get(SOURCE, "socket mode"))
     refusals.warning(
         source,
         "Slack request from %s refused (400): no listener for it, %s bytes",
