@@ -335,9 +335,11 @@ async def test_a_workspace_that_never_installed_gets_bolts_refusal(
                 respond,
             ),
             sr.event(home, secret=SECRET, event_id="Ev3", team_id="T3"),
-            answered_at(sr.block_actions("UALICE", "gn:confirm", '{"c": 1}', secret=SECRET,
-                                         team_id="T3"), "http://127.0.0.1:1/respond"),
-        ]  # fmt: skip  (the last one's response_url is out of reach)
+            answered_at(
+                sr.block_actions("UALICE", "gn:confirm", '{"c": 1}', secret=SECRET, team_id="T3"),
+                "http://127.0.0.1:1/respond",
+            ),
+        ]  # the last one's response_url is out of reach
         answers = []
         for request in requests:
             response = await install.slack.post(request)

@@ -1,23 +1,29 @@
-"""Build the Bolt app and the two small functions that carry aiohttp requests to it and back."""
+"""Build the Bolt app, wire its listeners, and carry the OAuth pages' requests to it."""
 
 from __future__ import annotations
 
+import inspect
 import logging
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 from slack_bolt.authorization.async_authorize import AsyncInstallationStoreAuthorize
+from slack_bolt.kwargs_injection.async_args import AsyncArgs
 from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_bolt.middleware.authorization.async_single_team_authorization import (
     AsyncSingleTeamAuthorization,
 )
 from slack_sdk.errors import SlackApiError
 
+from bot.channels.slack import blocks
 from bot.channels.slack.channel import SlackChannel, make_client
 from bot.channels.slack.inbound import unhandled
-from bot.channels.slack.listeners import BotFor, SlackBot, register
+from bot.channels.slack.listeners import MODAL, SIMPLE, SlackBot
 from bot.channels.slack.oauth import oauth_settings
 from bot.config import Settings
 from bot.core.deps import Deps
@@ -43,6 +49,36 @@ class SameTokenWarning(logging.Filter):
 
 
 logging.getLogger("slack_bolt.AsyncApp").addFilter(SameTokenWarning())
+
+
+BotFor = Callable[[AsyncBoltContext], Awaitable[SlackBot]]
+
+
+def register(app: AsyncApp, bot_for: BotFor) -> None:
+    """Each listener runs on the SlackBot of the request's workspace (`bot_for`): its own
+    organisation and Slack client. With one bot token there is one SlackBot."""
+
+    def via(name: str) -> Callable[[AsyncArgs], Awaitable[Any]]:
+        wanted = list(inspect.signature(getattr(SlackBot, name)).parameters)[1:]  # after self
+
+        async def listener(args: AsyncArgs) -> Any:
+            method = getattr(await bot_for(args.context), name)
+            return await method(**{arg: getattr(args, arg) for arg in wanted})
+
+        return listener
+
+    app.use(via("once_per_event"))
+    app.action(SIMPLE)(via("on_simple_action"))
+    app.action(MODAL)(via("on_modal_action"))
+    app.action(blocks.UPDATE_KR)(via("on_update_kr"))
+    app.action(blocks.DETAILS)(via("on_details"))
+    app.action(re.compile(""))(via("on_other_action"))  # last: whatever the others do not take
+    app.view(blocks.ADJUST_MODAL)(via("on_submit"))
+    app.view(blocks.FLAG_MODAL)(via("on_submit"))
+    app.shortcut("flag_blocker")(via("on_flag_shortcut"))
+    app.command("/goals")(via("on_goals"))
+    app.event("app_home_opened")(via("on_home"))
+    app.event("message")(via("on_message"))
 
 
 def build(settings: Settings, deps: Deps) -> tuple[AsyncApp, SlackChannel]:

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import inspect
 import json
 import re
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from slack_bolt.async_app import AsyncApp, AsyncBoltContext
-from slack_bolt.kwargs_injection.async_args import AsyncArgs
+from slack_bolt.async_app import AsyncBoltContext
 from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -307,33 +304,3 @@ class SlackBot:
             if first is Applied.DUPLICATE:
                 return BoltResponse(status=200, body="")
         return await next()
-
-
-BotFor = Callable[[AsyncBoltContext], Awaitable[SlackBot]]
-
-
-def register(app: AsyncApp, bot_for: BotFor) -> None:
-    """Each listener runs on the SlackBot of the request's workspace (`bot_for`): its own
-    organisation and Slack client. With one bot token there is one SlackBot."""
-
-    def via(name: str) -> Callable[[AsyncArgs], Awaitable[Any]]:
-        wanted = list(inspect.signature(getattr(SlackBot, name)).parameters)[1:]  # after self
-
-        async def listener(args: AsyncArgs) -> Any:
-            method = getattr(await bot_for(args.context), name)
-            return await method(**{arg: getattr(args, arg) for arg in wanted})
-
-        return listener
-
-    app.use(via("once_per_event"))
-    app.action(SIMPLE)(via("on_simple_action"))
-    app.action(MODAL)(via("on_modal_action"))
-    app.action(blocks.UPDATE_KR)(via("on_update_kr"))
-    app.action(blocks.DETAILS)(via("on_details"))
-    app.action(re.compile(""))(via("on_other_action"))  # last: whatever the others do not take
-    app.view(blocks.ADJUST_MODAL)(via("on_submit"))
-    app.view(blocks.FLAG_MODAL)(via("on_submit"))
-    app.shortcut("flag_blocker")(via("on_flag_shortcut"))
-    app.command("/goals")(via("on_goals"))
-    app.event("app_home_opened")(via("on_home"))
-    app.event("message")(via("on_message"))
