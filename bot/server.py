@@ -88,7 +88,7 @@ async def outbound_channel(settings: Settings, app: App) -> Channel | None:
 
 def build_web_app(settings: Settings, app: App) -> tuple[web.Application, Channel]:
     """Every route on one port; returns the channel prompts go out through."""
-    from bot.channels.slack.app import handler as slack_handler
+    from bot.channels.slack.inbound import handler as slack_handler
     from bot.channels.teams.app import credentials_check
     from bot.channels.teams.app import handler as teams_handler
 
@@ -110,7 +110,8 @@ def build_web_app(settings: Settings, app: App) -> tuple[web.Application, Channe
     if "slack" in parts:
         web_app[SLACK_APP] = parts["slack"]
         if settings.slack_signing_secret:  # without it, only Socket Mode may reach the app
-            web_app.router.add_post("/slack/events", slack_handler(parts["slack"]))  # type: ignore[arg-type]
+            slack_events = slack_handler(parts["slack"], settings.slack_signing_secret)  # type: ignore[arg-type]
+            web_app.router.add_post("/slack/events", slack_events)
     if "workspaces" in parts:
         from bot.channels.slack.app import oauth_handler
         from bot.channels.slack.oauth import INSTALL_PATH, REDIRECT_PATH
