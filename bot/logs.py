@@ -116,3 +116,22 @@ def new_round_id() -> str:
     rid = f"round-{time.strftime('%H%M%S')}-{uuid.uuid4().hex[:6]}"
     request_id.set(rid)
     return rid
+
+
+class EveryMinute:
+    """A WARNING at most once a minute per source and kind, the rest at DEBUG: refused
+    requests cannot flood the log."""
+
+    def __init__(self, logger: logging.Logger, every: float = 60.0) -> None:
+        self.logger = logger
+        self.every = every
+        self.last: dict[tuple[str, str], float] = {}
+
+    def warning(self, source: str, kind: str, message: str, *args: object) -> None:
+        now = time.monotonic()
+        loud = now - self.last.get((source, kind), -self.every) >= self.every
+        if loud:
+            if len(self.last) > 10_000:  # many sources: forget them rather than grow
+                self.last.clear()
+            self.last[(source, kind)] = now
+        self.logger.log(logging.WARNING if loud else logging.DEBUG, message, *args)
