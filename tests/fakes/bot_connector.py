@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import threading
+import time
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any, Literal
@@ -42,6 +43,7 @@ class FakeConnector:
         self.members: dict[str, list[Json]] = {}
         self.teams: dict[str, Json] = {}
         self._failures: dict[str, list[tuple[int, int | None]]] = {}
+        self._hangs: dict[str, float] = {}  # op → seconds each such request is held
         self._ids = itertools.count(1)
         self._conversations = itertools.count(1)
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -60,6 +62,7 @@ class FakeConnector:
     async def stop(self) -> None:
         if self._loop is None or self._thread is None:
             return
+        self._hangs.clear()  # held requests answer now, so the server can stop
         if self._runner is not None:
             cleanup = asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop)
             await asyncio.wrap_future(cleanup)
@@ -124,6 +127,15 @@ class FakeConnector:
         "channels") with status, e.g. 429 with a Retry-After header, 412, 502 or 504."""
         self._failures.setdefault(op, []).extend([(status, retry_after)] * times)
 
+    def hang(self, op: str, seconds: float) -> None:
+        """Hold every request of op (a Sent op) that long before answering: a hung connector."""
+        self._hangs[op] = seconds
+
+    async def _held(self, op: str) -> None:
+        deadline = time.monotonic() + self._hangs.get(op, 0.0)
+        while self._hangs.get(op) and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+
     def _failure(self, op: str) -> web.Response | None:
         if not self._failures.get(op):
             return None
@@ -162,6 +174,7 @@ class FakeConnector:
             return _error(405)
         op = ops[request.method]
         body: Json = await request.json() if request.can_read_body else {}
+        await self._held(op)
         if failed := self._failure(op):
             self._record(op, request, conversation_id, activity_id, body, failed.status)
             return failed

@@ -163,7 +163,8 @@ def handler(adapter: CloudAdapter, bot: TeamsBot, settings: Settings) -> web.Req
             return refuse(request, 401, "unauthorized", type(exc).__name__)
         if invoke is None:
             return web.Response(status=201)
-        return web.json_response(invoke.body, status=invoke.status)
+        body = invoke.body.serialize() if hasattr(invoke.body, "serialize") else invoke.body
+        return web.json_response(body, status=invoke.status)
 
     return api_messages
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from botbuilder.core import CardFactory, MessageFactory, TurnContext
 from botbuilder.core.teams import TeamsActivityHandler
-from botbuilder.schema import Activity, AdaptiveCardInvokeResponse, Attachment
+from botbuilder.schema import Activity, AdaptiveCardInvokeResponse, Attachment, InvokeResponse
 from botbuilder.schema.teams import (
     MessagingExtensionAction,
     MessagingExtensionActionResponse,
@@ -35,6 +35,7 @@ ONBOARDING = (
     "ask your admin to add your email to the org file, then say `goals`."
 )
 FLAG_COMMAND = "flagBlocker"
+VALUED_INVOKES = ("adaptiveCard/", "composeExtension/", "task/")
 
 
 @dataclass
@@ -166,6 +167,17 @@ class TeamsBot(TeamsActivityHandler):
         if outcome.ok and not outcome.duplicate:
             await deliver(self.deps, self.channel)
         return outcome
+
+    async def on_invoke_activity(self, ctx: TurnContext) -> InvokeResponse | None:
+        """Teams' invokes all carry a value; one without is answered 400 before dispatch (the
+        library's handlers would fail on it)."""
+        name = ctx.activity.name or ""
+        if ctx.activity.value is None and name.startswith(VALUED_INVOKES):
+            user = ctx.activity.from_property
+            source = (user.aad_object_id or user.id) if user else "-"
+            self.bad_cards.warning(source, "invoke", "Teams %s without a value refused", name)
+            return InvokeResponse(status=400, body={"error": f"{name} needs a value"})
+        return await super().on_invoke_activity(ctx)
 
     async def on_adaptive_card_invoke(
         self, ctx: TurnContext, invoke_value: Any

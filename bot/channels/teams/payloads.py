@@ -32,7 +32,9 @@ def checkin_id(value: object) -> int | None:
     if isinstance(value, bool) or not isinstance(value, int | str):
         raise BadPayload("a check-in id that is not a number")
     digits = str(value)
-    if not (digits.isdecimal() and len(digits) <= 10 and 0 < int(digits) <= MAX_ID):
+    if not digits.isdecimal():
+        raise BadPayload("a check-in id that is not a number")
+    if not (len(digits) <= 10 and 0 < int(digits) <= MAX_ID):
         raise BadPayload("a check-in id out of range")
     return int(digits)
 
