@@ -18,13 +18,12 @@ import pytest
 import teams_activities as ta
 from conftest import Running, running, sample_database
 from fakes.openid import FakeOpenId, SigningKey
+from test_teams import MAYA, PLATFORM
 
 from bot.config import Settings
 from bot.demo import SAMPLE_DATA
 
 SERVICE_URL = "https://smba.trafficmanager.net/amer/"
-MAYA = ta.TeamsUser.from_email("maya@acme.example", "Maya Schulz")
-PLATFORM = ta.TeamsTeam("19:platform0general@thread.tacv2", "Platform", "group-1")
 
 
 @dataclass
@@ -49,14 +48,14 @@ class Authed:
 
 
 @asynccontextmanager
-async def serve(tmp_path: Path, openid: FakeOpenId) -> AsyncIterator[Running]:
+async def serve(tmp_path: Path, metadata_url: str) -> AsyncIterator[Running]:
     url = await sample_database(tmp_path / "auth.db")
     settings = Settings(
         database_url=url,
         goalnudge_sample_data=SAMPLE_DATA,
         teams_app_id=ta.BOT_APP_ID,
         teams_app_password="not-a-real-password",
-        teams_openid_metadata_url=openid.url,
+        teams_openid_metadata_url=metadata_url,
     )
     async with running(settings) as on:
         yield on
@@ -72,7 +71,7 @@ async def openid() -> AsyncIterator[FakeOpenId]:
 
 @pytest.fixture
 async def authed(tmp_path: Path, openid: FakeOpenId) -> AsyncIterator[Authed]:
-    async with serve(tmp_path, openid) as on:
+    async with serve(tmp_path, openid.url) as on:
         yield Authed(openid, on)
 
 
@@ -112,7 +111,7 @@ async def test_a_slow_then_failing_key_endpoint_blocks_nothing(
     tmp_path: Path, openid: FakeOpenId
 ) -> None:
     openid.delay, openid.status = 2.0, 503
-    async with serve(tmp_path, openid) as on:
+    async with serve(tmp_path, openid.url) as on:
         authed = Authed(openid, on)
         health_times: list[float] = []
 
@@ -138,15 +137,9 @@ async def test_a_slow_then_failing_key_endpoint_blocks_nothing(
 async def test_without_tokens_the_fetch_is_never_tried_by_a_request(tmp_path: Path) -> None:
     """A request with a token while no keys were ever fetched is refused, and quickly, even
     when the metadata endpoint does not answer at all (nothing listens there)."""
-    openid = FakeOpenId()
-    url = await sample_database(tmp_path / "none.db")
-    settings = Settings(
-        database_url=url,
-        goalnudge_sample_data=SAMPLE_DATA,
-        teams_app_id=ta.BOT_APP_ID,
-        teams_openid_metadata_url="http://127.0.0.1:9/v1/.well-known/openidconfiguration",
-    )
-    async with running(settings) as on, aiohttp.ClientSession() as http:
+    openid = FakeOpenId()  # not started: only its tokens are used
+    nowhere = "http://127.0.0.1:9/v1/.well-known/openidconfiguration"
+    async with serve(tmp_path, nowhere) as on, aiohttp.ClientSession() as http:
         started = time.monotonic()
         activity = ta.conversation_update_members_added(
             MAYA, service_url=SERVICE_URL, team=PLATFORM

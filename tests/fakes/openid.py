@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -14,6 +13,7 @@ from typing import Any
 import jwt
 from aiohttp import web
 from cryptography.hazmat.primitives.asymmetric import rsa
+from fakes.threaded import ThreadedServer
 
 __all__ = ["FakeOpenId", "SigningKey"]
 
@@ -43,11 +43,14 @@ class SigningKey:
                 "endorsements": self.endorsements}  # fmt: skip
 
 
-class FakeOpenId:
-    """Serves the metadata document and the key set on its own thread (so a client that
-    blocks its event loop cannot hide it); counts fetches; can be made slow or failing."""
+class FakeOpenId(ThreadedServer):
+    """Serves the metadata document and the key set; counts fetches; can be made slow or
+    failing."""
+
+    name = "fake-openid"
 
     def __init__(self) -> None:
+        super().__init__()
         self.teams_key = SigningKey("teams-key-1", ["msteams", "skype"])
         self.webchat_key = SigningKey("webchat-key-1", ["webchat"])
         self.published = [self.teams_key, self.webchat_key]
@@ -55,43 +58,18 @@ class FakeOpenId:
         self.keys_fetches = 0
         self.delay = 0.0  # seconds before the metadata document is answered
         self.status = 200  # what the metadata document is answered with
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
-        self._runner: web.AppRunner | None = None
-        self._port = 0
 
     @property
     def url(self) -> str:
         """The metadata URL (TEAMS_OPENID_METADATA_URL)."""
-        return f"http://127.0.0.1:{self._port}{METADATA_PATH}"
+        return f"http://127.0.0.1:{self.port}{METADATA_PATH}"
 
-    async def start(self) -> None:
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, name="fake-openid")
-        self._thread.daemon = True
-        self._thread.start()
-        await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(self._serve(), self._loop))
-
-    async def stop(self) -> None:
-        if self._loop is None or self._thread is None:
-            return
+    def release(self) -> None:
         self.delay = 0.0
-        if self._runner is not None:
-            cleanup = asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop)
-            await asyncio.wrap_future(cleanup)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        await asyncio.to_thread(self._thread.join)
-        self._loop.close()
-        self._loop = self._thread = self._runner = None
 
-    async def _serve(self) -> None:
-        app = web.Application()
+    def routes(self, app: web.Application) -> None:
         app.router.add_get(METADATA_PATH, self._metadata)
         app.router.add_get(KEYS_PATH, self._keys)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
-        self._port = self._runner.addresses[0][1]
 
     async def _metadata(self, _request: web.Request) -> web.Response:
         self.metadata_fetches += 1
@@ -100,7 +78,7 @@ class FakeOpenId:
             await asyncio.sleep(0.05)
         if self.status != 200:
             return web.json_response({"error": "unavailable"}, status=self.status)
-        base = f"http://127.0.0.1:{self._port}"
+        base = f"http://127.0.0.1:{self.port}"
         return web.json_response({
             "issuer": ISSUER,
             "authorization_endpoint": "https://invalid.botframework.com",
