@@ -97,6 +97,22 @@ async def test_someone_from_another_tenant_with_alices_email_is_not_alice(
     assert not any("Close $600k" in t for t in texts(teams, STRANGER.personal_conversation_id))
 
 
+async def test_with_a_configured_tenant_even_the_first_stranger_is_refused(tmp_path: Path) -> None:
+    async with serving(tmp_path, teams_app_tenant_id=ta.TENANT_ID) as teams:
+        teams.fake.add_member(
+            STRANGER.personal_conversation_id,
+            STRANGER.id,
+            STRANGER.name,
+            STRANGER.email,
+            STRANGER.aad_object_id,
+        )
+        await teams.post(said(teams, STRANGER, "goals", "first"))
+        assert "I don't know you yet" in texts(teams, STRANGER.personal_conversation_id)[0]
+        await teams.install(ALICE)
+        alice = await teams.app.deps.directory.person("alice@acme.example")
+        assert alice is not None and alice.ids.teams == ALICE.aad_object_id
+
+
 async def test_a_second_teams_id_in_the_tenant_never_replaces_a_known_one(teams: Teams) -> None:
     await teams.install(ALICE)
     twin = ta.TeamsUser.from_email("alice.twin@acme.example", "Alice Chen")

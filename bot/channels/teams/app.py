@@ -69,7 +69,7 @@ def build(
 ) -> tuple[CloudAdapter, TeamsBot, TeamsChannel]:
     app_id = settings.teams_app_id or ""
     config = SimpleNamespace(
-        APP_TYPE="SingleTenant" if settings.teams_app_tenant_id else "MultiTenant",
+        APP_TYPE="SingleTenant" if settings.teams_app_tenant_id and app_id else "MultiTenant",
         APP_ID=app_id,
         APP_PASSWORD=settings.teams_app_password or "",
         APP_TENANTID=settings.teams_app_tenant_id or "",
