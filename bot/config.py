@@ -56,7 +56,11 @@ class Settings(BaseSettings):
     teams_app_id: str | None = None
     teams_app_password: str | None = None
     teams_app_tenant_id: str | None = None
-    teams_timeout_seconds: float = Field(10.0, gt=0)
+    # Where the Bot Connector's token-signing keys are published (tests point it at a fake).
+    teams_openid_metadata_url: str = (
+        "https://login.botframework.com/v1/.well-known/openidconfiguration"
+    )
+    teams_timeout_seconds: float = Field(10.0, gt=0)  # each reply to the Bot Connector
     salesforce_username: str | None = None
     salesforce_password: str | None = None
     salesforce_security_token: str | None = None

@@ -90,7 +90,7 @@ def build_web_app(settings: Settings, app: App) -> tuple[web.Application, Channe
     """Every route on one port; returns the channel prompts go out through."""
     from bot.channels.slack.inbound import handler as slack_handler
     from bot.channels.teams.app import credentials_check
-    from bot.channels.teams.app import handler as teams_handler
+    from bot.channels.teams.app import routes as teams_routes
 
     web_app = web.Application(middlewares=[logs.with_request_id])
     web_app.router.add_get("/healthz", healthz)
@@ -119,9 +119,7 @@ def build_web_app(settings: Settings, app: App) -> tuple[web.Application, Channe
         web_app[WORKSPACES] = parts["workspaces"]  # type: ignore[assignment]
         for path in (INSTALL_PATH, REDIRECT_PATH):
             web_app.router.add_get(path, oauth_handler(parts["slack"]))  # type: ignore[arg-type]
-    web_app.router.add_post(
-        "/api/messages", teams_handler(parts["teams_adapter"], parts["teams_bot"])
-    )  # type: ignore[arg-type]
+    teams_routes(web_app, settings, parts["teams_adapter"], parts["teams_bot"])  # type: ignore[arg-type]
     if not settings.teams_app_id:
         log.warning(
             "TEAMS_APP_ID is not set: /api/messages accepts unauthenticated calls "

@@ -229,7 +229,7 @@ async def test_a_hung_teams_connector_costs_one_timeout_and_holds_up_nobody_else
     async with teams_server(tmp_path) as (fake, on):
         due = await everyone_due(on)
         alice = TEAMS_PEOPLE[0]
-        fake.hang(alice.personal_conversation_id, 5.0)
+        fake.hang_after_delivery(alice.personal_conversation_id, 5.0)
         started = time.monotonic()
         first = await deliver(on.app.deps, on.channel)
         assert time.monotonic() - started < 2.5  # one timeout (0.4 s), not the 5 s hang
