@@ -9,6 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 from bot.config import Settings
+from bot.core.breaker import Breakers
 from bot.core.deps import Deps, SystemClock, Timing
 from bot.core.errors import ConfigError
 from bot.core.ports import Clock, CrmSource, TrackerSource
@@ -49,7 +50,8 @@ def sources(settings: Settings) -> tuple[CrmSource | None, TrackerSource | None]
                 session_id=settings.salesforce_session_id,
                 instance_url=settings.salesforce_instance_url,
                 domain=settings.salesforce_domain,
-            )
+            ),
+            timeout=settings.salesforce_timeout_seconds,
         )
     if settings.jira_url:
         from integrations.jira import JiraCredentials, JiraTracker
@@ -57,7 +59,8 @@ def sources(settings: Settings) -> tuple[CrmSource | None, TrackerSource | None]
         tracker = JiraTracker(
             JiraCredentials(
                 settings.jira_url, settings.jira_email, settings.jira_api_token, settings.jira_pat
-            )
+            ),
+            timeout=settings.jira_timeout_seconds,
         )
     return crm, tracker
 
@@ -88,6 +91,7 @@ def build_deps(
     crm: CrmSource | None,
     tracker: TrackerSource | None,
     timing: Timing | None = None,
+    breakers: Breakers | None = None,
 ) -> Deps:
     return Deps(
         **repositories(store),
@@ -96,6 +100,7 @@ def build_deps(
         tracker=tracker,
         holidays=PublicHolidays(),
         timing=timing or Timing(),
+        breakers=breakers or Breakers(),
     )
 
 
@@ -117,7 +122,11 @@ async def open_app(settings: Settings, clock: Clock | None = None) -> AsyncItera
     crm, tracker = sources(settings)
     try:
         await check_secrets(store.scope.sessions, box)
-        deps = build_deps(store, clock or SystemClock(), crm, tracker, timing(settings))
+        breakers = Breakers(
+            settings.goalnudge_breaker_failures,
+            timedelta(seconds=settings.goalnudge_breaker_cooldown_seconds),
+        )
+        deps = build_deps(store, clock or SystemClock(), crm, tracker, timing(settings), breakers)
         yield App(store, deps, SyncSchedule(timedelta(minutes=settings.goalnudge_sync_minutes)))
     finally:
         await store.close()

@@ -16,6 +16,7 @@ from bot.core.errors import GoalnudgeError
 from bot.core.model import CheckInKind, CheckInState, Person, Role
 from bot.core.prompts import Action, ActionId, Answer, Input, InputKind, Outcome
 from bot.core.text import percent
+from bot.core.writeback import settled
 
 HELP = """Commands:
   goals                      my key results
@@ -188,7 +189,7 @@ class Chat:
         return f"{field.label}{default}: "
 
     async def reply(self, reply: Answer) -> None:
-        outcome: Outcome = await answer(self.deps, reply)
+        outcome: Outcome = await settled(await answer(self.deps, reply))
         self.say(outcome.text)
 
     async def digest(self, team: str | None) -> None:

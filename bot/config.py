@@ -49,9 +49,18 @@ class Settings(BaseSettings):
     slack_client_id: str | None = None
     slack_client_secret: str | None = None
     slack_scopes: str | None = None
+    slack_timeout_seconds: float = Field(15.0, gt=0)
+    # None: 50 with one SLACK_BOT_TOKEN (an internal app keeps Tier 3), 1 per workspace in
+    # OAuth mode (Slack's 2025 limit for distributed apps outside the Marketplace).
+    slack_history_lookups_per_minute: int | None = Field(None, ge=1)
     teams_app_id: str | None = None
     teams_app_password: str | None = None
     teams_app_tenant_id: str | None = None
+    # Where the Bot Connector's token-signing keys are published (tests point it at a fake).
+    teams_openid_metadata_url: str = (
+        "https://login.botframework.com/v1/.well-known/openidconfiguration"
+    )
+    teams_timeout_seconds: float = Field(10.0, gt=0)  # each reply to the Bot Connector
     salesforce_username: str | None = None
     salesforce_password: str | None = None
     salesforce_security_token: str | None = None
@@ -64,6 +73,10 @@ class Settings(BaseSettings):
     jira_email: str | None = None
     jira_api_token: str | None = None
     jira_pat: str | None = None
+    jira_timeout_seconds: float = Field(20.0, gt=0, le=300)
+    salesforce_timeout_seconds: float = Field(20.0, gt=0, le=300)
+    goalnudge_breaker_failures: int = Field(3, ge=1)
+    goalnudge_breaker_cooldown_seconds: float = Field(300.0, ge=0)
 
     @field_validator("database_url")
     @classmethod

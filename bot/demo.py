@@ -17,6 +17,7 @@ from bot.core.deps import Deps, FixedClock
 from bot.core.ports import CrmSource, TrackerSource
 from bot.core.prompts import ActionId, Answer, Outcome
 from bot.core.sync import sync_crm, sync_tracker
+from bot.core.writeback import settled
 from bot.orgfile import load_file
 from bot.sender import chase, deliver
 from integrations.sample import SampleCrm, SampleTracker
@@ -73,6 +74,7 @@ class Demo:
                 **fields,
             ),
         )  # type: ignore[arg-type]
+        outcome = await settled(outcome)  # nothing to ack here: the write-back runs now
         await self.channel.replace(person, row.message_ref if row else None, outcome)
         await deliver(self.deps, self.channel)
         return outcome

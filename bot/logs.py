@@ -8,6 +8,7 @@ import re
 import sys
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Iterable
 from typing import TextIO
 
@@ -116,3 +117,29 @@ def new_round_id() -> str:
     rid = f"round-{time.strftime('%H%M%S')}-{uuid.uuid4().hex[:6]}"
     request_id.set(rid)
     return rid
+
+
+class Throttled:
+    """One WARNING line per key (a request's source) per `every` seconds at most; the lines held
+    back are counted into the next one, so a flood of refusals costs the log almost nothing."""
+
+    def __init__(self, logger: logging.Logger, every: float = 60.0, keys: int = 10_000) -> None:
+        self.logger = logger
+        self.every = every
+        self.keys = keys  # bounded: many sources cannot grow this without limit
+        self.seen: OrderedDict[str, tuple[float, int]] = OrderedDict()
+
+    def warning(self, key: str, message: str, *args: object) -> bool:
+        """Log `message % args` unless `key` was logged within the last `every` seconds."""
+        now = time.monotonic()
+        last, held = self.seen.get(key, (-self.every, 0))
+        if now - last < self.every:
+            self.seen[key] = (last, held + 1)
+            return False
+        self.seen[key] = (now, 0)
+        self.seen.move_to_end(key)
+        while len(self.seen) > self.keys:
+            self.seen.popitem(last=False)
+        more = f" ({held} more like it held back)" if held else ""
+        self.logger.warning(message + more, *args)
+        return True

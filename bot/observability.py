@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
+import asyncio
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
@@ -27,6 +27,9 @@ from storage.db import schema_is_current
 
 Check = Callable[[], Awaitable[str]]  # "ok", or what is wrong
 CHECK_TTL = 30.0  # seconds a platform check is reused: probes come every few seconds
+CHECK_TIMEOUT = 1.5  # seconds a readiness check may take: probes give up after a few
+BEHIND = "behind: run `goalnudge db upgrade`"
+DEPTH_TIMEOUT = 0.5  # seconds /metrics waits for the outbox depth before serving the last one
 SKIP_REASONS = (
     ("public holiday", "holiday"),
     ("snoozed", "snoozed"),
@@ -53,6 +56,7 @@ class Health:
     platform_checks: dict[str, Check] = field(default_factory=dict)
     leading: Callable[[], bool] = lambda: False
     _checked: dict[str, tuple[float, str]] = field(default_factory=dict)
+    _running: dict[str, asyncio.Task[str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.prompt_count = Counter(
@@ -91,6 +95,12 @@ class Health:
             ["source", "kind"],
             registry=self.registry,
         )
+        self.circuits = Counter(
+            "goalnudge_integration_circuit",
+            "Circuit breaker events per source: opened, skipped (a call not made), closed",
+            ["source", "event"],
+            registry=self.registry,
+        )
 
     def prompts(self, outcome: str, count: int = 1, reason: str | None = None) -> None:
         label = skip_reason(reason) if outcome == "skipped" else ""
@@ -100,6 +110,9 @@ class Health:
         self.prompt_count.labels("answered", "").inc()
         if latency is not None:
             self.latency.observe(max(0.0, latency.total_seconds()))
+
+    def circuit(self, source: str, event: str) -> None:
+        self.circuits.labels(source, event).inc()
 
     def collect(self) -> Iterator[Metric]:
         """Read at scrape time: the chat clients' own counts and the leader flag."""
@@ -122,14 +135,25 @@ class Health:
         leader.add_metric([], 1.0 if self.leading() else 0.0)
         yield from (calls, limited, leader)
 
+    async def bounded(self, name: str, check: Check, limit: float = CHECK_TIMEOUT) -> str:
+        """`check`'s answer within `limit` seconds, else "failing: NAME timed out". A check
+        still hanging is not started again: the next probe waits on the same one."""
+        task = self._running.get(name)
+        if task is None:
+            task = self._running[name] = asyncio.get_running_loop().create_task(check())
+            task.add_done_callback(lambda _: self._running.pop(name, None))
+        done, _ = await asyncio.wait({task}, timeout=limit)
+        if not done:
+            return f"failing: {name} timed out"
+        if task.cancelled() or task.exception() is not None:
+            return f"failing: {type(task.exception()).__name__}"
+        return task.result()
+
     async def platform(self, name: str, check: Check) -> str:
         cached = self._checked.get(name)
         if cached is not None and time.monotonic() - cached[0] < CHECK_TTL:
             return cached[1]
-        try:
-            found = await check()
-        except Exception as exc:  # readiness reports every failure rather than raising it
-            found = f"failing: {type(exc).__name__}"
+        found = await self.bounded(name, check)
         self._checked[name] = (time.monotonic(), found)
         return found
 
@@ -143,17 +167,21 @@ class Health:
             self.usage.labels(report.source, "allowed").set(report.usage[1])
 
     async def checks(self, store: Store) -> dict[str, str]:
-        found: dict[str, str] = {}
-        try:
-            async with store.engine.connect() as connection:
-                await connection.execute(text("SELECT 1"))
-            found["database"] = "ok"
-            current = await schema_is_current(store.engine)
-            found["migrations"] = "ok" if current else "behind: run `goalnudge db upgrade`"
-        except Exception as exc:  # readiness reports every failure rather than raising it
-            found["database"] = f"unreachable: {type(exc).__name__}"
-        for name, check in self.platform_checks.items():
-            found[name] = await self.platform(name, check)
+        async def database() -> str:
+            try:
+                async with store.engine.connect() as connection:
+                    await connection.execute(text("SELECT 1"))
+                return "ok" if await schema_is_current(store.engine) else BEHIND
+            except Exception as exc:  # readiness reports every failure rather than raising it
+                return f"unreachable: {type(exc).__name__}"
+
+        names = list(self.platform_checks)
+        db, *platforms = await asyncio.gather(
+            self.bounded("database", database),
+            *(self.platform(name, self.platform_checks[name]) for name in names),
+        )
+        found = {"database": "ok", "migrations": db} if db in ("ok", BEHIND) else {"database": db}
+        found |= dict(zip(names, platforms, strict=True))
         for source, (at, report) in self.last.items():
             found[source.lower()] = (
                 "ok" if report.ok else f"failing since {at:%H:%M}Z: " + "; ".join(report.errors)
@@ -169,10 +197,13 @@ class Health:
                 status=200 if ready else 503,
             )
 
+        async def depth() -> str:
+            self.depth.set(await store.outbox.depth())
+            return "ok"
+
         async def metrics(_request: web.Request) -> web.Response:
-            # The database's trouble shows in /readyz; metrics still answer without the depth.
-            with contextlib.suppress(Exception):
-                self.depth.set(await store.outbox.depth())
+            # The database's trouble shows in /readyz; metrics answer with the last known depth.
+            await self.bounded("outbox depth", depth, DEPTH_TIMEOUT)
             return web.Response(
                 body=generate_latest(self.registry), headers={"Content-Type": CONTENT_TYPE_LATEST}
             )

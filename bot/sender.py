@@ -10,7 +10,7 @@ from datetime import datetime
 from bot.channels.base import Channel
 from bot.core import checkins
 from bot.core.deps import Deps
-from bot.core.errors import AuthError, IntegrationError, TransientError
+from bot.core.errors import AuthError, IntegrationError, TransientError, Unconfirmed
 from bot.core.model import CheckIn, CheckInKind, CheckInState, KeyResult
 from bot.core.prompts import Outcome
 
@@ -22,6 +22,7 @@ EXPIRED_TEXT = "⌛ This check-in expired without an answer — it shows as “n
 class Delivered:
     sent: tuple[CheckIn, ...] = ()
     failed: tuple[tuple[CheckIn, str], ...] = ()
+    unconfirmed: tuple[CheckIn, ...] = ()  # maybe delivered: settled by `recover`, not resent
 
 
 BATCH = 200  # rows claimed, sent and recorded together: one transaction per batch, not per row
@@ -34,15 +35,18 @@ async def deliver(
     """Send planned rows until none is left (or `limit` were tried), `concurrency` at a time.
 
     Each batch is claimed, sent and then recorded sent in one transaction; a crash in between
-    leaves rows `sending`, which `recover` settles from the platform's own history. Rows that fail
-    for now stay claimed until the round ends, so one round tries each row once.
+    leaves rows `sending`, and a send cut off after the platform may have received it (a
+    timeout, a 5xx) leaves its row `unconfirmed`: `recover` settles both from the platform's own
+    history, never by sending again. Rows that fail for now stay claimed until the round ends,
+    so one round tries each row once.
     """
     sent: list[CheckIn] = []
     failed: list[tuple[CheckIn, str]] = []
+    unconfirmed: list[CheckIn] = []
     retry: list[int] = []
     try:
-        while limit is None or len(sent) + len(failed) < limit:
-            size = BATCH if limit is None else min(BATCH, limit - len(sent) - len(failed))
+        while limit is None or (tried := len(sent) + len(failed) + len(unconfirmed)) < limit:
+            size = BATCH if limit is None else min(BATCH, limit - tried)
             rows = await deps.outbox.claim(size, deps.clock.now())
             if not rows:
                 break
@@ -52,7 +56,13 @@ async def deliver(
             )
             sent += [row for row, _ in done]
             deps.metrics.prompts("sent", sum(row.kind.is_prompt for row, _ in done))
+            maybe = [row for row, exc in refused if isinstance(exc, Unconfirmed)]
+            await deps.outbox.unconfirm([row.id for row in maybe if row.id])
+            deps.metrics.prompts("unconfirmed", len(maybe))
+            unconfirmed += maybe
             for row, exc in refused:
+                if isinstance(exc, Unconfirmed):
+                    continue
                 failed.append((row, str(exc)))
                 if row.id is None:
                     continue
@@ -68,7 +78,7 @@ async def deliver(
                 break  # every other send would be refused too; the rows wait, planned
     finally:
         await deps.outbox.release(retry, deps.clock.now())
-    return Delivered(tuple(sent), tuple(failed))
+    return Delivered(tuple(sent), tuple(failed), tuple(unconfirmed))
 
 
 async def _send_batch(
@@ -92,7 +102,8 @@ async def _send_batch(
                 return
             try:
                 if row.kind is CheckInKind.NOTICE:
-                    ref = await channel.notify(person, str(row.payload.get("text", "")))
+                    text = str(row.payload.get("text", ""))
+                    ref = await channel.notify(person, text, checkin=row.id)
                 else:
                     ref = await channel.send(person, checkins.prompt_for(row, krs))
             except IntegrationError as exc:
@@ -128,22 +139,38 @@ async def chase(deps: Deps, channel: Channel) -> checkins.Chase:
     return moved
 
 
-async def recover(deps: Deps, channel: Channel, claimed_before: datetime) -> int:
-    """Rows a crashed sender left half-done: recorded as sent when the platform has the message,
-    else planned again. Returns how many were recovered."""
-    rows = await deps.outbox.in_state(CheckInState.SENDING, claimed_before)
+async def recover(deps: Deps, channel: Channel, claimed_before: datetime | None = None) -> int:
+    """Settle rows that may already be delivered: `unconfirmed` ones (a send answered by a
+    timeout or a 5xx) and `sending` ones claimed before `claimed_before` (a crash cut them off).
+
+    The one rule for a maybe-sent row: it is recorded sent when the platform's history has its
+    message, planned again only when the history shows it is not there, and never sent again on
+    a guess. A lookup the platform does not allow now (its budget) waits for a later round, and
+    so does the row; where the platform cannot list messages (Teams), the row is recorded sent
+    without a reference. Returns how many rows were settled.
+    """
+    rows = await deps.outbox.in_state(CheckInState.UNCONFIRMED)
+    if claimed_before is not None:
+        rows += await deps.outbox.in_state(CheckInState.SENDING, claimed_before)
+    found: list[tuple[int, str | None]] = []
+    missing: list[int] = []
     for row in rows:
         person = await deps.directory.person(row.person)
         if person is None or row.id is None:
             continue
         try:
-            ref = await channel.find(person, row.id) if row.kind.is_prompt else None
+            ref = await channel.find(person, row.id, row.sent_at or row.created_at)
+        except Unconfirmed as exc:
+            log.warning("check-in %s may or may not have been delivered: %s", row.id, exc)
+            found.append((row.id, None))
+            continue
         except IntegrationError:
-            continue  # try again next round rather than risk a second message
+            continue  # looked up in a later round, within the platform's budget
         if ref:
-            await deps.outbox.mark_sent(row.id, ref, deps.clock.now())
+            found.append((row.id, ref))
         else:
-            await deps.outbox.transition(
-                row.id, CheckInState.SENDING, CheckInState.PLANNED, deps.clock.now()
-            )
-    return len(rows)
+            missing.append(row.id)
+    await deps.outbox.mark_sent_many(found, deps.clock.now())
+    await deps.outbox.release(missing, deps.clock.now())
+    deps.metrics.prompts("sent_unconfirmed", sum(ref is None for _, ref in found))
+    return len(found) + len(missing)

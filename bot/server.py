@@ -20,6 +20,7 @@ from bot.config import Settings
 from bot.core import checkins, digest
 from bot.core.deps import Deps
 from bot.core.errors import GoalnudgeError, IntegrationError
+from bot.core.ports import PROCESSED_KEPT
 from bot.core.syncing import sync_due
 from bot.observability import Health
 from bot.scheduler import Leader
@@ -53,9 +54,10 @@ def channels(settings: Settings, app: App) -> tuple[Router, dict[str, object]]:
         app.deps = replace(app.deps, availability=SlackAvailability(slack))
     elif settings.slack_oauth:
         from bot.channels.slack.app import build_oauth
+        from bot.channels.slack.channel import SlackLimits
         from bot.workspaces import Workspaces
 
-        workspaces = Workspaces(app, settings.slack_api_url)
+        workspaces = Workspaces(app, settings.slack_api_url, SlackLimits.of(settings))
         parts["slack"] = build_oauth(settings, app.store, workspaces.bot_for)
         parts["workspaces"] = workspaces
     from bot.channels.teams.app import build as build_teams
@@ -70,11 +72,15 @@ async def outbound_channel(settings: Settings, app: App) -> Channel | None:
     """The channel prompts go out through when nothing serves requests (CLI commands); in OAuth
     mode, the Slack workspace of the organisation acted on."""
     if settings.slack_oauth:
+        from bot.channels.slack.channel import SlackLimits
         from bot.workspaces import slack_channel
 
         slug = (await app.deps.directory.organisation()).slug
         found = await app.store.installations.for_org(slug)
-        return slack_channel(app, found.bot_token, settings.slack_api_url) if found else None
+        if found is None:
+            return None
+        limits = SlackLimits.of(settings)
+        return slack_channel(app, found.bot_token, settings.slack_api_url, None, limits)
     if not (settings.slack_bot_token or settings.teams_app_id):
         return None
     return channels(settings, app)[0]
@@ -82,9 +88,9 @@ async def outbound_channel(settings: Settings, app: App) -> Channel | None:
 
 def build_web_app(settings: Settings, app: App) -> tuple[web.Application, Channel]:
     """Every route on one port; returns the channel prompts go out through."""
-    from bot.channels.slack.app import handler as slack_handler
+    from bot.channels.slack.inbound import handler as slack_handler
     from bot.channels.teams.app import credentials_check
-    from bot.channels.teams.app import handler as teams_handler
+    from bot.channels.teams.app import routes as teams_routes
 
     web_app = web.Application(middlewares=[logs.with_request_id])
     web_app.router.add_get("/healthz", healthz)
@@ -104,7 +110,8 @@ def build_web_app(settings: Settings, app: App) -> tuple[web.Application, Channe
     if "slack" in parts:
         web_app[SLACK_APP] = parts["slack"]
         if settings.slack_signing_secret:  # without it, only Socket Mode may reach the app
-            web_app.router.add_post("/slack/events", slack_handler(parts["slack"]))  # type: ignore[arg-type]
+            slack_events = slack_handler(parts["slack"], settings.slack_signing_secret)  # type: ignore[arg-type]
+            web_app.router.add_post("/slack/events", slack_events)
     if "workspaces" in parts:
         from bot.channels.slack.app import oauth_handler
         from bot.channels.slack.oauth import INSTALL_PATH, REDIRECT_PATH
@@ -112,9 +119,7 @@ def build_web_app(settings: Settings, app: App) -> tuple[web.Application, Channe
         web_app[WORKSPACES] = parts["workspaces"]  # type: ignore[assignment]
         for path in (INSTALL_PATH, REDIRECT_PATH):
             web_app.router.add_get(path, oauth_handler(parts["slack"]))  # type: ignore[arg-type]
-    web_app.router.add_post(
-        "/api/messages", teams_handler(parts["teams_adapter"], parts["teams_bot"])
-    )  # type: ignore[arg-type]
+    teams_routes(web_app, settings, parts["teams_adapter"], parts["teams_bot"])  # type: ignore[arg-type]
     if not settings.teams_app_id:
         log.warning(
             "TEAMS_APP_ID is not set: /api/messages accepts unauthenticated calls "
@@ -127,12 +132,12 @@ async def tick(
     app: App, channel: Channel, health: Health | None = None, started: datetime | None = None
 ) -> None:
     """One round of what the scheduler does: sync (on its interval, and for whoever is about to be
-    asked), plan, send, chase, post digests.
+    asked), plan, send, chase, forget day-old event ids, post digests.
 
     `started`: when this process started; sends claimed before then were cut off by a crash.
     """
-    if started is not None:
-        await recover(app.deps, channel, max(started, app.deps.clock.now() - STALE_SEND))
+    cut_off = max(started, app.deps.clock.now() - STALE_SEND) if started else None
+    await recover(app.deps, channel, cut_off)  # maybe-sent rows first: never sent twice
     for report in await sync_due(app.deps, app.syncs):
         if report.errors:
             log.warning("%s sync failed: %s", report.source, "; ".join(report.errors))
@@ -141,6 +146,7 @@ async def tick(
     planned = await checkins.plan(app.deps)
     delivered = await deliver(app.deps, channel)
     chased = await chase(app.deps, channel)
+    await app.deps.ledger.forget_processed(app.deps.clock.now() - PROCESSED_KEPT)
     counts = {
         "planned": len(planned.planned),
         "skipped": len(planned.skipped),

@@ -9,17 +9,20 @@ from slack_bolt.async_app import AsyncBoltContext
 
 from bot.app import App, for_org
 from bot.channels.base import ApiStats
-from bot.channels.slack.channel import SlackAvailability, SlackChannel, make_client
+from bot.channels.slack.channel import SlackAvailability, SlackChannel, SlackLimits, make_client
 from bot.channels.slack.listeners import SlackBot
 from bot.core.errors import ConfigError
 from storage.installations import Installed
 
+OAUTH = SlackLimits(history_lookups=1)  # Slack's limit for distributed non-Marketplace apps
+
 
 def slack_channel(
-    app: App, token: str, api_url: str, stats: ApiStats | None = None
+    app: App, token: str, api_url: str, stats: ApiStats | None = None, limits: SlackLimits = OAUTH
 ) -> SlackChannel:
     """The organisation's Slack, through its own workspace's token (and its away statuses)."""
-    channel = SlackChannel(make_client(token, api_url, stats), app.deps.directory)
+    client = make_client(token, api_url, stats, limits.timeout)
+    channel = SlackChannel(client, app.deps.directory, limits)
     app.deps = replace(app.deps, availability=SlackAvailability(channel))
     return channel
 
@@ -34,9 +37,10 @@ class Workspace:
 
 
 class Workspaces:
-    def __init__(self, root: App, api_url: str) -> None:
+    def __init__(self, root: App, api_url: str, limits: SlackLimits = OAUTH) -> None:
         self.root = root
         self.api_url = api_url
+        self.limits = limits
         self._built: dict[str, Workspace] = {}
         self.stats = ApiStats()  # every workspace's Slack calls, for /metrics
 
@@ -44,7 +48,7 @@ class Workspaces:
         cached = self._built.get(found.team_id)
         if cached is None or cached.token != found.bot_token:  # new, or installed again
             app = for_org(self.root, found.org_slug)
-            channel = slack_channel(app, found.bot_token, self.api_url, self.stats)
+            channel = slack_channel(app, found.bot_token, self.api_url, self.stats, self.limits)
             cached = Workspace(
                 found.team_id, found.bot_token, app, channel, SlackBot(app.deps, channel)
             )

@@ -12,6 +12,8 @@ from urllib.parse import quote_plus
 
 import requests
 from jira import JIRA, JIRAError
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
 
 from bot.core.errors import AuthError, IntegrationError, TransientError
 from bot.core.model import EpicFacts
@@ -20,7 +22,23 @@ T = TypeVar("T")
 NAME = "Jira"
 FIELDS = ["summary", "status", "duedate", "updated", "assignee", "parent"]
 IMPEDIMENT = [{"value": "Impediment"}]
-TIMEOUT = 30.0
+CONNECT_TIMEOUT = 5.0  # seconds to open a connection
+TIMEOUT = 20.0  # seconds to wait for an answer (JIRA_TIMEOUT_SECONDS)
+# 429 and 503 are retried twice, waiting as told (at most 10 s); a refused connection or a
+# timeout is never retried: the circuit breaker decides when Jira is tried again.
+RETRY = Retry(
+    total=2,
+    connect=0,
+    read=0,
+    other=0,
+    status=2,
+    status_forcelist=(429, 503),
+    allowed_methods=None,
+    backoff_factor=1.0,
+    backoff_max=10.0,
+    retry_after_max=10,
+    raise_on_status=False,
+)
 
 
 @dataclass(frozen=True)
@@ -33,12 +51,27 @@ class JiraCredentials:
     pat: str | None = None
 
 
-def connect(c: JiraCredentials) -> JIRA:
+def connect(c: JiraCredentials, timeout: float = TIMEOUT) -> JIRA:
+    options: dict[str, Any] = {
+        "server": c.url,
+        "logging": False,
+        "timeout": (min(CONNECT_TIMEOUT, timeout), timeout),
+        "max_retries": 0,  # the client's own retries back off for up to a minute each
+    }
     if c.pat:
-        return JIRA(server=c.url, token_auth=c.pat, logging=False, timeout=TIMEOUT)
-    if c.email and c.api_token:
-        return JIRA(server=c.url, basic_auth=(c.email, c.api_token), logging=False, timeout=TIMEOUT)
-    raise AuthError(NAME, "set JIRA_EMAIL and JIRA_API_TOKEN (Cloud) or JIRA_PAT (Data Center)")
+        client = JIRA(token_auth=c.pat, **options)
+    elif c.email and c.api_token:
+        client = JIRA(basic_auth=(c.email, c.api_token), **options)
+    else:
+        raise AuthError(NAME, "set JIRA_EMAIL and JIRA_API_TOKEN (Cloud) or JIRA_PAT (Data Center)")
+    for scheme in ("http://", "https://"):
+        client._session.mount(scheme, HTTPAdapter(max_retries=RETRY))
+    return client
+
+
+def literal(value: str) -> str:
+    """`value` as one JQL string literal, whatever it holds: `PAY-1) OR x` stays a key."""
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def parse_time(value: str | None) -> datetime | None:
@@ -53,21 +86,25 @@ class JiraTracker:
     name = NAME
 
     def __init__(
-        self, credentials: JiraCredentials, factory: Callable[[JiraCredentials], Any] = connect
+        self,
+        credentials: JiraCredentials,
+        factory: Callable[[JiraCredentials, float], Any] = connect,
+        timeout: float = TIMEOUT,
     ) -> None:
         self.credentials = credentials
         self.factory = factory
+        self.timeout = timeout
         self.client: Any = None
         self.field_ids: dict[str, str] | None = None
         self.accounts: dict[str, str | None] = {}
         self.calls = 0
 
     def _run(self, work: Callable[[Any], T], api: bool = True) -> T:
-        """Blocking; the client itself retries 429 and 503 (honouring Retry-After)."""
+        """Blocking; 429 and 503 are retried (honouring Retry-After), nothing else is."""
         try:
             if self.client is None:
                 self.calls += 1  # serverInfo
-                self.client = self.factory(self.credentials)
+                self.client = self.factory(self.credentials, self.timeout)
             self.calls += api
             return work(self.client)
         except JIRAError as exc:
@@ -106,7 +143,7 @@ class JiraTracker:
         if not keys:
             return []
         flagged = await self.call(self._flagged_field, api=False)
-        wanted = ", ".join(keys)
+        wanted = ", ".join(map(literal, keys))
         epics = await self.search(
             f"key in ({wanted}) ORDER BY key", FIELDS + ([flagged] if flagged else [])
         )

@@ -28,7 +28,9 @@ GROUPS = 2000  # Salesforce returns at most 2,000 aggregate groups per query
 EMAILS_PER_QUERY = 300  # keeps a User lookup's URL well under the 16,384-character limit
 DEAL_DAYS = 14
 TRANSIENT = {429, 500, 502, 503, 504}
-TIMEOUT = 30.0
+CONNECT_TIMEOUT = 5.0  # seconds to open a connection
+TIMEOUT = 20.0  # seconds to wait for an answer (SALESFORCE_TIMEOUT_SECONDS)
+MAX_PAUSE = 10.0  # seconds at most between two tries of a 429/5xx, whatever Retry-After says
 
 
 @dataclass(frozen=True)
@@ -51,15 +53,15 @@ class TimeoutSession(requests.Session):
 
     def __init__(self, timeout: float = TIMEOUT) -> None:
         super().__init__()
-        self.timeout = timeout
+        self.timeout = (min(CONNECT_TIMEOUT, timeout), timeout)
 
     def request(self, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
         kwargs.setdefault("timeout", self.timeout)
         return super().request(*args, **kwargs)
 
 
-def login(c: Credentials) -> Salesforce:
-    session = TimeoutSession()
+def login(c: Credentials, timeout: float = TIMEOUT) -> Salesforce:
+    session = TimeoutSession(timeout)
     if c.session_id and c.instance_url:
         return Salesforce(session_id=c.session_id, instance_url=c.instance_url, session=session)
     if c.username and c.consumer_key and c.private_key:
@@ -112,12 +114,14 @@ class SalesforceCrm:
     def __init__(
         self,
         credentials: Credentials,
-        connect: Callable[[Credentials], Any] = login,
+        connect: Callable[[Credentials, float], Any] = login,
         attempts: int = 3,
+        timeout: float = TIMEOUT,
     ) -> None:
         self.credentials = credentials
         self.connect = connect
         self.attempts = attempts
+        self.timeout = timeout
         self.sf: Any = None
         self.owner_ids: dict[str, str] = {}
         self.calls = 0
@@ -128,7 +132,7 @@ class SalesforceCrm:
         for attempt in range(self.attempts):
             try:
                 if self.sf is None:
-                    self.sf = self.connect(self.credentials)
+                    self.sf = self.connect(self.credentials, self.timeout)
                 self.calls += 1
                 result = work(self.sf)
                 usage = (getattr(self.sf, "api_usage", None) or {}).get("api-usage")
@@ -156,9 +160,9 @@ class SalesforceCrm:
                     ) from exc
                 self._pause(attempt, exc.headers if hasattr(exc, "headers") else None)
             except (requests.Timeout, requests.ConnectionError) as exc:
-                if attempt == self.attempts - 1:
-                    raise TransientError(NAME, f"unreachable: {type(exc).__name__}") from exc
-                self._pause(attempt, None)
+                # Not retried: a refusing or hung Salesforce costs one timeout, and the circuit
+                # breaker decides when it is tried again.
+                raise TransientError(NAME, f"unreachable: {type(exc).__name__}") from exc
         raise AssertionError("unreachable")
 
     @staticmethod
@@ -166,7 +170,7 @@ class SalesforceCrm:
         import time
 
         retry = (headers or {}).get("Retry-After") if headers else None
-        time.sleep(float(retry) if retry else 0.5 * 2**attempt)
+        time.sleep(min(float(retry) if retry else 0.5 * 2**attempt, MAX_PAUSE))
 
     async def call(self, work: Callable[[Any], T]) -> T:
         return await asyncio.to_thread(self._run, work)

@@ -6,7 +6,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.core.errors import ConfigError
@@ -124,13 +124,23 @@ class SqlInstallations:
 
 
 class SqlOAuthStates:
-    """Each state is issued once and consumed once, before it expires."""
+    """Each state is issued once and consumed once, before it expires.
+
+    Anyone may ask for a state (GET /slack/install needs no login), so at most `cap` are live:
+    expired ones are dropped on every issue, and when `cap` are live the newest of them makes
+    way. An install already under way is never pushed out by a flood of later requests; once a
+    flood stops, a new install works again at once, and the flood's states expire within `ttl`.
+    """
 
     def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], ttl: timedelta = timedelta(minutes=10)
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        ttl: timedelta = timedelta(minutes=10),
+        cap: int = 1000,
     ) -> None:
         self.sessions = sessions
         self.ttl = ttl
+        self.cap = cap
 
     async def issue(self) -> str:
         state = secrets.token_urlsafe(32)
@@ -139,6 +149,18 @@ class SqlOAuthStates:
             await session.execute(
                 delete(SlackOAuthStateRow).where(SlackOAuthStateRow.expires_at < now)
             )
+            live = await session.scalar(select(func.count()).select_from(SlackOAuthStateRow))
+            if (live or 0) >= self.cap:
+                newest = (
+                    select(SlackOAuthStateRow.state)
+                    .order_by(SlackOAuthStateRow.expires_at.desc())
+                    .limit(live - self.cap + 1)
+                )
+                await session.execute(
+                    delete(SlackOAuthStateRow).where(
+                        SlackOAuthStateRow.state.in_(newest.scalar_subquery())
+                    )
+                )
             session.add(SlackOAuthStateRow(state=state, expires_at=now + self.ttl))
         return state
 

@@ -202,7 +202,10 @@ class ProcessedEventRow(Base):
     """Answer ids already applied: the second delivery of the same id changes nothing."""
 
     __tablename__ = "processed_events"
-    __table_args__ = (UniqueConstraint("org_id", "event_id"),)
+    __table_args__ = (
+        UniqueConstraint("org_id", "event_id"),
+        Index("ix_processed_events_at", "org_id", "at"),  # old ids forgotten cheaply
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     org_id: Mapped[int] = org_fk()
     event_id: Mapped[str] = mapped_column(String(200))

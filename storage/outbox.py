@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.core.model import CheckIn, CheckInKind, CheckInState
@@ -14,6 +14,8 @@ from storage.db import Scope
 from storage.models import CheckInRow
 
 OPEN_STATES = [s.value for s in CheckInState if s.is_open]
+# Claimed rows not yet settled: in flight, or maybe delivered (waiting for a lookup).
+CLAIMED = [CheckInState.SENDING.value, CheckInState.UNCONFIRMED.value]
 STAMP = {
     CheckInState.SENT: CheckInRow.sent_at,
     CheckInState.REMINDED: CheckInRow.reminded_at,
@@ -21,6 +23,7 @@ STAMP = {
     CheckInState.EXPIRED: CheckInRow.closed_at,
     CheckInState.PLANNED: CheckInRow.created_at,
     CheckInState.SENDING: CheckInRow.sent_at,  # when it was claimed
+    CheckInState.UNCONFIRMED: CheckInRow.sent_at,  # still when it was claimed
     CheckInState.SKIPPED: CheckInRow.created_at,
     CheckInState.FAILED: CheckInRow.closed_at,
 }
@@ -119,7 +122,10 @@ class SqlOutbox:
         # Core executemany: one statement, one transaction for the whole batch.
         statement = (
             update(table)
-            .where(table.c.id == bindparam("row_id"), table.c.state == CheckInState.SENDING.value)
+            .where(  # no IN here: executemany cannot expand it
+                table.c.id == bindparam("row_id"),
+                or_(*(table.c.state == state for state in CLAIMED)),
+            )
             .values(state=CheckInState.SENT.value, message_ref=bindparam("ref"), sent_at=at)
         )
         async with self.scope.sessions() as session, session.begin():
@@ -131,11 +137,21 @@ class SqlOutbox:
         async with self.scope.sessions() as session, session.begin():
             await session.execute(
                 update(CheckInRow)
+                .where(CheckInRow.id.in_(list(checkin_ids)), CheckInRow.state.in_(CLAIMED))
+                .values(state=CheckInState.PLANNED.value)
+            )
+
+    async def unconfirm(self, checkin_ids: Sequence[int]) -> None:
+        if not checkin_ids:
+            return
+        async with self.scope.sessions() as session, session.begin():
+            await session.execute(  # sent_at stays the claim time: lookups start from it
+                update(CheckInRow)
                 .where(
                     CheckInRow.id.in_(list(checkin_ids)),
                     CheckInRow.state == CheckInState.SENDING.value,
                 )
-                .values(state=CheckInState.PLANNED.value)
+                .values(state=CheckInState.UNCONFIRMED.value)
             )
 
     async def fail(self, checkin_id: int, reason: str, at: datetime) -> None:
@@ -148,7 +164,7 @@ class SqlOutbox:
 
     async def depth(self) -> int:
         """Rows waiting to be sent: planned, or claimed and not yet recorded sent."""
-        waiting = [CheckInState.PLANNED.value, CheckInState.SENDING.value]
+        waiting = [CheckInState.PLANNED.value, *CLAIMED]
         async with self.scope.sessions() as session:
             org = await self.scope.org_id(session)
             query = select(func.count()).where(

@@ -86,9 +86,10 @@ def chat(deps: Deps, clock: FixedClock) -> Conversation:
     return Conversation(deps, clock)
 
 
-async def sample_database(path: Path) -> str:
-    """A migrated SQLite file at `path` holding the sample organisation; returns its URL."""
-    url = f"sqlite+aiosqlite:///{path}"
+async def sample_database(path: Path | str) -> str:
+    """A migrated database holding the sample organisation, a SQLite file at `path` or the
+    database a URL names; returns its URL."""
+    url = path if isinstance(path, str) else f"sqlite+aiosqlite:///{path}"
     await upgrade(url)
     opened = open_store(url, "acme")
     await opened.directory.import_chart(load_file(SAMPLE_ORG).chart)

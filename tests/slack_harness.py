@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import aiohttp
@@ -62,9 +63,13 @@ class Slack:
 
 
 @asynccontextmanager
-async def slack_app(tmp_path: Path) -> AsyncIterator[Slack]:
-    """The real server with Slack configured against a fresh fake Slack and the sample org."""
-    url = await sample_database(tmp_path / "slack.db")
+async def slack_app(
+    tmp_path: Path, database_url: str | None = None, **extra: Any
+) -> AsyncIterator[Slack]:
+    """The real server with Slack configured against a fresh fake Slack and the sample org
+    (in SQLite, or in the empty database `database_url` names); `extra`: more settings (say, a
+    Jira to talk to)."""
+    url = await sample_database(database_url or tmp_path / "slack.db")
     fake = FakeSlack()
     await fake.start()
     for user, name in PEOPLE.items():
@@ -75,6 +80,7 @@ async def slack_app(tmp_path: Path) -> AsyncIterator[Slack]:
         slack_signing_secret=SECRET,
         slack_api_url=fake.url,
         goalnudge_sample_data=SAMPLE_DATA,
+        **extra,
     )
     async with running(settings) as on:
         yield Slack(fake, on.app, on.channel, on.clock, f"{on.base}/slack/events", on.http)

@@ -41,13 +41,15 @@ class TeamsUser:
     name: str
     aad_object_id: str
     email: str
+    tenant: str = TENANT_ID  # the user's Microsoft tenant (their organisation's directory)
 
     @classmethod
-    def from_email(cls, email: str, name: str | None = None) -> TeamsUser:
-        """A user with ids derived deterministically from email."""
-        aad = str(uuid.uuid5(uuid.NAMESPACE_URL, f"aad:{email.lower()}"))
+    def from_email(cls, email: str, name: str | None = None, tenant: str = TENANT_ID) -> TeamsUser:
+        """A user with ids derived deterministically from email (and tenant, if not ours)."""
+        seed = f"aad:{email.lower()}" + ("" if tenant == TENANT_ID else f"@{tenant}")
+        aad = str(uuid.uuid5(uuid.NAMESPACE_URL, seed))
         name = name or email.split("@")[0].replace(".", " ").title()
-        return cls(f"29:1{aad.replace('-', '')}", name, aad, email)
+        return cls(f"29:1{aad.replace('-', '')}", name, aad, email, tenant)
 
     @property
     def personal_conversation_id(self) -> str:
@@ -65,17 +67,19 @@ class TeamsTeam:
     aad_group_id: str
 
 
-def _conversation(conversation_id: str, team: TeamsTeam | None) -> Json:
-    conversation: Json = {"conversationType": "personal", "tenantId": TENANT_ID}
+def _conversation(conversation_id: str, team: TeamsTeam | None, tenant: str) -> Json:
+    conversation: Json = {"conversationType": "personal", "tenantId": tenant}
     if team is not None:
-        conversation = {"isGroup": True, "conversationType": "channel", "tenantId": TENANT_ID}
+        conversation = {"isGroup": True, "conversationType": "channel", "tenantId": tenant}
     elif conversation_id.startswith("19:"):
-        conversation = {"isGroup": True, "conversationType": "groupChat", "tenantId": TENANT_ID}
+        conversation = {"isGroup": True, "conversationType": "groupChat", "tenantId": tenant}
     return conversation | {"id": conversation_id}
 
 
-def _channel_data(conversation_id: str, team: TeamsTeam | None, **extra: Any) -> Json:
-    data: Json = {"tenant": {"id": TENANT_ID}}
+def _channel_data(
+    conversation_id: str, team: TeamsTeam | None, tenant: str = TENANT_ID, **extra: Any
+) -> Json:
+    data: Json = {"tenant": {"id": tenant}}
     if team is not None:
         channel_id = conversation_id.split(";")[0]
         data |= {
@@ -109,7 +113,7 @@ def _activity(
         "serviceUrl": service_url,
         "channelId": "msteams",
         "from": user.account(),
-        "conversation": _conversation(conversation_id, team),
+        "conversation": _conversation(conversation_id, team, user.tenant),
         "recipient": {"id": BOT_ID, "name": BOT_NAME},
         "entities": [
             {
@@ -120,7 +124,7 @@ def _activity(
                 "timezone": "America/Los_Angeles",
             }
         ],
-        "channelData": _channel_data(conversation_id, team, **channel_data),
+        "channelData": _channel_data(conversation_id, team, user.tenant, **channel_data),
         "locale": "en-US",
         **fields,
     }

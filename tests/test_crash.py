@@ -77,6 +77,9 @@ async def test_a_killed_fan_out_resumes_without_losing_or_repeating_anyone(
             SLACK_SIGNING_SECRET="s",
             SLACK_API_URL=fake.url,
             GOALNUDGE_TICK_SECONDS="1",
+            # The rows cut off mid-send are looked up in each DM's history before any resend;
+            # this fake does not limit conversations.history, so neither does the bot here.
+            SLACK_HISTORY_LOOKUPS_PER_MINUTE="10000",
         )
         first = await spawn(env, tmp_path / "serve.log", tmp_path)
         for _ in range(600):

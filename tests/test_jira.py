@@ -11,6 +11,7 @@ from fakes.jira import FakeJira
 
 from bot.core.checkins import plan
 from bot.core.deps import Deps
+from bot.core.errors import IntegrationError
 from bot.core.model import CheckInKind, CheckInState
 from bot.core.prompts import ActionId
 from bot.core.sync import sync_tracker
@@ -159,3 +160,23 @@ async def test_a_rate_limit_is_waited_out(chat: Conversation) -> None:
         report = await sync_tracker(deps)
     assert report.ok, report.errors
     assert sum(1 for method, path in fake.calls if "search/jql" in path) == 5  # 2 + 1 retried + 2
+
+
+async def test_epic_keys_are_quoted_so_a_hostile_key_cannot_change_the_query(
+    jira: FakeJira,
+) -> None:
+    found = await tracker(jira).epics(["PAY-12", "RISK-7"])
+    assert [e.key for e in found] == ["PAY-12", "RISK-7"]
+    link = "parent" if jira.mode == "cloud" else '"Epic Link"'
+    assert jira.queries == [
+        'key in ("PAY-12", "RISK-7") ORDER BY key',
+        f'{link} in ("PAY-12", "RISK-7")',
+    ]
+    hostile = ["PAY-12", "PAY-1) OR project = X", 'MOB-3" OR key = "RISK-7\\']
+    with pytest.raises(IntegrationError) as refused:
+        await tracker(jira).epics(hostile)
+    assert jira.queries[-1] == (
+        'key in ("PAY-12", "PAY-1) OR project = X", "MOB-3\\" OR key = \\"RISK-7\\\\") ORDER BY key'
+    )
+    # Jira reads each as one (unknown) key: nothing else is searched, nothing else is returned
+    assert "An issue with key 'PAY-1) OR project = X' does not exist" in str(refused.value)

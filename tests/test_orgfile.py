@@ -322,3 +322,29 @@ def test_emails_are_matched_whatever_their_case() -> None:
     people = load_text(text + "teams:\n  - {name: T, manager: Ann@Acme.example}\n").chart
     assert people.people[0].email == "ann@acme.example"
     assert people.teams[0].manager == "ann@acme.example"
+
+
+@pytest.mark.parametrize("raw", [".nan", ".NaN", ".inf", "-.inf", ".Inf"])
+@pytest.mark.parametrize("field", ["target", "quota", "current", "start", "confidence"])
+def test_numbers_must_be_finite(field: str, raw: str) -> None:
+    text = one_key_result().replace("        source:", f"        {field}: {raw}\n        source:")
+    if field in ("target", "quota"):
+        text = text.replace(f"        {field}: 720000\n", "").replace(
+            f"        {field}: 600000\n", ""
+        )
+    line = text.splitlines().index(f"        {field}: {raw}") + 1
+    assert problems_of(text) == [
+        f"org.yaml:{line}: objectives[0].key_results[0].{field}: Input should be a finite number"
+    ]
+
+
+def test_amounts_are_at_most_a_quadrillion_either_side_of_zero() -> None:
+    assert problems_of(one_key_result(target="1e300")) == [  # type: ignore[arg-type]
+        "org.yaml:16: objectives[0].key_results[0].target: Input should be less than or equal "
+        "to 1000000000000000"
+    ]
+    assert problems_of(one_key_result(target="-2e15")) == [  # type: ignore[arg-type]
+        "org.yaml:16: objectives[0].key_results[0].target: Input should be greater than or "
+        "equal to -1000000000000000"
+    ]
+    assert load_text(one_key_result(target="1e15"), "org.yaml").chart  # type: ignore[arg-type]

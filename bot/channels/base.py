@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Protocol
 
 from bot.core.digest import Digest, RollupNode
@@ -16,11 +17,14 @@ class Channel(Protocol):
         """Deliver a prompt; return the platform's reference to update it in place later."""
         ...
 
-    async def notify(self, person: Person, text: str) -> str | None: ...
+    async def notify(self, person: Person, text: str, checkin: int | None = None) -> str | None:
+        """Deliver plain text; `checkin`: the outbox row it is for, so `find` can find it."""
+        ...
 
-    async def find(self, person: Person, checkin: int) -> str | None:
-        """The message a cut-off send already delivered for `checkin` (None: not found, or the
-        platform cannot tell)."""
+    async def find(self, person: Person, checkin: int, since: datetime) -> str | None:
+        """The message a cut-off send (claimed at `since`) delivered for `checkin`; None when
+        the platform shows it is not there. Raises TransientError when it cannot look now, and
+        Unconfirmed when the platform cannot tell at all."""
         ...
 
     async def replace(self, person: Person, message_ref: str | None, outcome: Outcome) -> None: ...

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import datetime
 from itertools import count
 
 from bot.core.cadence import local_time
@@ -92,10 +93,10 @@ class ConsoleChannel:
     async def send(self, person: Person, prompt: Prompt) -> str | None:
         return self._block(person, render_prompt(prompt))
 
-    async def find(self, person: Person, checkin: int) -> str | None:
+    async def find(self, person: Person, checkin: int, since: datetime) -> str | None:
         return None
 
-    async def notify(self, person: Person, text: str) -> str | None:
+    async def notify(self, person: Person, text: str, checkin: int | None = None) -> str | None:
         return self._block(person, [plain(line) for line in text.splitlines()])
 
     async def replace(self, person: Person, message_ref: str | None, outcome: Outcome) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from bot.channels.base import Channel
 from bot.core.digest import Digest, RollupNode
 from bot.core.errors import IntegrationError
@@ -25,11 +27,11 @@ class Router:
     async def send(self, person: Person, prompt: Prompt) -> str | None:
         return await self.pick(person).send(person, prompt)
 
-    async def find(self, person: Person, checkin: int) -> str | None:
-        return await self.pick(person).find(person, checkin)
+    async def find(self, person: Person, checkin: int, since: datetime) -> str | None:
+        return await self.pick(person).find(person, checkin, since)
 
-    async def notify(self, person: Person, text: str) -> str | None:
-        return await self.pick(person).notify(person, text)
+    async def notify(self, person: Person, text: str, checkin: int | None = None) -> str | None:
+        return await self.pick(person).notify(person, text, checkin)
 
     async def replace(self, person: Person, message_ref: str | None, outcome: Outcome) -> None:
         teams_ref = message_ref is not None and "|" in message_ref

@@ -22,7 +22,7 @@ from bot.core.model import (
 )
 from bot.core.ports import Applied, Change
 from bot.core.prompts import ActionId, Answer, Notice, Outcome
-from bot.core.text import amount, day, parse_number, percent
+from bot.core.text import amount, clean, day, parse_number, percent, shown
 from bot.core.writeback import write_back
 
 MAX_SNOOZE_DAYS = 90
@@ -32,11 +32,28 @@ async def answer(deps: Deps, reply: Answer, *, inbox_id: int | None = None) -> O
     """Apply `reply`; bad input or a forbidden change gives ok=False and changes nothing.
     `inbox_id`: the inbox row it came from, marked applied in the change's own transaction."""
     try:
-        return await _answer(deps, reply, inbox_id)
+        return await _answer(deps, cleaned(reply), inbox_id)
     except InvalidInput as exc:
         return Outcome(False, "Please fix: " + "; ".join(exc.errors.values()), errors=exc.errors)
     except (NotAllowed, NotFound) as exc:
         return Outcome(False, str(exc))
+
+
+def cleaned(reply: Answer) -> Answer:
+    """Everything a person typed, without control characters: what every answer stores, shows
+    and writes back (the one place typed text is cleaned)."""
+
+    def tidy(text: object) -> str | None:
+        return None if text is None else clean(str(text))  # a platform may send a non-string
+
+    return replace(
+        reply,
+        kr=tidy(reply.kr),
+        note=tidy(reply.note),
+        confidence=tidy(reply.confidence),
+        link=tidy(reply.link),
+        values={clean(str(k)): clean(str(v)) for k, v in reply.values.items()},
+    )
 
 
 async def _answer(deps: Deps, reply: Answer, inbox_id: int | None) -> Outcome:
@@ -150,8 +167,8 @@ def _values(reply: Answer, krs: list[KeyResult]) -> dict[str, float]:
         raw = reply.values.get(field.name, reply.values.get("value", "")).strip()
         try:
             value = parse_number(raw)
-        except ValueError:
-            errors[field.name] = f"“{raw}” is not a number — try something like 412000."
+        except ValueError as exc:
+            errors[field.name] = f"“{shown(raw)}” {exc} — try something like 412000."
             continue
         if value < 0:
             errors[field.name] = "The value can't be negative."
@@ -168,14 +185,14 @@ def _values(reply: Answer, krs: list[KeyResult]) -> dict[str, float]:
 
 
 def _confidence(reply: Answer) -> int | None:
-    raw = (reply.confidence or "").strip().removesuffix("%")
+    raw = (reply.confidence or "").strip()
     if not raw:
         return None
     try:
-        value = float(raw)
+        value = parse_number(raw)
     except ValueError:
         raise InvalidInput(
-            {"confidence": f"Confidence “{raw}” must be a number from 0 to 100."}
+            {"confidence": f"Confidence “{shown(raw)}” must be a number from 0 to 100."}
         ) from None
     if not 0 <= value <= 100:
         raise InvalidInput({"confidence": "Confidence must be between 0 and 100."})

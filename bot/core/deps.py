@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from bot.core.breaker import Breakers
+from bot.core.jobs import Jobs
 from bot.core.ports import (
     Availability,
     Clock,
@@ -52,6 +54,9 @@ class NoMetrics:
     def answered(self, latency: timedelta | None) -> None:
         pass
 
+    def circuit(self, source: str, event: str) -> None:
+        pass
+
 
 @dataclass(frozen=True)
 class Deps:
@@ -68,3 +73,5 @@ class Deps:
     availability: Availability | None = None
     timing: Timing = field(default_factory=Timing)
     metrics: Metrics = field(default_factory=NoMetrics)
+    breakers: Breakers = field(default_factory=Breakers)
+    jobs: Jobs = field(default_factory=Jobs)

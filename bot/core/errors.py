@@ -9,6 +9,7 @@ GoalnudgeError
 ├── DatabaseUnavailable    the database cannot be reached (waiting may help)
 └── IntegrationError       an external system failed
     ├── TransientError     worth retrying: timeouts, 5xx, 429 (with retry_after)
+    │   └── Unconfirmed    a send the platform may have delivered: looked up, never resent
     └── AuthError          credentials refused: retrying will not help
 """
 
@@ -59,6 +60,10 @@ class TransientError(IntegrationError):
     def __init__(self, source: str, message: str, retry_after: float | None = None) -> None:
         self.retry_after = retry_after
         super().__init__(source, message)
+
+
+class Unconfirmed(TransientError):
+    """A send cut off after the platform may have received it (a timeout, a 5xx, a reset)."""
 
 
 class AuthError(IntegrationError):

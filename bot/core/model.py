@@ -56,6 +56,7 @@ class CheckInKind(enum.StrEnum):
 class CheckInState(enum.StrEnum):
     PLANNED = "planned"
     SENDING = "sending"
+    UNCONFIRMED = "unconfirmed"  # maybe delivered: only a lookup may send it again
     SENT = "sent"
     REMINDED = "reminded"
     ANSWERED = "answered"
@@ -68,6 +69,7 @@ class CheckInState(enum.StrEnum):
         return self in (
             CheckInState.PLANNED,
             CheckInState.SENDING,
+            CheckInState.UNCONFIRMED,
             CheckInState.SENT,
             CheckInState.REMINDED,
         )

@@ -79,7 +79,13 @@ class Outbox(Protocol):
         ...
 
     async def release(self, checkin_ids: Sequence[int], at: datetime) -> None:
-        """Claimed rows that could not be sent this time: planned again, for the next round."""
+        """Claimed (or unconfirmed) rows that could not be sent this time, or that a lookup
+        found were not delivered: planned again, for the next round."""
+        ...
+
+    async def unconfirm(self, checkin_ids: Sequence[int]) -> None:
+        """Claimed rows the platform may have delivered: kept from any resend until a lookup
+        of the platform's own history settles them (their claim time is kept)."""
         ...
 
     async def fail(self, checkin_id: int, reason: str, at: datetime) -> None:
@@ -101,6 +107,12 @@ class Outbox(Protocol):
         self, checkin_id: int, old: CheckInState, new: CheckInState, at: datetime
     ) -> bool: ...
     async def between(self, start: datetime, end: datetime) -> list[CheckIn]: ...
+
+
+# How long an applied event id is remembered. Chat platforms redeliver within minutes (the
+# latest retry about 5 minutes on); a day is far beyond any of them. Check-in answers stay
+# once-only for good: an answered check-in is closed.
+PROCESSED_KEPT = timedelta(hours=24)
 
 
 class Applied(enum.StrEnum):
@@ -130,6 +142,10 @@ class Ledger(Protocol):
     """The append-only history of progress and blockers."""
 
     async def apply(self, change: Change) -> Applied: ...
+    async def forget_processed(self, before: datetime) -> int:
+        """Forget applied event ids recorded before `before`; how many were forgotten."""
+        ...
+
     async def updates_since(self, since: datetime | None) -> list[ProgressUpdate]: ...
     async def history(self, kr: str) -> list[ProgressUpdate]: ...
     async def open_blockers(self) -> list[Blocker]: ...
@@ -220,4 +236,8 @@ class Metrics(Protocol):
 
     def answered(self, latency: timedelta | None) -> None:
         """A prompt answered, `latency` after it was sent."""
+        ...
+
+    def circuit(self, source: str, event: str) -> None:
+        """A source's circuit breaker: `event` is opened, skipped (a call not made) or closed."""
         ...

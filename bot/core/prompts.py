@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 
@@ -106,3 +107,5 @@ class Outcome:
     errors: dict[str, str] = field(default_factory=dict)
     notices: tuple[Notice, ...] = ()
     duplicate: bool = False
+    # Work left for after the ack (a tracker write-back); it gives the outcome to show instead.
+    pending: Callable[[], Awaitable[Outcome]] | None = field(default=None, compare=False)

@@ -8,8 +8,9 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
+from bot.core.breaker import Skipped, guarded
 from bot.core.cadence import local_time
-from bot.core.errors import IntegrationError
+from bot.core.errors import IntegrationError, TransientError
 from bot.core.model import EpicFacts, KeyResult, Person, Snapshot, SourceKind
 from bot.core.text import amount
 
@@ -24,10 +25,11 @@ class SyncReport:
     errors: list[str] = field(default_factory=list)
     calls: int = 0
     usage: tuple[int, int] | None = None
+    skipped: str | None = None  # not called: its circuit breaker is open (logged once, there)
 
     @property
     def ok(self) -> bool:
-        return not self.errors
+        return not self.errors and self.skipped is None
 
 
 def epic_details(epic: EpicFacts) -> dict[str, Any]:
@@ -70,13 +72,24 @@ async def sync_crm(deps: Deps, owners: Sequence[str] | None = None) -> SyncRepor
             objective.period_end,
         )
         groups[key].append(kr)
-    before = deps.crm.calls
+    crm = deps.crm
+    before = crm.calls
     snapshots: list[Snapshot] = []
     for (metric, options, start, end), group in groups.items():
         owners: list[Person] = [people[kr.owner] for kr in group if kr.owner in people]
         today = min(local_time(owners[0], now).date(), end) if owners else end
         try:
-            figures = await deps.crm.figures(metric, start, today, owners, dict(options))
+            figures = await guarded(
+                deps,
+                crm.name,
+                lambda: crm.figures(metric, start, today, owners, dict(options)),  # noqa: B023
+            )
+        except Skipped as exc:
+            report.skipped = str(exc)
+            break
+        except TransientError as exc:
+            report.errors.append(str(exc))
+            break  # unreachable: the other metrics would only wait for the same timeout
         except IntegrationError as exc:
             report.errors.append(str(exc))
             continue
@@ -92,8 +105,8 @@ async def sync_crm(deps: Deps, owners: Sequence[str] | None = None) -> SyncRepor
             name = people[kr.owner].name if kr.owner in people else kr.owner
             report.readings.append((name, kr.title, amount(value, kr.unit)))
     await deps.snapshots.record(snapshots)
-    report.calls = deps.crm.calls - before
-    report.usage = deps.crm.usage
+    report.calls = crm.calls - before
+    report.usage = crm.usage
     return report
 
 
@@ -109,16 +122,25 @@ async def sync_tracker(deps: Deps, owners: Sequence[str] | None = None) -> SyncR
     queries = sorted({kr.source.jql for kr in krs if kr.source.jql})
     if not keys and not queries:
         return report
-    before = deps.tracker.calls
-    try:
-        epics = {e.key: e for e in await deps.tracker.epics(keys)} if keys else {}
+    tracker = deps.tracker
+    before = tracker.calls
+
+    async def read() -> dict[str, EpicFacts]:
+        epics = {e.key: e for e in await tracker.epics(keys)} if keys else {}
         for jql in queries:  # a query is its own search: it cannot be merged with others
-            epics[jql] = await deps.tracker.query(jql)
+            epics[jql] = await tracker.query(jql)
+        return epics
+
+    try:
+        epics = await guarded(deps, tracker.name, read)
+    except Skipped as exc:
+        report.skipped = str(exc)
+        return report
     except IntegrationError as exc:
         report.errors.append(str(exc))
         return report
     finally:
-        report.calls = deps.tracker.calls - before
+        report.calls = tracker.calls - before
     people = {p.email: p for p in await deps.directory.people()}
     await link_tracker_accounts(deps, [people[e] for e in {kr.owner for kr in krs} if e in people])
     now = deps.clock.now()

@@ -43,16 +43,20 @@ async def sync_due(deps: Deps, schedule: SyncSchedule) -> list[SyncReport]:
             continue
         last = schedule.last_full.get(name)
         if last is None or now - last >= schedule.every:
-            schedule.last_full[name] = now
-            reports.append(await sync(deps, None))
+            report = await sync(deps, None)
+            if report.skipped is None:  # a skipped source is read as soon as it may be again
+                schedule.last_full[name] = now
+            reports.append(report)
             continue
         waiting = await about_to_be_asked(deps, now) if waiting is None else waiting
         owners = [
             p for p in waiting if now - schedule.read_at.get((name, p), last) >= schedule.fresh
         ]
         if owners:
-            schedule.read_at.update({(name, p): now for p in owners})
-            reports.append(await sync(deps, owners))
+            report = await sync(deps, owners)
+            if report.skipped is None:
+                schedule.read_at.update({(name, p): now for p in owners})
+            reports.append(report)
     return reports
 
 

@@ -1,11 +1,19 @@
-"""Formatting shared by every channel: values with units, percentages, text progress bars."""
+"""Formatting shared by every channel: values with units, percentages, text progress bars;
+and what people type, read: numbers within range, text without control characters."""
 
 from __future__ import annotations
 
 import math
+import re
 from datetime import date
 
 CURRENCY_PREFIXES = ("$", "€", "£", "¥")
+# The largest magnitude of any amount or count goalnudge holds (org file and typed numbers):
+# far beyond any real target, and small enough that sums and percentages stay exact enough.
+MAX_MAGNITUDE = 1e15
+# C0 controls but tab and newline, DEL, C1 controls, and lone surrogates (invalid in UTF-8).
+CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+SHOWN_INPUT = 40  # characters of a bad input echoed back in an error
 
 
 def number(value: float) -> str:
@@ -44,8 +52,19 @@ def day(value: date) -> str:
     return f"{value:%a %d %b}".replace(" 0", " ")
 
 
+def in_range(value: float) -> float:
+    """`value` if goalnudge can hold it: finite, at most MAX_MAGNITUDE either side of zero;
+    ValueError (saying why, to follow the value in a sentence) otherwise."""
+    if not math.isfinite(value):
+        raise ValueError("is not a finite number")
+    if abs(value) > MAX_MAGNITUDE:
+        raise ValueError(f"is out of range (at most {number(MAX_MAGNITUDE)} either side of 0)")
+    return value
+
+
 def parse_number(raw: str) -> float:
-    """Accept what people type: `412,000`, `$412000`, ` 12 `, `40%`; raise ValueError otherwise."""
+    """Accept what people type: `412,000`, `$412000`, ` 12 `, `40%`; raise ValueError otherwise
+    (`1e309`, `nan`, `inf` and anything beyond MAX_MAGNITUDE included)."""
     cleaned = raw.strip().replace(",", "").replace("_", "")
     for prefix in CURRENCY_PREFIXES:
         cleaned = cleaned.removeprefix(prefix)
@@ -53,9 +72,20 @@ def parse_number(raw: str) -> float:
     scale = 1.0
     if cleaned.lower().endswith("k"):
         cleaned, scale = cleaned[:-1], 1_000.0
-    if not cleaned:
-        raise ValueError("empty")
-    result = float(cleaned) * scale
-    if not math.isfinite(result):
-        raise ValueError("not a finite number")
-    return result
+    try:
+        result = float(cleaned) * scale
+    except ValueError:
+        raise ValueError("is not a number") from None
+    return in_range(result)
+
+
+def shown(raw: str) -> str:
+    """What someone typed, short enough to quote back in one line."""
+    raw = clean(raw).replace("\n", " ")
+    return raw if len(raw) <= SHOWN_INPUT else raw[: SHOWN_INPUT - 1] + "…"
+
+
+def clean(text: str) -> str:
+    """`text` without NUL and other control characters (newline and tab kept) or lone
+    surrogates: no database or chat platform stores them, and no person means them."""
+    return CONTROLS.sub("", text)

@@ -16,6 +16,8 @@ from pydantic import (
     model_validator,
 )
 
+from bot.core.text import MAX_MAGNITUDE
+
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
@@ -39,6 +41,8 @@ def _epic(value: str) -> str:
 
 Email = Annotated[str, AfterValidator(_email)]
 Key = Annotated[str, AfterValidator(_key)]
+# A finite amount or count (.nan and .inf refused), within what a typed number may be.
+Amount = Annotated[float, Field(allow_inf_nan=False, ge=-MAX_MAGNITUDE, le=MAX_MAGNITUDE)]
 
 
 def check_timezone(value: str | None) -> str | None:
@@ -202,10 +206,10 @@ class KeyResultSpec(Strict):
     owner: Email
     kind: Literal["metric", "milestone"] = "metric"
     unit: str = ""
-    start: float = 0.0
-    target: float | None = None
-    quota: float | None = Field(default=None, ge=0)
-    current: float | None = None
+    start: Amount = 0.0
+    target: Amount | None = None
+    quota: Annotated[Amount, Field(ge=0)] | None = None
+    current: Amount | None = None
     due: date | None = None
     confidence: int | None = Field(default=None, ge=0, le=100)
     status: Literal["on_track", "at_risk", "off_track", "done"] = "on_track"

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import threading
+import time
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any, Literal
 
 from aiohttp import web
+from fakes.threaded import ThreadedServer
 
 __all__ = ["FakeConnector", "Op", "Sent"]
 
@@ -34,49 +35,27 @@ def _error(status: int, code: str = "") -> web.Response:
     return web.json_response({"error": {"code": code, "message": code}}, status=status)
 
 
-class FakeConnector:
+class FakeConnector(ThreadedServer):
     """Serves on its own thread and event loop: TeamsInfo's team calls use a blocking client."""
 
+    name = "fake-bot-connector"
+
     def __init__(self) -> None:
+        super().__init__()
         self.sent: list[Sent] = []
         self.members: dict[str, list[Json]] = {}
         self.teams: dict[str, Json] = {}
         self._failures: dict[str, list[tuple[int, int | None]]] = {}
+        self._after_send: list[int] = []  # statuses, see send_then_fail()
+        self.hung: dict[str, float] = {}  # conversation id → seconds, see hang_after_delivery()
+        self._hangs: dict[str, float] = {}  # op → seconds each such request is held, see hang()
         self._ids = itertools.count(1)
         self._conversations = itertools.count(1)
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
-        self._runner: web.AppRunner | None = None
-        self._port = 0
 
-    async def start(self) -> None:
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(
-            target=self._loop.run_forever, name="fake-bot-connector", daemon=True
-        )
-        self._thread.start()
-        await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(self._serve(), self._loop))
+    def release(self) -> None:
+        self._hangs.clear()  # held requests answer now, so the server can stop
 
-    async def stop(self) -> None:
-        if self._loop is None or self._thread is None:
-            return
-        if self._runner is not None:
-            cleanup = asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop)
-            await asyncio.wrap_future(cleanup)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        await asyncio.to_thread(self._thread.join)
-        self._loop.close()
-        self._loop = self._thread = self._runner = None
-
-    async def __aenter__(self) -> FakeConnector:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.stop()
-
-    async def _serve(self) -> None:
-        app = web.Application()
+    def routes(self, app: web.Application) -> None:
         app.router.add_post("/v3/conversations", self._create)
         app.router.add_post(CONV + "/activities", self._activity)
         app.router.add_route("*", CONV + "/activities/{activity_id}", self._activity)
@@ -85,15 +64,11 @@ class FakeConnector:
         app.router.add_get(CONV + "/members/{member_id}", self._member)
         app.router.add_get("/v3/teams/{team_id}/conversations", self._channels)
         app.router.add_get("/v3/teams/{team_id}", self._team)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
-        self._port = self._runner.addresses[0][1]
 
     @property
     def url(self) -> str:
         """A serviceUrl for inbound activities."""
-        return f"http://127.0.0.1:{self._port}/"
+        return f"http://127.0.0.1:{self.port}/"
 
     def of(self, op: Op) -> list[Sent]:
         """The successful requests of one kind, oldest first."""
@@ -123,6 +98,25 @@ class FakeConnector:
         """Answer the next `times` requests of op (a Sent op, or "members", "member", "team",
         "channels") with status, e.g. 429 with a Retry-After header, 412, 502 or 504."""
         self._failures.setdefault(op, []).extend([(status, retry_after)] * times)
+
+    def send_then_fail(self, status: int = 502, times: int = 1) -> None:
+        """The next `times` new messages (send or reply) are delivered into the conversation,
+        then answered with `status` (a gateway losing the connector's answer: 502, 504). They
+        are recorded as delivered (status 200): the person sees them."""
+        self._after_send.extend([status] * times)
+
+    def hang_after_delivery(self, conversation_id: str, seconds: float) -> None:
+        """Messages into one conversation are delivered but answered only after `seconds`."""
+        self.hung[conversation_id] = seconds
+
+    def hang(self, op: str, seconds: float) -> None:
+        """Hold every request of op (a Sent op) that long before answering: a hung connector."""
+        self._hangs[op] = seconds
+
+    async def _held(self, op: str) -> None:
+        deadline = time.monotonic() + self._hangs.get(op, 0.0)
+        while self._hangs.get(op) and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
 
     def _failure(self, op: str) -> web.Response | None:
         if not self._failures.get(op):
@@ -162,12 +156,17 @@ class FakeConnector:
             return _error(405)
         op = ops[request.method]
         body: Json = await request.json() if request.can_read_body else {}
+        await self._held(op)
         if failed := self._failure(op):
             self._record(op, request, conversation_id, activity_id, body, failed.status)
             return failed
         if op in ("send", "reply"):
             activity_id = f"act-{next(self._ids)}"
         self._record(op, request, conversation_id, activity_id, body)
+        if op in ("send", "reply"):
+            await asyncio.sleep(self.hung.get(conversation_id, 0.0))
+            if self._after_send:
+                return _error(self._after_send.pop(0))
         return web.json_response({} if op == "delete" else {"id": activity_id})
 
     def _roster_of(self, conversation_id: str) -> list[Json] | None:

@@ -23,10 +23,21 @@ UNAUTHENTICATED = "You are not authenticated. Authentication required to perform
 GONE = "The requested API has been removed. Please migrate to the /rest/api/3/search/jql API."
 CANNOT_SET = "Field '{}' cannot be set. It is not on the appropriate screen, or unknown."
 _JQL = re.compile(
-    r'^\s*(key|issuekey|parent|"epic link")\s+in\s*\(([^)]*)\)'
+    r'^\s*(key|issuekey|parent|"epic link")\s+in\s*\((.*)\)'
     r"\s*(order\s+by\s+key(?:\s+(asc|desc))?)?\s*$",
     re.IGNORECASE,
 )
+# One value of a JQL list: a quoted string (backslash escapes) or a bare word like PAY-12.
+_VALUE = r'\s*("(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'|[A-Za-z0-9_.-]+)\s*'
+_LIST = re.compile(f"{_VALUE}(?:,{_VALUE})*")
+
+
+def _values(text: str) -> list[str] | None:
+    """The values of a JQL list as Jira reads them, or None when it is not a list of values."""
+    if _LIST.fullmatch(text) is None:
+        return None
+    found = [m.group(1) for m in re.finditer(_VALUE + "(?:,|$)", text)]
+    return [re.sub(r"\\(.)", r"\1", v[1:-1]) if v[0] in "\"'" else v for v in found]
 
 
 def _error(status: int, message: str, headers: dict[str, str] | None = None) -> web.Response:
@@ -91,6 +102,7 @@ class FakeJira:
         self.issues: dict[str, Json] = {}  # key -> that issue's "fields" object
         self.users: dict[str, Json] = {}
         self.calls: list[tuple[str, str]] = []
+        self.queries: list[str] = []  # every JQL searched, as received
         self.comments: list[tuple[str, str]] = []
         self.updates: list[tuple[str, Json]] = []
         self._jql: dict[str, list[str]] = {}
@@ -99,6 +111,9 @@ class FakeJira:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._runner: web.AppRunner | None = None
+        self._site: web.TCPSite | None = None
+        self._answer: asyncio.Event | None = None  # cleared: requests hang
+        self._refusing = False
         self._port = 0
 
     # lifecycle
@@ -112,6 +127,7 @@ class FakeJira:
     def stop(self) -> None:
         if self._loop is None or self._thread is None:
             return
+        self.hang(False)
         if self._runner is not None:
             asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(10)
         self._loop.call_soon_threadsafe(self._loop.stop)
@@ -136,16 +152,45 @@ class FakeJira:
         app.router.add_put(API + "/issue/{key}", self._put_issue)
         app.router.add_post(API + "/issue/{key}/comment", self._comment)
         app.router.add_get(API + "/user/search", self._user_search)
+        self._answer = asyncio.Event()
+        self._answer.set()
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
-        self._port = self._runner.addresses[0][1]
+        await self._listen()
+
+    async def _listen(self) -> None:
+        assert self._runner is not None
+        self._site = web.TCPSite(self._runner, "127.0.0.1", self._port)
+        await self._site.start()
+        self._port = self._port or self._runner.addresses[0][1]
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self._port}"
 
     # test-side helpers
+
+    def refuse(self, on: bool = True) -> None:
+        """While on, nothing listens on the port: connections are refused, as by a Jira that
+        is down; off listens again on the same port."""
+        assert self._loop is not None and self._site is not None
+
+        async def switch() -> None:
+            assert self._site is not None
+            self._refusing = on
+            if on:
+                await self._site.stop()
+            else:
+                await self._listen()
+
+        asyncio.run_coroutine_threadsafe(switch(), self._loop).result(10)
+
+    def hang(self, on: bool = True) -> None:
+        """While on, requests are accepted (and recorded) but never answered, as by a Jira that
+        hangs; off answers them."""
+        if self._loop is not None and self._answer is not None:
+            event = self._answer
+            self._loop.call_soon_threadsafe(event.clear if on else event.set)
 
     def fail_next(self, status: int, times: int = 1, retry_after: int | None = None) -> None:
         """Answer the next `times` requests (any endpoint) with `status`."""
@@ -204,7 +249,12 @@ class FakeJira:
 
     @web.middleware
     async def _middleware(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        if self._refusing and request.transport is not None:  # a connection opened before
+            request.transport.abort()
+            raise web.HTTPServiceUnavailable()
         self.calls.append((request.method, request.path_qs))
+        if self._answer is not None:
+            await self._answer.wait()
         if self._failures:
             status, retry_after = self._failures.pop(0)
             headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
@@ -249,9 +299,10 @@ class FakeJira:
         if jql in self._jql:
             return [k for k in self._jql[jql] if k in self.issues]
         m = _JQL.match(jql)
-        if m is None:
+        wanted = _values(m.group(2)) if m else None
+        if m is None or wanted is None:
             raise ValueError(f"Error in the JQL Query: FakeJira does not support {jql!r}.")
-        clause, wanted = m.group(1).lower(), [k.strip(" '\"") for k in m.group(2).split(",")]
+        clause = m.group(1).lower()
         if (clause == "parent") != (self.mode == "cloud") and clause not in ("key", "issuekey"):
             raise ValueError(f"Field {m.group(1)} is not the epic link on {self.mode}.")
         for k in wanted:
@@ -297,8 +348,9 @@ class FakeJira:
             params = dict(request.query)
             wanted = request.query.getall("fields", [])
         wanted = [f.strip() for v in wanted for f in v.split(",") if f.strip()]
+        self.queries.append(str(params.get("jql", "")))
         try:
-            keys = self._match(str(params.get("jql", "")))
+            keys = self._match(self.queries[-1])
         except ValueError as exc:
             return _error(400, str(exc))
         size = min(int(params.get("maxResults") or self.page_size), self.page_size)

@@ -55,6 +55,9 @@ class FakeSlack:
         self.acks: list[Json] = []
         self.workspaces: dict[str, Json] = {}  # bot token → the workspace it belongs to
         self.codes: dict[str, str] = {}  # OAuth code → the bot token it is exchanged for
+        self._after_post: list[tuple[int, float]] = []  # (status, seconds) see post_then()
+        self._history_limit: tuple[int, float, int] | None = None  # see limit_history()
+        self._history_calls: dict[str | None, list[float]] = {}
         self._port = 0
 
     async def start(self) -> None:
@@ -147,6 +150,31 @@ class FakeSlack:
         reply = (429, _error("ratelimited"), {"Retry-After": str(retry_after)})
         self._scripted.setdefault(method, []).extend([reply] * times)
 
+    def post_then(self, status: int = 200, seconds: float = 0.0, times: int = 1) -> None:
+        """The next `times` chat.postMessage calls post the message, then wait `seconds` and
+        answer `status`: 503 is Slack failing after it posted (an HTML error page, as a proxy
+        sends), a wait past the client's timeout is an answer that comes too late."""
+        self._after_post.extend([(status, seconds)] * times)
+
+    def limit_history(self, calls: int = 1, window: float = 60.0, messages: int = 15) -> None:
+        """conversations.history as Slack limits it since 2025-05-29 for distributed apps not
+        in the Marketplace: `calls` per `window` seconds per workspace token (then 429 with
+        Retry-After), and at most `messages` per call (has_more says when there are more)."""
+        self._history_limit = (calls, window, messages)
+
+    def _history_refusal(self, token: str | None) -> str | None:
+        """None when the history call may go; else the Retry-After to answer."""
+        if self._history_limit is None:
+            return None
+        calls, window, _ = self._history_limit
+        now = time.monotonic()
+        recent = [t for t in self._history_calls.get(token, []) if now - t < window]
+        if len(recent) >= calls:
+            self._history_calls[token] = recent
+            return str(max(1, math.ceil(window - (now - recent[0]))))
+        self._history_calls[token] = [*recent, now]
+        return None
+
     def throttle(self, calls_per_second: float | None) -> None:
         """Rate-limit chat.postMessage as Slack does (None: off): a bucket of one second's calls,
         refilled continuously, so bursts pass; past it 429 with a whole-second Retry-After."""
@@ -190,7 +218,17 @@ class FakeSlack:
         if method == "chat.postMessage" and self._rate is not None and (wait := self._take_token()):
             headers = {"Retry-After": wait}
             return web.json_response(_error("ratelimited"), status=429, headers=headers)
-        return web.json_response(self._answer(method, params, token))
+        if method == "conversations.history" and (wait := self._history_refusal(token)):
+            headers = {"Retry-After": wait}
+            return web.json_response(_error("ratelimited"), status=429, headers=headers)
+        answer = self._answer(method, params, token)
+        if method == "chat.postMessage" and self._after_post:
+            status, seconds = self._after_post.pop(0)
+            await asyncio.sleep(seconds)
+            if status >= 500:
+                return web.Response(status=status, text="<html>Service Unavailable</html>",
+                                    content_type="text/html")  # fmt: skip
+        return web.json_response(answer)
 
     def _answer(self, method: str, p: dict[str, Any], token: str | None) -> Json:
         channel = str(p.get("channel", ""))
@@ -218,8 +256,11 @@ class FakeSlack:
             self.history.setdefault(channel, []).insert(0, message)
             return {"ok": True, "channel": channel, "ts": ts, "message": message}
         if method == "conversations.history":
-            found = self.history.get(channel, [])[: int(p.get("limit", 100))]
-            return {"ok": True, "messages": found, "has_more": False}
+            limit = int(p.get("limit", 100))
+            if self._history_limit is not None:
+                limit = min(limit, self._history_limit[2])
+            messages = self.history.get(channel, [])
+            return {"ok": True, "messages": messages[:limit], "has_more": len(messages) > limit}
         if method == "chat.update":
             message = {"text": p.get("text", ""), "blocks": p.get("blocks", [])}
             return {"ok": True, "channel": channel, "ts": p.get("ts"), "message": message}

@@ -1,22 +1,29 @@
-"""Build the Bolt app and the two small functions that carry aiohttp requests to it and back."""
+"""Build the Bolt app, wire its listeners, and carry the OAuth pages' requests to it."""
 
 from __future__ import annotations
 
+import inspect
 import logging
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 from slack_bolt.authorization.async_authorize import AsyncInstallationStoreAuthorize
+from slack_bolt.kwargs_injection.async_args import AsyncArgs
 from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_bolt.middleware.authorization.async_single_team_authorization import (
     AsyncSingleTeamAuthorization,
 )
 from slack_sdk.errors import SlackApiError
 
-from bot.channels.slack.channel import SlackChannel, make_client
-from bot.channels.slack.listeners import BotFor, SlackBot, register
+from bot.channels.slack import blocks
+from bot.channels.slack.channel import SlackChannel, SlackLimits, make_client
+from bot.channels.slack.inbound import unhandled
+from bot.channels.slack.listeners import MODAL, SIMPLE, SlackBot
 from bot.channels.slack.oauth import oauth_settings
 from bot.config import Settings
 from bot.core.deps import Deps
@@ -24,6 +31,13 @@ from bot.core.errors import ConfigError, IntegrationError
 from storage import Store
 
 log = logging.getLogger("goalnudge.slack")
+# inbound.handler verifies the signature before anything parses the body, so Bolt need not (its
+# check would log a refused body); a request no listener takes goes to `unhandled`, not to
+# Bolt's warning, which logs the body too.
+CHECKED_AT_THE_DOOR = {
+    "request_verification_enabled": False,
+    "raise_error_for_unhandled_request": True,
+}
 
 
 class SameTokenWarning(logging.Filter):
@@ -37,14 +51,46 @@ class SameTokenWarning(logging.Filter):
 logging.getLogger("slack_bolt.AsyncApp").addFilter(SameTokenWarning())
 
 
+BotFor = Callable[[AsyncBoltContext], Awaitable[SlackBot]]
+
+
+def register(app: AsyncApp, bot_for: BotFor) -> None:
+    """Each listener runs on the SlackBot of the request's workspace (`bot_for`): its own
+    organisation and Slack client. With one bot token there is one SlackBot."""
+
+    def via(name: str) -> Callable[[AsyncArgs], Awaitable[Any]]:
+        wanted = list(inspect.signature(getattr(SlackBot, name)).parameters)[1:]  # after self
+
+        async def listener(args: AsyncArgs) -> Any:
+            method = getattr(await bot_for(args.context), name)
+            return await method(**{arg: getattr(args, arg) for arg in wanted})
+
+        return listener
+
+    app.use(via("once_per_event"))
+    app.action(SIMPLE)(via("on_simple_action"))
+    app.action(MODAL)(via("on_modal_action"))
+    app.action(blocks.UPDATE_KR)(via("on_update_kr"))
+    app.action(blocks.DETAILS)(via("on_details"))
+    app.action(re.compile(""))(via("on_other_action"))  # last: whatever the others do not take
+    app.view(blocks.ADJUST_MODAL)(via("on_submit"))
+    app.view(blocks.FLAG_MODAL)(via("on_submit"))
+    app.shortcut("flag_blocker")(via("on_flag_shortcut"))
+    app.command("/goals")(via("on_goals"))
+    app.event("app_home_opened")(via("on_home"))
+    app.event("message")(via("on_message"))
+
+
 def build(settings: Settings, deps: Deps) -> tuple[AsyncApp, SlackChannel]:
     """One workspace, one bot token (SLACK_BOT_TOKEN)."""
-    client = make_client(settings.slack_bot_token, settings.slack_api_url)
-    channel = SlackChannel(client, deps.directory)
+    limits = SlackLimits.of(settings)
+    client = make_client(settings.slack_bot_token, settings.slack_api_url, timeout=limits.timeout)
+    channel = SlackChannel(client, deps.directory, limits)
     app = AsyncApp(
         signing_secret=settings.slack_signing_secret or "",
         client=client,
         process_before_response=False,
+        **CHECKED_AT_THE_DOOR,
     )
     bot = SlackBot(deps, channel)
 
@@ -52,13 +98,15 @@ def build(settings: Settings, deps: Deps) -> tuple[AsyncApp, SlackChannel]:
         return bot
 
     register(app, the_bot)
+    app.error(unhandled)
     return app, channel
 
 
 def build_oauth(settings: Settings, store: Store, bot_for: BotFor) -> AsyncApp:
     """Any number of workspaces, installed through OAuth; requests are authorised per workspace
     from the installations in the database."""
-    client = make_client(None, settings.slack_api_url)  # also takes the OAuth calls
+    timeout = settings.slack_timeout_seconds
+    client = make_client(None, settings.slack_api_url, timeout=timeout)  # also takes OAuth calls
     oauth = oauth_settings(settings, store)
     app = AsyncApp(
         signing_secret=settings.slack_signing_secret or "",
@@ -73,19 +121,12 @@ def build_oauth(settings: Settings, store: Store, bot_for: BotFor) -> AsyncApp:
             client=client,
         ),
         process_before_response=False,
+        **CHECKED_AT_THE_DOOR,
     )
     register(app, bot_for)
+    app.error(unhandled)
     app.enable_token_revocation_listeners()  # uninstalled: the workspace's token is forgotten
     return app
-
-
-def handler(app: AsyncApp) -> web.RequestHandler:
-    """POST /slack/events: platform request → Bolt request → listeners → platform response."""
-
-    async def slack_events(request: web.Request) -> web.StreamResponse:
-        return await to_aiohttp_response(await app.async_dispatch(await to_bolt_request(request)))
-
-    return slack_events
 
 
 def oauth_handler(app: AsyncApp) -> web.RequestHandler:

@@ -4,21 +4,27 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import dataclass
+from datetime import datetime
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
-from slack_sdk.http_retry.builtin_async_handlers import (
-    AsyncConnectionErrorRetryHandler,
-    AsyncServerErrorRetryHandler,
-)
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.channels.base import ApiStats
 from bot.channels.console import plain
 from bot.channels.slack import blocks
-from bot.channels.slack.ratelimit import GatedWebClient, GateRateLimitHandler, RetryAfterGate
+from bot.channels.slack.ratelimit import (
+    HISTORY,
+    Budget,
+    GatedWebClient,
+    GateRateLimitHandler,
+    RetryAfterGate,
+    SafeRetryHandler,
+)
+from bot.config import Settings
 from bot.core.digest import Digest, RollupNode
-from bot.core.errors import AuthError, IntegrationError, TransientError
+from bot.core.errors import AuthError, IntegrationError, TransientError, Unconfirmed
 from bot.core.model import Person
 from bot.core.ports import Directory
 from bot.core.prompts import Outcome, Prompt
@@ -28,20 +34,43 @@ AUTH_ERRORS = {"invalid_auth", "not_authed", "token_revoked", "account_inactive"
 # Slack's own "try again later" errors (HTTP 200, ok:false); any other error will not go away
 # by itself (channel_not_found, user_disabled, invalid_blocks, ...).
 TRANSIENT_ERRORS = {"internal_error", "fatal_error", "service_unavailable", "request_timeout"}
+# Of those, the ones after which Slack says some of the work may have been done.
+MAYBE_DONE = {"internal_error", "fatal_error", "service_unavailable"}
+HISTORY_PAGE = 15  # messages a lookup reads: the most Slack returns to non-Marketplace apps
+CLOCK_SKEW = 60.0  # seconds between our clock and Slack's that a lookup allows for
 
 
-def make_client(token: str | None, base_url: str, stats: ApiStats | None = None) -> AsyncWebClient:
-    """A Web API client that waits out 429s (Retry-After) and retries 5xx and resets; `stats`
-    counts its calls (several clients may share one)."""
+@dataclass(frozen=True)
+class SlackLimits:
+    """How long a Web API call may take, and how many history lookups a workspace allows."""
+
+    timeout: float = 15.0  # seconds, each Web API call (slack_sdk's own default is 30)
+    history_lookups: int = 1  # conversations.history calls per workspace per `history_window`
+    history_window: float = 60.0  # seconds
+
+    @classmethod
+    def of(cls, settings: Settings) -> SlackLimits:
+        lookups = settings.slack_history_lookups_per_minute
+        if lookups is None:
+            lookups = 1 if settings.slack_oauth else 50
+        return cls(settings.slack_timeout_seconds, lookups)
+
+
+def make_client(
+    token: str | None, base_url: str, stats: ApiStats | None = None, timeout: float = 15.0
+) -> AsyncWebClient:
+    """A Web API client that waits out 429s (Retry-After), retries a refused connection, and
+    retries 5xx and resets only for idempotent methods; `stats` counts its calls (several
+    clients may share one); every call gives up after `timeout` seconds."""
     gate = RetryAfterGate(stats or ApiStats())
     return GatedWebClient(
         token=token,
         base_url=base_url,
+        timeout=timeout,  # type: ignore[arg-type]  # slack_sdk hands it to aiohttp as a float
         gate=gate,
         retry_handlers=[
             GateRateLimitHandler(gate, max_retry_count=5),
-            AsyncServerErrorRetryHandler(max_retry_count=2),
-            AsyncConnectionErrorRetryHandler(max_retry_count=2),
+            SafeRetryHandler(max_retry_count=2),
         ],
     )
 
@@ -50,13 +79,19 @@ def make_client(token: str | None, base_url: str, stats: ApiStats | None = None)
 FAILURES = (SlackApiError, aiohttp.ClientError, OSError, asyncio.TimeoutError)
 
 
-def slack_error(exc: Exception) -> IntegrationError:
+def slack_error(exc: Exception, sending: bool = False) -> IntegrationError:
+    """Slack's failure on our error tree; `sending`: the call posts a message, so a failure
+    after Slack may have received it is `Unconfirmed` (looked up later, never resent)."""
     if not isinstance(exc, SlackApiError):
+        if sending and not isinstance(exc, aiohttp.ClientConnectorError):
+            return Unconfirmed("slack", f"no answer from Slack ({type(exc).__name__})")
         return TransientError("slack", f"cannot reach Slack ({type(exc).__name__})")
     error = str(exc.response.get("error", "unknown_error"))
     if error in AUTH_ERRORS:
         return AuthError("slack", error)
     status = exc.response.status_code
+    if sending and (status >= 500 or error in MAYBE_DONE):
+        return Unconfirmed("slack", error)
     if status == 429 or status >= 500 or error in TRANSIENT_ERRORS:
         retry = exc.response.headers.get("Retry-After")
         return TransientError("slack", error, float(retry) if retry else None)
@@ -73,10 +108,14 @@ def split_ref(ref: str | None) -> tuple[str, str] | None:
 class SlackChannel:
     """Message references are `CHANNEL:TS`, enough to `chat.update` the message later."""
 
-    def __init__(self, client: AsyncWebClient, directory: Directory) -> None:
+    def __init__(
+        self, client: AsyncWebClient, directory: Directory, limits: SlackLimits = SlackLimits()
+    ) -> None:
         self.client = client
         self.directory = directory
-        self.stats = client.gate.stats if isinstance(client, GatedWebClient) else ApiStats()
+        self.gate = client.gate if isinstance(client, GatedWebClient) else None
+        self.stats = self.gate.stats if self.gate else ApiStats()
+        self.history = Budget(limits.history_lookups, limits.history_window)
 
     async def ready(self) -> str:
         """For /readyz: whether Slack still accepts the bot token."""
@@ -120,7 +159,7 @@ class SlackChannel:
                 metadata=metadata,
             )
         except FAILURES as exc:
-            raise slack_error(exc) from exc
+            raise slack_error(exc, sending=True) from exc
         return f"{sent['channel']}:{sent['ts']}"
 
     async def send(self, person: Person, prompt: Prompt) -> str | None:
@@ -131,26 +170,36 @@ class SlackChannel:
             checkin=prompt.checkin_id,
         )
 
-    async def find(self, person: Person, checkin: int) -> str | None:
-        """The message already sent for `checkin`, if a send was cut off before it was recorded."""
+    async def find(self, person: Person, checkin: int, since: datetime) -> str | None:
+        """The message a cut-off send delivered for `checkin` (claimed at `since`), found by its
+        metadata in the newest messages of the DM; None when the DM shows it is not there.
+        One conversations.history call, within the workspace's budget: when the budget is
+        spent, or the page does not reach back to `since`, TransientError (ask again later)."""
+        if not self.history.take() or (self.gate and self.gate.closed(HISTORY)):
+            raise TransientError("slack", "history lookups spent for now")
         try:
             opened = await self.client.conversations_open(users=await self.user_id(person))
             channel = opened["channel"]["id"]
             history = await self.client.conversations_history(
-                channel=channel, limit=50, include_all_metadata=True
+                channel=channel, limit=HISTORY_PAGE, include_all_metadata=True
             )
         except FAILURES as exc:
             raise slack_error(exc) from exc
-        for message in history["messages"]:
+        messages = history.get("messages") or []
+        for message in messages:
             meta = message.get("metadata") or {}
             if meta.get("event_type") == METADATA_EVENT and (
                 meta.get("event_payload", {}).get("checkin") == checkin
             ):
                 return f"{channel}:{message['ts']}"
+        oldest = min((float(m["ts"]) for m in messages), default=0.0)
+        if history.get("has_more") and oldest >= since.timestamp() - CLOCK_SKEW:
+            raise TransientError("slack", "more messages since the send than one page holds")
         return None
 
-    async def notify(self, person: Person, text: str) -> str | None:
-        return await self.post(await self.user_id(person), text, [blocks.text(text)])
+    async def notify(self, person: Person, text: str, checkin: int | None = None) -> str | None:
+        user = await self.user_id(person)
+        return await self.post(user, text, [blocks.text(text)], checkin=checkin)
 
     async def replace(self, person: Person, message_ref: str | None, outcome: Outcome) -> None:
         where = split_ref(message_ref)

@@ -3,27 +3,25 @@
 from __future__ import annotations
 
 import asyncio
-import inspect
 import json
 import re
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from slack_bolt.async_app import AsyncApp, AsyncBoltContext
-from slack_bolt.kwargs_injection.async_args import AsyncArgs
+from slack_bolt.async_app import AsyncBoltContext
 from slack_bolt.response import BoltResponse
-from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.channels.slack import blocks
+from bot.channels.slack import blocks, guards
 from bot.channels.slack.channel import SlackChannel
-from bot.core import checkins, commands, digest
+from bot.core import access, checkins, commands, digest
 from bot.core.answers import answer
 from bot.core.deps import Deps
+from bot.core.errors import NotAllowed, NotFound
 from bot.core.model import Person
 from bot.core.ports import Applied, Change
 from bot.core.prompts import ActionId, Answer, Outcome, PromptItem
+from bot.core.writeback import follow_up
 from bot.sender import deliver
 
 ONBOARDING = (
@@ -41,45 +39,47 @@ class SlackBot:
     # Work after the ack queues here rather than piling onto the database pool under bursts.
     busy: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(8))
 
-    async def person(self, user_id: str, client: AsyncWebClient) -> Person | None:
-        """Match a Slack user to the organisation by id, else by email (then remember the id)."""
-        found = await self.deps.directory.person_by_identity("slack", user_id)
-        if found is not None:
-            return found
-        try:
-            info = await client.users_info(user=user_id)
-        except SlackApiError:
-            return None
-        email = str(info["user"].get("profile", {}).get("email") or "")
-        found = await self.deps.directory.person(email) if email else None
-        if found is None:
-            return None
-        tz = info["user"].get("tz")
-        await self.deps.directory.link_identity(found.email, "slack", user_id, tz)
-        return await self.deps.directory.person(found.email)
+    async def person(
+        self, context: AsyncBoltContext, client: AsyncWebClient, user: dict[str, Any]
+    ) -> Person | None:
+        """The person behind a request's `user` ({"id", "team_id"}), within the workspace."""
+        return await guards.person(
+            self.deps, context, client, str(user.get("id")), user.get("team_id")
+        )
 
     async def after(self, person: Person, where: str | None, outcome: Outcome) -> None:
         """Show the outcome in place of the prompt, then send what the answer queued."""
         if outcome.duplicate:
             return
-        await self.channel.replace(person, where, outcome)
+        if where is None and outcome.pending:  # a message the write-back's outcome can update
+            where = await self.channel.notify(person, outcome.text)
+        else:
+            await self.channel.replace(person, where, outcome)
         if outcome.notices:
             await deliver(self.deps, self.channel)
+        follow_up(self.deps, outcome, lambda final: self.channel.replace(person, where, final))
 
-    async def on_simple_action(self, ack: Any, body: dict, action: dict, client: Any) -> None:
+    async def on_simple_action(
+        self, ack: Any, body: dict, action: dict, client: Any, context: AsyncBoltContext
+    ) -> None:
         await ack()
         async with self.busy:
-            await self.simple_action(body, action, client)
+            await self.simple_action(body, action, client, context)
 
-    async def simple_action(self, body: dict, action: dict, client: Any) -> None:
-        person = await self.person(body["user"]["id"], client)
+    async def simple_action(
+        self, body: dict, action: dict, client: Any, context: AsyncBoltContext
+    ) -> None:
+        person = await self.person(context, client, body["user"])
         if person is None:
             return
-        checkin = json.loads(action["value"])["c"]
+        checkin = guards.checkin_in(action.get("value"))
+        if checkin is None or not action.get("action_ts"):
+            await guards.tell(client, body, guards.OUT_OF_DATE)
+            return
         outcome = await answer(
             self.deps,
             Answer(
-                f"slack:{action['action_ts']}",
+                f"slack:{guards.workspace(context)}:{action['action_ts']}",
                 person.email,
                 ActionId(action["action_id"][3:]),
                 checkin_id=checkin,
@@ -106,11 +106,21 @@ class SlackBot:
             trigger_id=trigger, view=blocks.modal(action, meta, heading, overrides)
         )
 
-    async def on_modal_action(self, ack: Any, body: dict, action: dict, client: Any) -> None:
+    async def on_modal_action(
+        self, ack: Any, body: dict, action: dict, client: Any, context: AsyncBoltContext
+    ) -> None:
         await ack()
-        person = await self.person(body["user"]["id"], client)
-        row = await self.deps.outbox.get(json.loads(action["value"])["c"])
-        if person is None or row is None:
+        person = await self.person(context, client, body["user"])
+        if person is None:
+            return
+        checkin = guards.checkin_in(action.get("value"))
+        if checkin is None:
+            await guards.tell(client, body, guards.OUT_OF_DATE)
+            return
+        try:  # the modal shows the check-in's numbers: only its own person may open it
+            row = await access.checkin_for(self.deps, person, checkin)
+        except (NotAllowed, NotFound) as exc:
+            await guards.tell(client, body, str(exc))
             return
         krs = {kr.key: kr for kr in await self.deps.directory.key_results([person.email])}
         prompt = checkins.prompt_for(row, krs)
@@ -126,11 +136,17 @@ class SlackBot:
             meta,
         )
 
-    async def on_update_kr(self, ack: Any, body: dict, action: dict, client: Any) -> None:
+    async def on_update_kr(
+        self, ack: Any, body: dict, action: dict, client: Any, context: AsyncBoltContext
+    ) -> None:
         await ack()
-        person = await self.person(body["user"]["id"], client)
-        kr = await self.deps.directory.key_result(action["value"])
-        if person is None or kr is None:
+        person = await self.person(context, client, body["user"])
+        if person is None:
+            return
+        try:  # the modal is pre-filled with the value: a read, checked like one
+            kr = await access.key_result_for(self.deps, person, str(action.get("value")))
+        except (NotAllowed, NotFound) as exc:
+            await guards.tell(client, body, str(exc))
             return
         item = PromptItem(kr.key, kr.title, kr.unit, kr.current, kr.target)
         await self.open_modal(
@@ -143,9 +159,11 @@ class SlackBot:
             {"kr": kr.key},
         )
 
-    async def on_flag_shortcut(self, ack: Any, body: dict, client: Any) -> None:
+    async def on_flag_shortcut(
+        self, ack: Any, body: dict, client: Any, context: AsyncBoltContext
+    ) -> None:
         await ack()
-        person = await self.person(body["user"]["id"], client)
+        person = await self.person(context, client, body["user"])
         if person is None:
             await client.views_open(
                 trigger_id=body["trigger_id"],
@@ -174,8 +192,10 @@ class SlackBot:
             {"note": body["message"]["text"]},
         )
 
-    async def on_submit(self, ack: Any, body: dict, view: dict, client: Any) -> None:
-        person = await self.person(body["user"]["id"], client)
+    async def on_submit(
+        self, ack: Any, body: dict, view: dict, client: Any, context: AsyncBoltContext
+    ) -> None:
+        person = await self.person(context, client, body["user"])
         if person is None:
             await ack(response_action="errors", errors={"note": ONBOARDING})
             return
@@ -185,7 +205,7 @@ class SlackBot:
         outcome = await answer(
             self.deps,
             Answer(
-                f"slack:view:{view['id']}",
+                f"slack:{guards.workspace(context)}:view:{view['id']}",
                 person.email,
                 kind,
                 checkin_id=meta.get("c"),
@@ -210,9 +230,19 @@ class SlackBot:
         where = f"{meta['ch']}:{meta['ts']}" if meta.get("ch") and meta.get("ts") else None
         await self.after(person, where, outcome)
 
-    async def on_details(self, ack: Any, body: dict, action: dict) -> None:
+    async def on_details(
+        self, ack: Any, body: dict, action: dict, client: Any, context: AsyncBoltContext
+    ) -> None:
         await ack()
-        composed = await digest.compose(self.deps, action["value"])
+        person = await self.person(context, client, body["user"])
+        if person is None:
+            return
+        try:
+            await access.check_team(self.deps, person, str(action.get("value")))
+        except (NotAllowed, NotFound) as exc:
+            await guards.tell(client, body, str(exc))
+            return
+        composed = await digest.compose(self.deps, str(action["value"]))
         container = body.get("container", {})
         await self.channel.post(
             container["channel_id"],
@@ -220,6 +250,12 @@ class SlackBot:
             [blocks.text(blocks.details_text(composed))],
             thread=container.get("message_ts"),
         )
+
+    async def on_other_action(self, ack: Any, body: dict, action: dict, client: Any) -> None:
+        """A button goalnudge does not (or no longer) render: a note, never an error."""
+        await ack()
+        if str(action.get("action_id", "")).startswith(blocks.ACTION_PREFIX):
+            await guards.tell(client, body, guards.OUT_OF_DATE)
 
     async def reply_to(self, person: Person | None, text: str, ref: str) -> list[blocks.Block]:
         """What `/goals TEXT` (or the same words in a DM) answers."""
@@ -232,13 +268,16 @@ class SlackBot:
             return blocks.goals_blocks(person.first_name, list(reply.goals))
         return [blocks.text(reply.text)]
 
-    async def on_goals(self, ack: Any, command: dict, client: Any) -> None:
-        person = await self.person(command["user_id"], client)
+    async def on_goals(
+        self, ack: Any, command: dict, client: Any, context: AsyncBoltContext
+    ) -> None:
+        user = {"id": command.get("user_id"), "team_id": command.get("user_team")}
+        person = await self.person(context, client, user)
         reply = await self.reply_to(person, command.get("text", ""), command["trigger_id"])
         await ack(text=reply[0].get("text", {}).get("text", "goalnudge"), blocks=reply)
 
-    async def on_home(self, event: dict, client: Any) -> None:
-        person = await self.person(event["user"], client)
+    async def on_home(self, event: dict, client: Any, context: AsyncBoltContext) -> None:
+        person = await self.person(context, client, {"id": event.get("user")})
         if person is None:
             view = {"type": "home", "blocks": [blocks.text(ONBOARDING)]}
         else:
@@ -248,49 +287,25 @@ class SlackBot:
             view = blocks.home_view(person.first_name, list(krs.values()), prompt)
         await client.views_publish(user_id=event["user"], view=view)
 
-    async def on_message(self, event: dict, say: Any, client: Any) -> None:
+    async def on_message(
+        self, event: dict, say: Any, client: Any, context: AsyncBoltContext
+    ) -> None:
         if event.get("channel_type") != "im" or event.get("bot_id") or event.get("subtype"):
             return
-        person = await self.person(event["user"], client)
+        user = {"id": event.get("user"), "team_id": event.get("user_team")}
+        person = await self.person(context, client, user)
         reply = await self.reply_to(person, event.get("text", ""), f"msg:{event.get('ts')}")
         await say(text=reply[0].get("text", {}).get("text", "goalnudge"), blocks=reply)
 
-    async def once_per_event(self, body: dict, next: Any) -> BoltResponse | None:
+    async def once_per_event(
+        self, body: dict, next: Any, context: AsyncBoltContext
+    ) -> BoltResponse | None:
         """Slack retries events (X-Slack-Retry-Num): an event id is handled once."""
         event_id = body.get("event_id") if body.get("type") == "event_callback" else None
         if event_id:
             first = await self.deps.ledger.apply(
-                Change(f"slack-event:{event_id}", self.deps.clock.now())
+                Change(f"slack-event:{guards.workspace(context)}:{event_id}", self.deps.clock.now())
             )
             if first is Applied.DUPLICATE:
                 return BoltResponse(status=200, body="")
         return await next()
-
-
-BotFor = Callable[[AsyncBoltContext], Awaitable[SlackBot]]
-
-
-def register(app: AsyncApp, bot_for: BotFor) -> None:
-    """Each listener runs on the SlackBot of the request's workspace (`bot_for`): its own
-    organisation and Slack client. With one bot token there is one SlackBot."""
-
-    def via(name: str) -> Callable[[AsyncArgs], Awaitable[Any]]:
-        wanted = list(inspect.signature(getattr(SlackBot, name)).parameters)[1:]  # after self
-
-        async def listener(args: AsyncArgs) -> Any:
-            method = getattr(await bot_for(args.context), name)
-            return await method(**{arg: getattr(args, arg) for arg in wanted})
-
-        return listener
-
-    app.use(via("once_per_event"))
-    app.action(SIMPLE)(via("on_simple_action"))
-    app.action(MODAL)(via("on_modal_action"))
-    app.action(blocks.UPDATE_KR)(via("on_update_kr"))
-    app.action(blocks.DETAILS)(via("on_details"))
-    app.view(blocks.ADJUST_MODAL)(via("on_submit"))
-    app.view(blocks.FLAG_MODAL)(via("on_submit"))
-    app.shortcut("flag_blocker")(via("on_flag_shortcut"))
-    app.command("/goals")(via("on_goals"))
-    app.event("app_home_opened")(via("on_home"))
-    app.event("message")(via("on_message"))

@@ -3,19 +3,26 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Awaitable, Callable
 from types import SimpleNamespace
+from typing import Any
 
+import aiohttp
 import jwt
 from aiohttp import web
+from botbuilder.core import TurnContext
 from botbuilder.integration.aiohttp import (
     CloudAdapter,
     ConfigurationBotFrameworkAuthentication,
 )
 from botbuilder.schema import Activity
-from botframework.connector.auth import MicrosoftAppCredentials
+from botframework.connector.auth import AuthenticateRequestResult, MicrosoftAppCredentials
+from msrest.exceptions import ClientRequestError, DeserializationError, HttpOperationError
 
+from bot import logs
+from bot.channels.teams import keys
 from bot.channels.teams.bot import TeamsBot
 from bot.channels.teams.channel import TeamsChannel
 from bot.config import Settings
@@ -23,6 +30,38 @@ from bot.core.deps import Deps
 from bot.core.ports import Conversations
 
 log = logging.getLogger("goalnudge.teams")
+# Teams activities are a few KB and a card at most 28 KB: anything far larger is refused unread.
+MAX_BODY = 256 * 1024
+CONNECTOR_FAULTS = (TimeoutError, aiohttp.ClientError, ClientRequestError, HttpOperationError)
+
+
+class TeamsAuthentication(ConfigurationBotFrameworkAuthentication):
+    """The library's checks; whatever a bad token makes them raise is a refusal (401)."""
+
+    async def authenticate_request(
+        self, activity: Activity, auth_header: str
+    ) -> AuthenticateRequestResult:
+        try:
+            return await super().authenticate_request(activity, auth_header)
+        except (PermissionError, jwt.PyJWTError):
+            raise
+        except Exception as exc:  # e.g. "Could not validate endorsement key", a bad alg
+            raise PermissionError(f"{type(exc).__name__}: {exc}") from exc
+
+
+class TeamsAdapter(CloudAdapter):
+    """Replies and updates during a turn give up after `timeout`: a hung connector never
+    holds the inbound request (nor a proactive send) longer than that."""
+
+    def __init__(self, auth: TeamsAuthentication, timeout: float) -> None:
+        super().__init__(auth)
+        self.timeout = timeout
+
+    async def send_activities(self, context: TurnContext, activities: list[Activity]) -> Any:
+        return await asyncio.wait_for(super().send_activities(context, activities), self.timeout)
+
+    async def update_activity(self, context: TurnContext, activity: Activity) -> Any:
+        return await asyncio.wait_for(super().update_activity(context, activity), self.timeout)
 
 
 def build(
@@ -30,17 +69,21 @@ def build(
 ) -> tuple[CloudAdapter, TeamsBot, TeamsChannel]:
     app_id = settings.teams_app_id or ""
     config = SimpleNamespace(
-        APP_TYPE="SingleTenant" if settings.teams_app_tenant_id else "MultiTenant",
+        APP_TYPE="SingleTenant" if settings.teams_app_tenant_id and app_id else "MultiTenant",
         APP_ID=app_id,
         APP_PASSWORD=settings.teams_app_password or "",
         APP_TENANTID=settings.teams_app_tenant_id or "",
     )
-    adapter = CloudAdapter(ConfigurationBotFrameworkAuthentication(config))
-    channel = TeamsChannel(adapter, app_id, conversations)
-    bot = TeamsBot(deps, conversations, channel)
+    timeout = settings.teams_timeout_seconds
+    adapter = TeamsAdapter(TeamsAuthentication(config), timeout)
+    channel = TeamsChannel(adapter, app_id, conversations, timeout)
+    bot = TeamsBot(deps, conversations, channel, settings.teams_app_tenant_id, timeout)
 
-    async def on_error(context, error: Exception) -> None:
-        log.error("Teams turn failed: %s", error, exc_info=error)
+    async def on_error(context: TurnContext, error: Exception) -> None:
+        if isinstance(error, CONNECTOR_FAULTS):  # the connector's fault, not a bug of ours
+            log.warning("Teams turn cut short: the connector failed (%s)", type(error).__name__)
+        else:
+            log.error("Teams turn failed: %s", error, exc_info=error)
 
     adapter.on_turn_error = on_error
     return adapter, bot, channel
@@ -67,30 +110,69 @@ def credentials_check(settings: Settings) -> Callable[[], Awaitable[str]] | None
     return ready
 
 
-def handler(adapter: CloudAdapter, bot: TeamsBot) -> web.RequestHandler:
-    """POST /api/messages: request → Activity → the adapter (auth, bot) → invoke response.
+async def bounded_body(request: web.Request) -> bytes | None:
+    """The body, or None when it is larger than MAX_BODY (never read past that)."""
+    if request.content_length is not None and request.content_length > MAX_BODY:
+        return None
+    body = bytearray()
+    async for chunk in request.content.iter_chunked(64 * 1024):
+        body += chunk
+        if len(body) > MAX_BODY:
+            return None
+    return bytes(body)
+
+
+def handler(adapter: CloudAdapter, bot: TeamsBot, settings: Settings) -> web.RequestHandler:
+    """POST /api/messages: size, token presence, JSON, then the adapter (JWT, bot).
 
     `CloudAdapter.process` would serialise invoke bodies twice (a 500 for every card action
     and task module), so the request is carried to `process_activity` here instead.
+    Refused bodies are never logged: only their size and source.
     """
+    refusals = logs.Throttled(log)
+    authenticated = bool(settings.teams_app_id)
+
+    def refuse(request: web.Request, status: int, kind: str, detail: str = "") -> web.Response:
+        size = request.content_length if request.content_length is not None else "?"
+        source = request.remote or "-"
+        refusals.warning(
+            f"{source}:{kind}", "Teams request refused: %s%s (%s bytes from %s)",
+            kind, f" ({detail})" if detail else "", size, source,
+        )  # fmt: skip
+        return web.json_response({"error": kind}, status=status)
 
     async def api_messages(request: web.Request) -> web.StreamResponse:
+        auth = request.headers.get("Authorization", "")
+        if authenticated and not auth.startswith("Bearer "):
+            return refuse(request, 401, "unauthorized", "no bearer token")
         if "application/json" not in request.headers.get("Content-Type", ""):
-            return web.json_response({"error": "expected application/json"}, status=415)
+            return refuse(request, 415, "expected application/json")
+        body = await bounded_body(request)
+        if body is None:
+            return refuse(request, 413, f"body larger than {MAX_BODY} bytes")
         try:
-            activity = Activity().deserialize(await request.json())
-        except ValueError:
-            return web.json_response({"error": "the body is not JSON"}, status=400)
-        if not activity.type:
-            return web.json_response({"error": "an activity needs a type"}, status=400)
+            parsed = json.loads(body)
+            activity = Activity().deserialize(parsed) if isinstance(parsed, dict) else None
+        except (ValueError, DeserializationError) as exc:
+            return refuse(request, 400, "not an activity", type(exc).__name__)
+        if activity is None or not activity.type:
+            return refuse(request, 400, "an activity needs a type")
         try:
-            invoke = await adapter.process_activity(
-                request.headers.get("Authorization", ""), activity, bot.on_turn
-            )
-        except (PermissionError, jwt.PyJWTError):
-            return web.json_response({"error": "unauthorized"}, status=401)
+            invoke = await adapter.process_activity(auth, activity, bot.on_turn)
+        except (PermissionError, jwt.PyJWTError) as exc:
+            return refuse(request, 401, "unauthorized", type(exc).__name__)
         if invoke is None:
             return web.Response(status=201)
-        return web.json_response(invoke.body, status=invoke.status)
+        body = invoke.body.serialize() if hasattr(invoke.body, "serialize") else invoke.body
+        return web.json_response(body, status=invoke.status)
 
     return api_messages
+
+
+def routes(
+    web_app: web.Application, settings: Settings, adapter: CloudAdapter, bot: TeamsBot
+) -> None:
+    """POST /api/messages, and the signing keys refreshed beside it while the app runs."""
+    metadata = settings.teams_openid_metadata_url if settings.teams_app_id else None
+    web_app.cleanup_ctx.append(keys.refreshing(keys.install(metadata)))
+    web_app.router.add_post("/api/messages", handler(adapter, bot, settings))

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from botbuilder.core import CardFactory, MessageFactory, TurnContext
-from botbuilder.core.teams import TeamsActivityHandler, TeamsInfo
-from botbuilder.schema import Activity, AdaptiveCardInvokeResponse, Attachment
+from botbuilder.core.teams import TeamsActivityHandler
+from botbuilder.schema import Activity, AdaptiveCardInvokeResponse, Attachment, InvokeResponse
 from botbuilder.schema.teams import (
     MessagingExtensionAction,
     MessagingExtensionActionResponse,
@@ -17,13 +17,17 @@ from botbuilder.schema.teams import (
     TaskModuleTaskInfo,
 )
 
-from bot.channels.teams import cards
-from bot.core import checkins, commands, digest
+from bot import logs
+from bot.channels.teams import cards, payloads
+from bot.channels.teams.identity import Identities, event_key, reference_of
+from bot.core import access, checkins, commands, digest
 from bot.core.answers import answer
 from bot.core.deps import Deps
+from bot.core.errors import NotAllowed, NotFound
 from bot.core.model import Person
 from bot.core.ports import Applied, Change, Conversations
 from bot.core.prompts import ActionId, Answer, Outcome, PromptItem
+from bot.core.writeback import follow_up
 from bot.sender import deliver
 
 log = logging.getLogger("goalnudge.teams")
@@ -32,10 +36,7 @@ ONBOARDING = (
     "ask your admin to add your email to the org file, then say `goals`."
 )
 FLAG_COMMAND = "flagBlocker"
-
-
-def reference_of(activity: Activity) -> dict[str, Any]:
-    return TurnContext.get_conversation_reference(activity).serialize()
+VALUED_INVOKES = ("adaptiveCard/", "composeExtension/", "task/")
 
 
 @dataclass
@@ -43,36 +44,21 @@ class TeamsBot(TeamsActivityHandler):
     deps: Deps
     conversations: Conversations
     channel: Any  # the TeamsChannel, to send what an answer queued
+    tenant: str | None = None  # TEAMS_APP_TENANT_ID: the organisation's own tenant
+    timeout: float = 10.0  # each call to the connector (roster lookups too)
 
     def __post_init__(self) -> None:
         super().__init__()
+        self.identities = Identities(self.deps, self.conversations, self.tenant, self.timeout)
+        self.bad_cards = logs.Throttled(log)
 
     async def person(self, ctx: TurnContext) -> Person | None:
-        """Match the sender by AAD object id, else by roster email (then remember both)."""
-        user = ctx.activity.from_property
-        key = user.aad_object_id or user.id
-        found = await self.deps.directory.person_by_identity("teams", key)
-        if found is None:
-            try:
-                member = await TeamsInfo.get_member(ctx, user.id)
-            except Exception:
-                log.warning("Teams roster lookup failed", exc_info=True)
-                return None
-            email = member.email or member.user_principal_name or ""
-            found = await self.deps.directory.person(email) if email else None
-            if found is None:
-                return None
-            await self.deps.directory.link_identity(found.email, "teams", key)
-        if ctx.activity.conversation.conversation_type == "personal":
-            await self.conversations.save(
-                "teams", key, reference_of(ctx.activity), self.deps.clock.now()
-            )
-        return await self.deps.directory.person(found.email)
+        return await self.identities.person(ctx)
 
     async def first_time(self, ctx: TurnContext) -> bool:
-        """A replayed activity id applies nothing twice."""
+        """A replayed activity (same id in the same conversation) applies nothing twice."""
         result = await self.deps.ledger.apply(
-            Change(f"teams-activity:{ctx.activity.id}", self.deps.clock.now())
+            Change(event_key(ctx.activity) + ":seen", self.deps.clock.now())
         )
         return result is Applied.APPLIED
 
@@ -96,6 +82,8 @@ class TeamsBot(TeamsActivityHandler):
             await ctx.send_activity(text)
             return
         # A team install: remember the channel so digests can start new threads there.
+        if not await self.identities.same_tenant(ctx.activity):
+            return
         team = (ctx.activity.channel_data or {}).get("team", {})
         ref = reference_of(ctx.activity)
         for key in filter(None, (conversation.id.split(";")[0], team.get("name"))):
@@ -106,7 +94,7 @@ class TeamsBot(TeamsActivityHandler):
             return
         person = await self.person(ctx)
         if ctx.activity.value and not ctx.activity.text:
-            outcome = await self.apply(ctx, person, dict(ctx.activity.value))
+            outcome = await self.apply(ctx, person, ctx.activity.value)
             if outcome is not None:
                 updated = MessageFactory.attachment(
                     Attachment(content_type=cards.CONTENT_TYPE, content=cards.outcome_card(outcome))
@@ -118,7 +106,7 @@ class TeamsBot(TeamsActivityHandler):
             await ctx.send_activity(ONBOARDING)
             return
         text = TurnContext.remove_recipient_mention(ctx.activity) or ctx.activity.text or ""
-        reply = await commands.run(self.deps, person, text, f"teams:{ctx.activity.id}")
+        reply = await commands.run(self.deps, person, text, event_key(ctx.activity))
         if reply.digest is not None:
             await ctx.send_activity(self.attachment(cards.digest_card(reply.digest)))
         elif reply.goals is not None:
@@ -131,42 +119,68 @@ class TeamsBot(TeamsActivityHandler):
     def attachment(card: cards.Card) -> Activity:
         return MessageFactory.attachment(Attachment(content_type=cards.CONTENT_TYPE, content=card))
 
-    async def apply(
-        self, ctx: TurnContext, person: Person | None, data: dict[str, Any]
-    ) -> Outcome | None:
+    def parse(self, ctx: TurnContext, data: Any) -> payloads.CardData | None:
+        """The card's data, or None (logged at most once a minute per sender) if not ours."""
+        try:
+            return payloads.parse(data)
+        except payloads.BadPayload as exc:
+            user = ctx.activity.from_property
+            source = (user.aad_object_id or user.id) if user else "-"
+            self.bad_cards.warning(f"{source}:card", "Teams card refused from %s: %s", source, exc)
+            return None
+
+    async def details(self, ctx: TurnContext, person: Person, team: str) -> Outcome | None:
+        """A team's drill-down, for those who may read it (its manager, above, leaders)."""
+        try:
+            await access.check_team(self.deps, person, team)
+        except (NotAllowed, NotFound) as exc:
+            return Outcome(False, str(exc))
+        composed = await digest.compose(self.deps, team)
+        lines = [f"**{line.title}** — {line.owner}: {line.value}" for line in composed.lines]
+        await ctx.send_activity(cards.plain("\n\n".join(lines)))
+        return None
+
+    async def apply(self, ctx: TurnContext, person: Person | None, data: Any) -> Outcome | None:
         """A card button or form: the answer it stands for, applied once."""
         if person is None:
             return Outcome(False, ONBOARDING)
-        verb = str(data.pop("verb", ""))
-        if verb == cards.DETAILS:
-            composed = await digest.compose(self.deps, str(data.get("team")))
-            await ctx.send_activity(
-                cards.plain(
-                    "\n\n".join(
-                        f"**{line.title}** — {line.owner}: {line.value}" for line in composed.lines
-                    )
-                )
-            )
-            return None
-        checkin = data.pop("c", None)
+        parsed = self.parse(ctx, data)
+        if parsed is None:
+            return Outcome(False, payloads.NOT_OURS)
+        given = parsed.text
+        if parsed.verb == cards.DETAILS:
+            return await self.details(ctx, person, given.get("team", ""))
         outcome = await answer(
             self.deps,
             Answer(
-                f"teams:{ctx.activity.id}",
+                event_key(ctx.activity),
                 person.email,
-                ActionId(verb),
-                checkin_id=checkin,
-                kr=data.pop("kr", None) or None,
-                note=data.pop("note", None),
-                confidence=data.pop("confidence", None) or None,
-                link=data.pop("link", None),
-                write_back=data.pop("write_back", "") == "yes",
-                values={k: str(v) for k, v in data.items()},
+                ActionId(parsed.verb),
+                checkin_id=parsed.checkin,
+                kr=given.get("kr") or None,
+                note=given.get("note"),
+                confidence=given.get("confidence") or None,
+                link=given.get("link"),
+                write_back=given.get("write_back") == "yes",
+                values=parsed.values,
             ),
         )
         if outcome.ok and not outcome.duplicate:
             await deliver(self.deps, self.channel)
+            card = f"{ctx.activity.conversation.id}|{ctx.activity.reply_to_id or ''}"
+            follow_up(self.deps, outcome, lambda final: self.channel.replace(person, card, final))
         return outcome
+
+    async def on_invoke_activity(self, ctx: TurnContext) -> InvokeResponse | None:
+        """Teams' invokes all carry a value; one without is answered 400 before dispatch (the
+        library's handlers would fail on it)."""
+        name = ctx.activity.name or ""
+        if ctx.activity.value is None and name.startswith(VALUED_INVOKES):
+            user = ctx.activity.from_property
+            source = (user.aad_object_id or user.id) if user else "-"
+            self.bad_cards.warning(f"{source}:invoke", "Teams %s without a value refused", name)
+            return InvokeResponse(status=400, body={"error": f"{name} needs a value"})
+        return await super().on_invoke_activity(ctx)
 
     async def on_adaptive_card_invoke(
         self, ctx: TurnContext, invoke_value: Any
@@ -174,18 +188,19 @@ class TeamsBot(TeamsActivityHandler):
         action = invoke_value.action  # a dict in botbuilder 4.17, not a model
         verb = action.get("verb") if isinstance(action, dict) else action.verb
         payload = action.get("data") if isinstance(action, dict) else action.data
-        data = {**(payload or {}), "verb": verb}
+        data = {**payload, "verb": verb} if isinstance(payload, dict) else payload
         person = await self.person(ctx)
-        outcome = await self.apply(ctx, person, dict(data))
+        outcome = await self.apply(ctx, person, data)
         if outcome is None:
             outcome = Outcome(True, "Details posted below.")
-        if outcome.errors and data.get("c") is not None:
-            row = await self.deps.outbox.get(int(data["c"]))
-            if row is not None:
+        parsed = payloads.parse(data) if outcome.errors else None  # errors: it parsed
+        if parsed is not None and parsed.checkin is not None and person is not None:
+            row = await self.deps.outbox.get(parsed.checkin)
+            if row is not None and row.person == person.email:
                 shown = cards.prompt_card(
                     checkins.prompt_for(row),
                     errors=outcome.errors,
-                    values={k: str(v) for k, v in data.items()},
+                    values=parsed.values | parsed.text,
                 )
                 return AdaptiveCardInvokeResponse(
                     status_code=200, type=cards.CONTENT_TYPE, value=shown
@@ -223,7 +238,8 @@ class TeamsBot(TeamsActivityHandler):
         self, ctx: TurnContext, action: MessagingExtensionAction
     ) -> MessagingExtensionActionResponse:
         person = await self.person(ctx)
-        data = {**(action.data or {}), "verb": ActionId.FLAG_RISK.value}
+        given = action.data if isinstance(action.data, dict) else {}
+        data = {**given, "verb": ActionId.FLAG_RISK.value}
         outcome = await self.apply(ctx, person, data)
         text = outcome.text if outcome else ""
         if outcome is not None and outcome.ok:

@@ -6,6 +6,7 @@ import asyncio
 import time
 from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any, TypeVar
 
 import aiohttp
@@ -17,13 +18,16 @@ from msrest.exceptions import ClientRequestError
 from bot.channels.base import ApiStats
 from bot.channels.teams import cards
 from bot.core.digest import Digest, RollupNode
-from bot.core.errors import AuthError, IntegrationError, TransientError
+from bot.core.errors import AuthError, IntegrationError, TransientError, Unconfirmed
 from bot.core.model import Person
 from bot.core.ports import Conversations
 from bot.core.prompts import Outcome, Prompt
 
 T = TypeVar("T")
 RETRY_STATUSES = {429, 412, 502, 504}
+# The connector refused the request before acting on it: a send may be tried again.
+NOT_ACCEPTED = {429, 412, 503}
+TIMEOUT = 10.0  # seconds one proactive send (token, connector call, retries) may take
 WINDOWS = ((1.0, 7), (2.0, 8), (30.0, 60))  # Teams: per bot per conversation
 
 
@@ -58,11 +62,28 @@ def status_of(exc: Exception) -> int | None:
     return getattr(response, "status_code", None) or getattr(response, "status", None)
 
 
-def teams_error(exc: Exception, status: int | None) -> IntegrationError:
+def refused(exc: BaseException | None) -> bool:
+    """Whether the connection was refused, so the request never reached the connector."""
+    seen = 0
+    while exc is not None and seen < 10:
+        if isinstance(exc, ConnectionRefusedError | aiohttp.ClientConnectorError):
+            return True
+        inner = getattr(exc, "inner_exception", None)
+        exc, seen = inner or exc.__cause__ or exc.__context__, seen + 1
+    return False
+
+
+def teams_error(exc: Exception, status: int | None, sending: bool = False) -> IntegrationError:
     """Network trouble and 5xx pass (the next round tries again); 401/403 from the connector
-    mean our credentials; anything else (404: the conversation is gone) will not pass."""
+    mean our credentials; anything else (404: the conversation is gone) will not pass.
+    `sending`: a new message, so a failure after the connector may have taken it (502, 504,
+    other 5xx but 503, a reset or a timeout; not a refused connection) is `Unconfirmed`."""
     message = f"HTTP {status}: {exc}" if status else f"{type(exc).__name__}: {exc}"
     network = (aiohttp.ClientError, OSError, TimeoutError, ClientRequestError)
+    taken = (status or 0) >= 500 and status not in NOT_ACCEPTED
+    lost = not status and isinstance(exc, network) and not refused(exc)
+    if sending and (taken or lost):
+        return Unconfirmed("teams", message)
     if isinstance(exc, network) or (status or 0) >= 500:
         return TransientError("teams", message)
     if status == 401:
@@ -71,19 +92,29 @@ def teams_error(exc: Exception, status: int | None) -> IntegrationError:
 
 
 async def with_retries(
-    call: Callable[[], Awaitable[T]], stats: ApiStats, op: str, attempts: int = 4
+    call: Callable[[], Awaitable[T]],
+    stats: ApiStats,
+    op: str,
+    attempts: int = 4,
+    sending: bool = False,
+    in_flight: list[bool] | None = None,
 ) -> T:
-    """Retry what Teams says is transient (429, 412, 502, 504), honouring Retry-After."""
+    """Retry what Teams says is transient (429, 412, 502, 504), honouring Retry-After; when
+    `sending` a new message, only what the connector did not accept (429, 412). `in_flight`
+    holds whether a request is on the wire now (a timeout then leaves the send unconfirmed)."""
+    flag = in_flight if in_flight is not None else [False]
     for attempt in range(attempts):
         stats.calls[op] += 1
         try:
+            flag[0] = True
             return await call()
         except Exception as exc:
             status = status_of(exc)
             if status == 429:
                 stats.limited[op] += 1
-            if status not in RETRY_STATUSES:
-                raise teams_error(exc, status) from exc
+            if status not in RETRY_STATUSES or (sending and status not in NOT_ACCEPTED):
+                raise teams_error(exc, status, sending) from exc
+            flag[0] = False
             headers = getattr(getattr(exc, "response", None), "headers", {}) or {}
             wait = float(headers.get("Retry-After") or 2**attempt * 0.5)
             if attempt == attempts - 1:
@@ -95,10 +126,17 @@ async def with_retries(
 class TeamsChannel:
     """Message references are `CONVERSATION_ID|ACTIVITY_ID`, to update the card in place."""
 
-    def __init__(self, adapter: CloudAdapter, app_id: str, conversations: Conversations) -> None:
+    def __init__(
+        self,
+        adapter: CloudAdapter,
+        app_id: str,
+        conversations: Conversations,
+        timeout: float = TIMEOUT,
+    ) -> None:
         self.adapter = adapter
         self.app_id = app_id
         self.conversations = conversations
+        self.timeout = timeout
         self.pacer = Pacer()
         self.stats = ApiStats()
 
@@ -119,6 +157,7 @@ class TeamsChannel:
         reference = await self._reference(key, also)
         found: dict[str, str] = {}
         failed: list[IntegrationError] = []
+        in_flight = [False]
 
         async def turn(ctx: TurnContext) -> None:
             # Errors are kept, not raised: the adapter's turn-error handler would swallow them.
@@ -131,7 +170,11 @@ class TeamsChannel:
                     found["id"] = update_id
                 else:
                     sent = await with_retries(
-                        lambda: ctx.send_activity(activity), self.stats, "send_activity"
+                        lambda: ctx.send_activity(activity),
+                        self.stats,
+                        "send_activity",
+                        sending=True,
+                        in_flight=in_flight,
                     )
                     found["id"] = sent.id
             except IntegrationError as exc:
@@ -139,7 +182,16 @@ class TeamsChannel:
 
         conversation = reference.conversation.id
         await self.pacer.wait(conversation)
-        await self.adapter.continue_conversation(reference, turn, self.app_id)
+        try:
+            await asyncio.wait_for(
+                self.adapter.continue_conversation(reference, turn, self.app_id), self.timeout
+            )
+        except TimeoutError as exc:
+            # Only a request on the wire may have been delivered; a token fetch or a back-off
+            # that ran out of time sent nothing.
+            late = f"no answer within {self.timeout:g} s"
+            maybe = in_flight[0] and not update_id
+            raise (Unconfirmed if maybe else TransientError)("teams", late) from exc
         if failed:
             raise failed[0]
         return f"{conversation}|{found.get('id', '')}"
@@ -153,10 +205,10 @@ class TeamsChannel:
     async def send(self, person: Person, prompt: Prompt) -> str | None:
         return await self._post(person.ids.teams, self._card(cards.prompt_card(prompt)))
 
-    async def find(self, person: Person, checkin: int) -> str | None:
-        return None  # the Bot Connector cannot list a conversation's messages
+    async def find(self, person: Person, checkin: int, since: datetime) -> str | None:
+        raise Unconfirmed("teams", "the Bot Connector cannot list a conversation's messages")
 
-    async def notify(self, person: Person, text: str) -> str | None:
+    async def notify(self, person: Person, text: str, checkin: int | None = None) -> str | None:
         return await self._post(person.ids.teams, MessageFactory.text(cards.plain(text)))
 
     async def replace(self, person: Person, message_ref: str | None, outcome: Outcome) -> None:
