@@ -82,6 +82,7 @@ def repositories(store: Store) -> dict[str, Any]:
         "ledger": store.ledger,
         "snapshots": store.snapshots,
         "digests": store.digests,
+        "inbox": store.inbox,
     }
 
 

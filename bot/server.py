@@ -6,6 +6,7 @@ import asyncio
 import gc
 import logging
 import signal
+from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -20,6 +21,7 @@ from bot.config import Settings
 from bot.core import checkins, digest
 from bot.core.deps import Deps
 from bot.core.errors import GoalnudgeError, IntegrationError
+from bot.core.inbox import Worker
 from bot.core.ports import PROCESSED_KEPT
 from bot.core.syncing import sync_due
 from bot.observability import Health
@@ -34,6 +36,8 @@ log = logging.getLogger("goalnudge.server")
 SLACK_APP: web.AppKey[object] = web.AppKey("slack_app")
 WORKSPACES: web.AppKey[Workspaces] = web.AppKey("slack_workspaces")  # OAuth mode
 HEALTH: web.AppKey[Health] = web.AppKey("health")
+WORKER: web.AppKey[Worker] = web.AppKey("inbox_worker")
+INBOX_GRACE = 20.0  # seconds a stop waits for acked answers to be applied
 STALE_SEND = timedelta(minutes=10)
 WORKSPACES_AT_ONCE = 4  # OAuth mode: workspace rounds in flight together (each has its own limits)
 
@@ -42,22 +46,26 @@ async def healthz(_request: web.Request) -> web.Response:
     return web.json_response({"status": "ok"})
 
 
-def channels(settings: Settings, app: App) -> tuple[Router, dict[str, object]]:
-    """The configured chat platforms: one Router to send through, and their request handlers."""
+def channels(
+    settings: Settings, app: App, worker: Worker | None = None
+) -> tuple[Router, dict[str, object]]:
+    """The configured chat platforms: one Router to send through, and their request handlers;
+    `worker` applies what their listeners record in the inbox (none runs for CLI commands)."""
+    worker = worker or Worker()
     parts: dict[str, object] = {}
     slack = teams = None
     if settings.slack_bot_token:
         from bot.channels.slack.app import build as build_slack
         from bot.channels.slack.channel import SlackAvailability
 
-        parts["slack"], slack = build_slack(settings, app.deps)
+        parts["slack"], slack = build_slack(settings, app.deps, worker)
         app.deps = replace(app.deps, availability=SlackAvailability(slack))
     elif settings.slack_oauth:
         from bot.channels.slack.app import build_oauth
         from bot.channels.slack.channel import SlackLimits
         from bot.workspaces import Workspaces
 
-        workspaces = Workspaces(app, settings.slack_api_url, SlackLimits.of(settings))
+        workspaces = Workspaces(app, settings.slack_api_url, worker, SlackLimits.of(settings))
         parts["slack"] = build_oauth(settings, app.store, workspaces.bot_for)
         parts["workspaces"] = workspaces
     from bot.channels.teams.app import build as build_teams
@@ -97,7 +105,9 @@ def build_web_app(settings: Settings, app: App) -> tuple[web.Application, Channe
     health = web_app[HEALTH] = Health()
     web_app.router.add_routes(health.routes(app.store))
     app.deps = replace(app.deps, metrics=health)  # before the listeners take their deps
-    router, parts = channels(settings, app)
+    worker = web_app[WORKER] = Worker()
+    router, parts = channels(settings, app, worker)
+    web_app.cleanup_ctx.append(inbox_worker(worker, parts.get("workspaces")))  # type: ignore[arg-type]
     for name, channel in (("slack", router.slack), ("teams", router.teams)):
         if channel is not None:
             health.api[name] = channel.stats  # type: ignore[attr-defined]
@@ -126,6 +136,22 @@ def build_web_app(settings: Settings, app: App) -> tuple[web.Application, Channe
             "(local development only, e.g. the Bot Framework Emulator)"
         )
     return web_app, router
+
+
+def inbox_worker(
+    worker: Worker, workspaces: Workspaces | None
+) -> Callable[[web.Application], AsyncIterator[None]]:
+    """Applies the inbox while the app serves; at the stop, after the last request, it drains
+    what was acked (INBOX_GRACE seconds at most; the rest waits for the next start)."""
+
+    async def running(_web_app: web.Application) -> AsyncIterator[None]:
+        if workspaces is not None:
+            await workspaces.all()  # each installed workspace's inbox, rows left included
+        task = asyncio.create_task(worker.run())
+        yield
+        await worker.finish(task, INBOX_GRACE)
+
+    return running
 
 
 async def tick(

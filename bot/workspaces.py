@@ -10,8 +10,9 @@ from slack_bolt.async_app import AsyncBoltContext
 from bot.app import App, for_org
 from bot.channels.base import ApiStats
 from bot.channels.slack.channel import SlackAvailability, SlackChannel, SlackLimits, make_client
-from bot.channels.slack.listeners import SlackBot
+from bot.channels.slack.listeners import PLATFORM, SlackBot
 from bot.core.errors import ConfigError
+from bot.core.inbox import Worker
 from storage.installations import Installed
 
 OAUTH = SlackLimits(history_lookups=1)  # Slack's limit for distributed non-Marketplace apps
@@ -37,8 +38,11 @@ class Workspace:
 
 
 class Workspaces:
-    def __init__(self, root: App, api_url: str, limits: SlackLimits = OAUTH) -> None:
+    def __init__(
+        self, root: App, api_url: str, worker: Worker, limits: SlackLimits = OAUTH
+    ) -> None:
         self.root = root
+        self.worker = worker
         self.api_url = api_url
         self.limits = limits
         self._built: dict[str, Workspace] = {}
@@ -49,9 +53,9 @@ class Workspaces:
         if cached is None or cached.token != found.bot_token:  # new, or installed again
             app = for_org(self.root, found.org_slug)
             channel = slack_channel(app, found.bot_token, self.api_url, self.stats, self.limits)
-            cached = Workspace(
-                found.team_id, found.bot_token, app, channel, SlackBot(app.deps, channel)
-            )
+            bot = SlackBot(app.deps, channel, self.worker)
+            self.worker.add(f"slack:{found.team_id}", app.deps, {PLATFORM: bot})
+            cached = Workspace(found.team_id, found.bot_token, app, channel, bot)
             self._built[found.team_id] = cached
         return cached
 

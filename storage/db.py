@@ -7,12 +7,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import event, select
+from sqlalchemy import ColumnElement, delete, event, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import (
@@ -113,6 +114,25 @@ class Scope:
         self._org_id = rows[0].id
         self.slug = rows[0].slug
         return rows[0].id
+
+
+PRUNE_BATCH = 1000  # rows per delete: short transactions, never a long lock
+PRUNE_BATCHES = 20  # per call: a backlog is worked off over a few rounds
+
+
+async def prune(scope: Scope, row: Any, *where: ColumnElement[bool]) -> int:
+    """Delete the organisation's rows of model `row` that match `where`, a batch at a time."""
+    forgotten = 0
+    for _ in range(PRUNE_BATCHES):
+        async with scope.sessions() as session, session.begin():
+            org = await scope.org_id(session)
+            ids = select(row.id).where(row.org_id == org, *where).limit(PRUNE_BATCH)
+            gone = await session.execute(delete(row).where(row.id.in_(ids.scalar_subquery())))
+        count = gone.rowcount  # type: ignore[attr-defined]
+        forgotten += count
+        if count < PRUNE_BATCH:
+            break
+    return forgotten
 
 
 def sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -11,9 +11,10 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from bot.core.inbox import RECORDED, Inbound
+from bot.core.inbox import RECORDED
+from bot.core.ports import Inbound
 from bot.core.prompts import ActionId, Answer, Notice, Outcome
-from storage.db import Scope
+from storage.db import Scope, prune
 from storage.models import InboxRow
 
 SHOW_FOR = timedelta(minutes=30)  # Slack's response_url lives 30 minutes: no use showing later
@@ -70,7 +71,7 @@ class SqlInbox:
             await session.execute(
                 update(InboxRow)
                 .where(InboxRow.id == item_id)
-                .values(applied_at=func.coalesce(InboxRow.applied_at, at), outcome=asdict(outcome))
+                .values(applied_at=func.coalesce(InboxRow.applied_at, at), outcome=_shown(outcome))
             )
 
     async def shown(self, item_ids: Sequence[int], at: datetime) -> None:
@@ -81,6 +82,12 @@ class SqlInbox:
                 update(InboxRow).where(InboxRow.id.in_(list(item_ids))).values(shown_at=at)
             )
 
+    async def forget(self, before: datetime) -> int:
+        """Rows shown (or too old to show) before `before`: their platform ids are in no retry."""
+        return await prune(
+            self.scope, InboxRow, InboxRow.applied_at.is_not(None), InboxRow.received_at < before
+        )
+
     async def pending(self) -> int:
         async with self.scope.sessions() as session:
             org = await self.scope.org_id(session)
@@ -88,6 +95,17 @@ class SqlInbox:
                 InboxRow.org_id == org, InboxRow.applied_at.is_(None)
             )
             return int((await session.scalar(query)) or 0)
+
+
+def _shown(outcome: Outcome) -> dict[str, Any]:
+    """What is shown of an outcome (its pending write-back runs in the process that applied it)."""
+    return {
+        "ok": outcome.ok,
+        "text": outcome.text,
+        "errors": outcome.errors,
+        "notices": [asdict(n) for n in outcome.notices],
+        "duplicate": outcome.duplicate,
+    }
 
 
 def _body(item: Inbound) -> dict[str, Any]:

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.model import Blocker, CheckInState, ProgressUpdate
 from bot.core.ports import Applied, Change
 from storage import convert
-from storage.db import Scope
+from storage.db import Scope, prune
 from storage.models import (
     BlockerRow,
     CheckInRow,
@@ -31,32 +31,12 @@ class Duplicate(Exception):
         self.result = result
 
 
-PRUNE_BATCH = 1000  # rows per delete: short transactions, never a long lock
-PRUNE_BATCHES = 20  # per call: a backlog is worked off over a few rounds
-
-
 class SqlLedger:
     def __init__(self, scope: Scope) -> None:
         self.scope = scope
 
     async def forget_processed(self, before: datetime) -> int:
-        forgotten = 0
-        for _ in range(PRUNE_BATCHES):
-            async with self.scope.sessions() as session, session.begin():
-                org = await self.scope.org_id(session)
-                old = (
-                    select(ProcessedEventRow.id)
-                    .where(ProcessedEventRow.org_id == org, ProcessedEventRow.at < before)
-                    .limit(PRUNE_BATCH)
-                )
-                gone = await session.execute(
-                    delete(ProcessedEventRow).where(ProcessedEventRow.id.in_(old.scalar_subquery()))
-                )
-            count = gone.rowcount  # type: ignore[attr-defined]
-            forgotten += count
-            if count < PRUNE_BATCH:
-                break
-        return forgotten
+        return await prune(self.scope, ProcessedEventRow, ProcessedEventRow.at < before)
 
     async def apply(self, change: Change) -> Applied:
         try:

@@ -12,6 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import aiohttp
+import slack_requests as sr
 from conftest import running, sample_database
 from fakes.slack_api import Call, FakeSlack
 
@@ -21,6 +22,8 @@ from bot.config import Settings
 from bot.core.deps import FixedClock
 from bot.demo import SAMPLE_DATA
 from bot.server import tick
+
+HOOKS = sr.HOOKS
 
 SECRET = "signing-secret-for-tests"
 PEOPLE = {
@@ -82,9 +85,13 @@ async def slack_app(
         goalnudge_sample_data=SAMPLE_DATA,
         **extra,
     )
-    async with running(settings) as on:
-        yield Slack(fake, on.app, on.channel, on.clock, f"{on.base}/slack/events", on.http)
-    await fake.stop()
+    sr.HOOKS = fake.hooks  # clicks built by this test answer through this fake
+    try:
+        async with running(settings) as on:
+            yield Slack(fake, on.app, on.channel, on.clock, f"{on.base}/slack/events", on.http)
+    finally:
+        sr.HOOKS = HOOKS
+        await fake.stop()
 
 
 def button_value(call: Call, action_id: str) -> str:

@@ -24,6 +24,8 @@ FORM = "application/x-www-form-urlencoded"
 JSON = "application/json"
 VERIFICATION_TOKEN = "verification-token"
 TEAM = {"id": "T1", "domain": "acme"}
+# Where clicks' response_urls point: Slack's host, or a fake's (set by the harness that runs one).
+HOOKS = "https://hooks.slack.com"
 
 Request = tuple[str, dict[str, str]]
 
@@ -94,7 +96,7 @@ def block_actions(
             "channel": {"id": channel, "name": _channel_name(channel)},
             "message": {"type": "message", "user": "UBOT", "ts": message_ts, "text": ""},
             "trigger_id": trigger_id,
-            "response_url": f"https://hooks.slack.com/actions/{team_id}/1/x",
+            "response_url": f"{HOOKS}/actions/{team_id}/1/x",
             "actions": [action],
         },
         secret,

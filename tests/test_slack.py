@@ -42,11 +42,12 @@ async def test_nudge_click_stores_the_update_and_replaces_the_message(slack: Sla
     )
     response = await slack.post(click)
     assert response.status == 200
-    [update] = await slack.wait_for("chat.update")
-    assert (update.params["channel"], update.params["ts"]) == ("DUALICE", "1700000000.000100")
+    [update] = await slack.wait_for("response_url")  # the click's own: off the Web API's tiers
+    assert update.params["path"] == "actions/T1/1/x" and update.params["replace_original"]
     assert update.params["text"] == (
         "✅ Confirmed *Close $600k in New ARR (Alice)*: $384,000 of $720,000 (53%)."
     )
+    assert slack.fake.called("chat.update") == []
     kr = await slack.app.deps.directory.key_result("arr-alice")
     assert kr is not None and kr.current == 384_000
 
@@ -61,7 +62,7 @@ async def test_nudge_click_stores_the_update_and_replaces_the_message(slack: Sla
     )
     await slack.post(double)  # a second click on the same button
     await asyncio.sleep(0.2)
-    assert len(slack.fake.called("chat.update")) == 1
+    assert len(slack.fake.called("response_url")) == 1
     assert len(await slack.app.deps.ledger.history("arr-alice")) == 1
 
 
@@ -76,7 +77,7 @@ async def test_forged_or_stale_signatures_get_401_and_change_nothing(slack: Slac
     )
     assert (await slack.post((body, stale))).status == 401
     await asyncio.sleep(0.1)
-    assert slack.fake.called("chat.update") == []
+    assert slack.fake.called("chat.update") == slack.fake.called("response_url") == []
     kr = await slack.app.deps.directory.key_result("arr-alice")
     assert kr is not None and kr.current == 300_000
 

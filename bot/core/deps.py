@@ -14,6 +14,7 @@ from bot.core.ports import (
     Digests,
     Directory,
     Holidays,
+    Inbox,
     Ledger,
     Metrics,
     Outbox,
@@ -73,5 +74,6 @@ class Deps:
     availability: Availability | None = None
     timing: Timing = field(default_factory=Timing)
     metrics: Metrics = field(default_factory=NoMetrics)
+    inbox: Inbox | None = None  # answers recorded before the ack (serve); None: applied inline
     breakers: Breakers = field(default_factory=Breakers)
     jobs: Jobs = field(default_factory=Jobs)

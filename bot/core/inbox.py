@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from collections.abc import Mapping
+from dataclasses import replace
+from datetime import timedelta
 from typing import Protocol
 
 from bot.core.answers import answer
 from bot.core.deps import Deps
+from bot.core.errors import GoalnudgeError
 from bot.core.model import Person
-from bot.core.prompts import Answer, Outcome
+from bot.core.ports import Inbound, Inbox
+from bot.core.prompts import Outcome
 
 log = logging.getLogger("goalnudge.inbox")
 LEASE = timedelta(seconds=60)  # a claimed row whose worker died is claimed again after this
@@ -20,41 +23,6 @@ BATCH = 100
 SHOWS_AT_ONCE = 16  # outcome messages in flight together (network, not the database)
 RECORDED = Outcome(True, "✅ Recorded.")  # a row applied before a crash, its outcome unsaved
 UNKNOWN = Outcome(False, "I don't know you yet: ask your admin to add you to the org file.")
-
-
-@dataclass(frozen=True)
-class Inbound:
-    """One delivery from a platform, parsed at the edge; `key` is the platform's own id for it."""
-
-    key: str
-    platform: str
-    user: str  # the sender's id on that platform; the edge resolves it to a person
-    answer: Answer  # its `actor` is filled in when the sender is resolved
-    received_at: datetime
-    reply_to: str | None = None  # where the edge shows the outcome; opaque to the core
-    id: int | None = None
-    outcome: Outcome | None = None  # set once applied, until shown
-
-
-class Inbox(Protocol):
-    """Durable inbound answers, unique per organisation and key."""
-
-    async def put(self, item: Inbound) -> bool:
-        """Record it; False when the same key was recorded before (a retry, a double click)."""
-        ...
-
-    async def claim(self, limit: int, now: datetime, lease: timedelta) -> list[Inbound]:
-        """Rows to apply or show, each claimed by one worker (of any process) until `lease`."""
-        ...
-
-    async def settle(self, item_id: int, outcome: Outcome, at: datetime) -> None:
-        """Applied: remember what to show (the change itself marked the row in its own
-        transaction; this also marks rows whose answer changed nothing)."""
-        ...
-
-    async def shown(self, item_ids: Sequence[int], at: datetime) -> None: ...
-
-    async def pending(self) -> int: ...
 
 
 class Edge(Protocol):
@@ -122,3 +90,54 @@ async def _show_all(
 
     await asyncio.gather(*(one(*s) for s in shows))
     await inbox.shown(done, deps.clock.now())
+
+
+class Worker:
+    """Drains every organisation's inbox in the background: woken by each ack, and every second
+    for rows another instance or an earlier process left."""
+
+    def __init__(self, every: float = 1.0) -> None:
+        self.every = every
+        self.lanes: dict[str, tuple[Deps, Mapping[str, Edge]]] = {}
+        self.woken = asyncio.Event()
+        self.stopping = False
+
+    def add(self, lane: str, deps: Deps, edges: Mapping[str, Edge]) -> None:
+        """The inbox of `deps`' organisation, applied through `edges` (a lane added again is
+        replaced: a workspace installed again)."""
+        self.lanes[lane] = (deps, edges)
+
+    def wake(self) -> None:
+        self.woken.set()
+
+    async def once(self) -> int:
+        handled = 0
+        for deps, edges in list(self.lanes.values()):
+            if deps.inbox is None:
+                continue
+            try:
+                handled += await drain(deps, deps.inbox, edges)
+            except GoalnudgeError as exc:  # the database away, say: the rows wait for next time
+                log.warning("inbox not drained: %s", exc)
+        return handled
+
+    async def run(self) -> None:
+        while not self.stopping:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.woken.wait(), self.every)
+            self.woken.clear()
+            await self.once()
+        await self.once()  # what was acked before the stop
+
+    async def finish(self, task: asyncio.Task[None], grace: float) -> None:
+        """Stop: what was acked is applied within `grace` seconds; whatever is left waits, durable,
+        for the next process (its claims lapse after LEASE)."""
+        self.stopping = True
+        self.wake()
+        try:
+            await asyncio.wait_for(asyncio.shield(task), grace)
+        except TimeoutError:
+            log.warning("stopping with inbox rows left: the next start applies them")
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task

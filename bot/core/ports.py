@@ -23,6 +23,7 @@ from bot.core.model import (
     Snapshot,
     Team,
 )
+from bot.core.prompts import Answer, Outcome
 
 
 class Clock(Protocol):
@@ -136,6 +137,45 @@ class Change:
     checkin: tuple[str, tuple[int, ...] | None, time | None] | None = None  # email, days, at
     notices: tuple[CheckIn, ...] = field(default_factory=tuple)
     inbox_id: int | None = None  # the inbox row this answer came from: marked applied with it
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """One delivery from a platform, parsed at the edge; `key` is the platform's own id for it."""
+
+    key: str
+    platform: str
+    user: str  # the sender's id on that platform; the edge resolves it to a person
+    answer: Answer  # its `actor` is filled in when the sender is resolved
+    received_at: datetime
+    reply_to: str | None = None  # where the edge shows the outcome; opaque to the core
+    id: int | None = None
+    outcome: Outcome | None = None  # set once applied, until shown
+
+
+class Inbox(Protocol):
+    """Durable inbound answers, unique per organisation and key."""
+
+    async def put(self, item: Inbound) -> bool:
+        """Record it; False when the same key was recorded before (a retry, a double click)."""
+        ...
+
+    async def claim(self, limit: int, now: datetime, lease: timedelta) -> list[Inbound]:
+        """Rows to apply or show, each claimed by one worker (of any process) until `lease`."""
+        ...
+
+    async def settle(self, item_id: int, outcome: Outcome, at: datetime) -> None:
+        """Applied: remember what to show (the change itself marked the row in its own
+        transaction; this also marks rows whose answer changed nothing)."""
+        ...
+
+    async def shown(self, item_ids: Sequence[int], at: datetime) -> None: ...
+
+    async def forget(self, before: datetime) -> int:
+        """Drop applied rows received before `before`; how many."""
+        ...
+
+    async def pending(self) -> int: ...
 
 
 class Ledger(Protocol):

@@ -64,6 +64,7 @@ class FakeSlack:
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._handle)
         app.router.add_get("/socket", self._socket)
+        app.router.add_post("/hooks/{path:.*}", self._hook)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -124,6 +125,17 @@ class FakeSlack:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self._port}/api/"
+
+    @property
+    def hooks(self) -> str:
+        """Where response_urls point at this fake (Slack's are on hooks.slack.com)."""
+        return f"http://127.0.0.1:{self._port}/hooks"
+
+    async def _hook(self, request: web.Request) -> web.Response:
+        """A response_url post: recorded as `response_url`, with the URL's path as `path`."""
+        body = await request.json()
+        self.calls.append(Call("response_url", body | {"path": request.match_info["path"]}, None))
+        return web.Response(text="ok")
 
     def called(self, method: str) -> list[Call]:
         return [c for c in self.calls if c.method == method]

@@ -23,11 +23,12 @@ from slack_sdk.errors import SlackApiError
 from bot.channels.slack import blocks
 from bot.channels.slack.channel import SlackChannel, SlackLimits, make_client
 from bot.channels.slack.inbound import unhandled
-from bot.channels.slack.listeners import MODAL, SIMPLE, SlackBot
+from bot.channels.slack.listeners import MODAL, PLATFORM, SIMPLE, SlackBot
 from bot.channels.slack.oauth import oauth_settings
 from bot.config import Settings
 from bot.core.deps import Deps
 from bot.core.errors import ConfigError, IntegrationError
+from bot.core.inbox import Worker
 from storage import Store
 
 log = logging.getLogger("goalnudge.slack")
@@ -81,7 +82,7 @@ def register(app: AsyncApp, bot_for: BotFor) -> None:
     app.event("message")(via("on_message"))
 
 
-def build(settings: Settings, deps: Deps) -> tuple[AsyncApp, SlackChannel]:
+def build(settings: Settings, deps: Deps, worker: Worker) -> tuple[AsyncApp, SlackChannel]:
     """One workspace, one bot token (SLACK_BOT_TOKEN)."""
     limits = SlackLimits.of(settings)
     client = make_client(settings.slack_bot_token, settings.slack_api_url, timeout=limits.timeout)
@@ -92,7 +93,8 @@ def build(settings: Settings, deps: Deps) -> tuple[AsyncApp, SlackChannel]:
         process_before_response=False,
         **CHECKED_AT_THE_DOOR,
     )
-    bot = SlackBot(deps, channel)
+    bot = SlackBot(deps, channel, worker)
+    worker.add("slack", deps, {PLATFORM: bot})
 
     async def the_bot(_context: AsyncBoltContext) -> SlackBot:
         return bot

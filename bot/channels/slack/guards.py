@@ -63,6 +63,11 @@ async def person(
             elsewhere,
         )
         return None
+    return await match(deps, client, user_id)
+
+
+async def match(deps: Deps, client: AsyncWebClient, user_id: str) -> Person | None:
+    """A Slack user of the organisation's own workspace, by id, else by email."""
     found = await deps.directory.person_by_identity("slack", user_id)
     if found is not None:
         return found

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
+import aiohttp
 from slack_bolt.async_app import AsyncBoltContext
 from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.channels.slack import blocks, guards
 from bot.channels.slack.channel import SlackChannel
@@ -18,8 +19,9 @@ from bot.core import access, checkins, commands, digest
 from bot.core.answers import answer
 from bot.core.deps import Deps
 from bot.core.errors import NotAllowed, NotFound
+from bot.core.inbox import Worker
 from bot.core.model import Person
-from bot.core.ports import Applied, Change
+from bot.core.ports import Applied, Change, Inbound
 from bot.core.prompts import ActionId, Answer, Outcome, PromptItem
 from bot.core.writeback import follow_up
 from bot.sender import deliver
@@ -28,6 +30,8 @@ ONBOARDING = (
     "👋 Hi! I'm goalnudge: I keep your team's goals current. I don't know you yet — "
     "ask your admin to add your email to the org file, then type `/goals`."
 )
+PLATFORM = "slack"
+RESPONSE_TIMEOUT = 10  # seconds for a response_url post; chat.update takes over after
 SIMPLE = re.compile(r"^gn:(confirm|not_now|on_track|snooze)$")
 MODAL = re.compile(r"^gn:(adjust|flag_risk)$")
 
@@ -36,8 +40,7 @@ MODAL = re.compile(r"^gn:(adjust|flag_risk)$")
 class SlackBot:
     deps: Deps
     channel: SlackChannel
-    # Work after the ack queues here rather than piling onto the database pool under bursts.
-    busy: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(8))
+    worker: Worker | None = None  # applies what the clicks record in the inbox
 
     async def person(
         self, context: AsyncBoltContext, client: AsyncWebClient, user: dict[str, Any]
@@ -62,33 +65,59 @@ class SlackBot:
     async def on_simple_action(
         self, ack: Any, body: dict, action: dict, client: Any, context: AsyncBoltContext
     ) -> None:
-        await ack()
-        async with self.busy:
-            await self.simple_action(body, action, client, context)
-
-    async def simple_action(
-        self, body: dict, action: dict, client: Any, context: AsyncBoltContext
-    ) -> None:
-        person = await self.person(context, client, body["user"])
-        if person is None:
-            return
+        """A click is recorded in the inbox before the ack; the worker applies and shows it."""
         checkin = guards.checkin_in(action.get("value"))
+        user = body.get("user") or {}
         if checkin is None or not action.get("action_ts"):
+            await ack()
             await guards.tell(client, body, guards.OUT_OF_DATE)
             return
-        outcome = await answer(
-            self.deps,
-            Answer(
-                f"slack:{guards.workspace(context)}:{action['action_ts']}",
-                person.email,
-                ActionId(action["action_id"][3:]),
-                checkin_id=checkin,
-            ),
-        )
+        if guards.foreign(context, user.get("team_id")) is not None:
+            await ack()
+            await self.person(context, client, user)  # refused there, and logged once
+            return
+        key = f"slack:{guards.workspace(context)}:{action['action_ts']}"
         container = body.get("container", {})
-        await self.after(
-            person, f"{container.get('channel_id')}:{container.get('message_ts')}", outcome
+        where = f"{container.get('channel_id')}:{container.get('message_ts')}"
+        assert self.deps.inbox is not None and self.worker is not None
+        await self.deps.inbox.put(
+            Inbound(
+                key,
+                PLATFORM,
+                str(user.get("id")),
+                Answer(key, "", ActionId(action["action_id"][3:]), checkin_id=checkin),
+                self.deps.clock.now(),
+                json.dumps({"url": body.get("response_url"), "at": where}),
+            )
         )
+        await ack()
+        self.worker.wake()
+
+    async def who(self, item: Inbound) -> Person | None:
+        return await guards.match(self.deps, self.channel.client, item.user)
+
+    async def show(self, item: Inbound, person: Person | None, outcome: Outcome) -> None:
+        """In place of the prompt, through the click's response_url (off the Web API's rate
+        tiers); chat.update where it is gone (used 5 times, older than 30 minutes)."""
+        reply = json.loads(item.reply_to or "{}")
+        if outcome.duplicate:
+            return
+        shown = await self.responded(reply.get("url"), outcome)
+        if not shown and person is not None:
+            await self.channel.replace(person, reply.get("at"), outcome)
+        if outcome.notices:
+            await deliver(self.deps, self.channel)
+
+    async def responded(self, url: str | None, outcome: Outcome) -> bool:
+        if not url:
+            return False
+        try:
+            sent = await AsyncWebhookClient(url, timeout=RESPONSE_TIMEOUT).send(
+                text=outcome.text, blocks=blocks.outcome_blocks(outcome), replace_original=True
+            )
+        except (aiohttp.ClientError, OSError, TimeoutError):
+            return False
+        return sent.status_code == 200
 
     async def open_modal(
         self,
