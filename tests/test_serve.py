@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -74,7 +75,10 @@ async def serve(tmp_path: Path, **env: str) -> AsyncIterator[Callable[[str], str
     link = f"http://127.0.0.1:{port}"
     try:
         async with aiohttp.ClientSession() as http:
-            for _ in range(200):
+            # Start-up imports Bolt and botbuilder: seconds on a busy machine, so wait for the
+            # process to listen (a minute at most) rather than for a fixed number of tries.
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and process.returncode is None:
                 try:
                     async with http.get(f"{link}/healthz") as response:
                         if response.status == 200:
