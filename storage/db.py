@@ -33,7 +33,16 @@ def make_engine(url: str) -> AsyncEngine:
     """`hide_parameters`: a database error names its statement, never the values bound to it
     (people's emails and notes), wherever it is logged."""
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
+        # One connection, handed out in turn: SQLite has one writer at a time, and writers that
+        # race for it wait in SQLite's busy handler (sleeps of up to 100 ms), not in a queue.
+        engine = create_async_engine(
+            url,
+            connect_args={"timeout": 30},
+            hide_parameters=True,
+            pool_size=1,
+            max_overflow=0,
+            pool_timeout=60,
+        )
 
         @event.listens_for(engine.sync_engine, "connect")
         def _pragmas(dbapi_connection, _record) -> None:

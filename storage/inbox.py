@@ -79,7 +79,9 @@ class SqlInbox:
             return
         async with self.scope.sessions() as session, session.begin():
             await session.execute(
-                update(InboxRow).where(InboxRow.id.in_(list(item_ids))).values(shown_at=at)
+                update(InboxRow)
+                .where(InboxRow.id.in_(list(item_ids)))
+                .values(shown_at=at, applied_at=func.coalesce(InboxRow.applied_at, at))
             )
 
     async def forget(self, before: datetime) -> int:

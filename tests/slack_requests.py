@@ -73,6 +73,7 @@ def block_actions(
     action_ts: str | None = None,
     trigger_id: str = "trig-1",
     team_id: str = "T1",
+    response_url: str | None = None,
 ) -> Request:
     action = {
         "action_id": action_id,
@@ -96,7 +97,7 @@ def block_actions(
             "channel": {"id": channel, "name": _channel_name(channel)},
             "message": {"type": "message", "user": "UBOT", "ts": message_ts, "text": ""},
             "trigger_id": trigger_id,
-            "response_url": f"{HOOKS}/actions/{team_id}/1/x",
+            "response_url": response_url or f"{HOOKS}/actions/{team_id}/1/x",
             "actions": [action],
         },
         secret,

@@ -28,11 +28,14 @@ from bot.core.writeback import write_back
 MAX_SNOOZE_DAYS = 90
 
 
-async def answer(deps: Deps, reply: Answer, *, inbox_id: int | None = None) -> Outcome:
+async def answer(
+    deps: Deps, reply: Answer, *, inbox_id: int | None = None, by: Person | None = None
+) -> Outcome:
     """Apply `reply`; bad input or a forbidden change gives ok=False and changes nothing.
-    `inbox_id`: the inbox row it came from, marked applied in the change's own transaction."""
+    `inbox_id`: the inbox row it came from, marked applied in the change's own transaction;
+    `by`: the actor, when the caller has just read them."""
     try:
-        return await _answer(deps, cleaned(reply), inbox_id)
+        return await _answer(deps, cleaned(reply), inbox_id, by)
     except InvalidInput as exc:
         return Outcome(False, "Please fix: " + "; ".join(exc.errors.values()), errors=exc.errors)
     except (NotAllowed, NotFound) as exc:
@@ -56,8 +59,9 @@ def cleaned(reply: Answer) -> Answer:
     )
 
 
-async def _answer(deps: Deps, reply: Answer, inbox_id: int | None) -> Outcome:
-    actor = await deps.directory.person(reply.actor)
+async def _answer(deps: Deps, reply: Answer, inbox_id: int | None, by: Person | None) -> Outcome:
+    actor = by if by is not None and by.email == reply.actor else None
+    actor = actor or await deps.directory.person(reply.actor)
     if actor is None:
         raise NotFound(
             f"I don't know {reply.actor} yet: ask your admin to add you to the org file."

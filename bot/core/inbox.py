@@ -59,14 +59,11 @@ async def drain(
 
 
 async def apply(deps: Deps, inbox: Inbox, row: Inbound, person: Person | None) -> Outcome:
-    """Apply one row; the change and the row's 'applied' mark commit together."""
-    assert row.id is not None
+    """Apply one row; a change and the row's 'applied' mark commit together (an answer that
+    changes nothing is marked with its showing: after a crash it is simply answered again)."""
     if person is None:
-        outcome = UNKNOWN
-    else:
-        outcome = await answer(deps, replace(row.answer, actor=person.email), inbox_id=row.id)
-    await inbox.settle(row.id, outcome, deps.clock.now())
-    return outcome
+        return UNKNOWN
+    return await answer(deps, replace(row.answer, actor=person.email), inbox_id=row.id, by=person)
 
 
 async def _show_all(
@@ -84,6 +81,8 @@ async def _show_all(
                 await edges[row.platform].show(row, person, outcome)
             except Exception:  # applied already: shown again after the lease, not applied again
                 log.warning("inbox row %s applied, but its outcome was not shown yet", row.id)
+                if row.id is not None:
+                    await inbox.settle(row.id, outcome, deps.clock.now())
                 return
         if row.id is not None:
             done.append(row.id)

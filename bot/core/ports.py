@@ -165,11 +165,12 @@ class Inbox(Protocol):
         ...
 
     async def settle(self, item_id: int, outcome: Outcome, at: datetime) -> None:
-        """Applied: remember what to show (the change itself marked the row in its own
-        transaction; this also marks rows whose answer changed nothing)."""
+        """Applied but not shown yet: remember what to show when it is claimed again."""
         ...
 
-    async def shown(self, item_ids: Sequence[int], at: datetime) -> None: ...
+    async def shown(self, item_ids: Sequence[int], at: datetime) -> None:
+        """Shown, and so applied (if the change did not mark it already)."""
+        ...
 
     async def forget(self, before: datetime) -> int:
         """Drop applied rows received before `before`; how many."""

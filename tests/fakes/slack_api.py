@@ -134,6 +134,7 @@ class FakeSlack:
     async def _hook(self, request: web.Request) -> web.Response:
         """A response_url post: recorded as `response_url`, with the URL's path as `path`."""
         body = await request.json()
+        await asyncio.sleep(self.delay)
         self.calls.append(Call("response_url", body | {"path": request.match_info["path"]}, None))
         return web.Response(text="ok")
 

@@ -1,0 +1,162 @@
+"""Acked clicks survive the server: SIGKILL right after the acks, or SIGTERM, then a restart;
+every click is applied exactly once and its prompt replaced once."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import time
+from collections import Counter
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import aiohttp
+import pytest
+import slack_requests as sr
+from fakes.slack_api import FakeSlack
+from test_serve import free_port, serve_env, spawn
+
+from bot.core.model import (
+    CheckIn,
+    CheckInKind,
+    CheckInState,
+    Identities,
+    KeyResult,
+    Objective,
+    Organisation,
+    OrgChart,
+    Person,
+    Role,
+    SourceBinding,
+    SourceKind,
+)
+from storage import open_store, upgrade
+
+REPS = 120
+SECRET = "inbox-secret"
+
+
+def rep(i: int) -> str:
+    return f"rep{i}@acme.example"
+
+
+async def seed(url: str) -> list[int]:
+    """REPS reps, each with a sent CRM confirmation proposing 1000 + i; their check-in ids."""
+    await upgrade(url)
+    people = tuple(
+        Person(rep(i), f"Rep {i}", Role.SALES, ids=Identities(f"U{i:04d}")) for i in range(REPS)
+    )
+    crm = SourceBinding(SourceKind.SALESFORCE, metric="closed_won_amount")
+    krs = tuple(
+        KeyResult(f"arr-{i}", "arr", f"Close $1M ({i})", rep(i), unit="$", target=1e6, source=crm)
+        for i in range(REPS)
+    )
+    objective = Objective("arr", "Grow new ARR", date(2026, 10, 1), date(2026, 12, 31))
+    store = open_store(url, "acme")
+    ids = []
+    try:
+        await store.directory.import_chart(
+            OrgChart(Organisation("acme", "Acme"), people, (), (objective,), krs)
+        )
+        now = datetime.now(UTC)
+        for i in range(REPS):
+            item = {"kr": f"arr-{i}", "title": f"Close $1M ({i})", "unit": "$", "current": 0.0,
+                    "target": 1e6, "proposed": 1000.0 + i}  # fmt: skip
+            payload = {"headline": "Salesforce shows more.", "items": [item]}
+            kind, state = CheckInKind.CRM_CONFIRM, CheckInState.SENT
+            row = await store.outbox.add(CheckIn(rep(i), kind, "2026-11-16", state, now, payload))
+            assert row is not None and row.id is not None
+            ids.append(row.id)
+    finally:
+        await store.close()
+    return ids
+
+
+async def up(port: int, process: asyncio.subprocess.Process) -> None:
+    deadline = time.monotonic() + 60
+    async with aiohttp.ClientSession() as http:
+        while time.monotonic() < deadline and process.returncode is None:
+            try:
+                async with http.get(f"http://127.0.0.1:{port}/healthz") as response:
+                    if response.status == 200:
+                        return
+            except aiohttp.ClientConnectionError:
+                await asyncio.sleep(0.05)
+    raise AssertionError("goalnudge serve did not come up")
+
+
+async def click_all(port: int, ids: list[int], hooks: str) -> None:
+    """Every rep clicks Yes (20 at a time); every click must be acked with 200."""
+    todo = iter(range(REPS))
+
+    async def worker(http: aiohttp.ClientSession) -> None:
+        for i in todo:
+            body, headers = sr.block_actions(
+                f"U{i:04d}", "gn:confirm", json.dumps({"c": ids[i]}), secret=SECRET,
+                channel=f"DU{i:04d}", action_ts=f"1700000100.{i:06d}",
+                response_url=f"{hooks}/actions/T1/{i}/x",
+            )  # fmt: skip
+            async with http.post(
+                f"http://127.0.0.1:{port}/slack/events", data=body.encode(), headers=headers
+            ) as response:
+                assert response.status == 200
+
+    async with aiohttp.ClientSession() as http:
+        await asyncio.gather(*(worker(http) for _ in range(20)))
+
+
+async def unapplied(url: str) -> int:
+    store = open_store(url, "acme")
+    try:
+        return await store.inbox.pending()
+    finally:
+        await store.close()
+
+
+async def assert_applied_once(url: str, fake: FakeSlack) -> None:
+    store = open_store(url, "acme")
+    try:
+        values = {kr.key: kr.current for kr in await store.directory.key_results()}
+        history = Counter(u.kr for u in await store.ledger.updates_since(None))
+    finally:
+        await store.close()
+    assert values == {f"arr-{i}": 1000.0 + i for i in range(REPS)}
+    assert set(history.values()) == {1} and len(history) == REPS
+    shown = Counter(c.params["path"] for c in fake.called("response_url"))
+    assert shown == Counter({f"actions/T1/{i}/x": 1 for i in range(REPS)})
+
+
+@pytest.mark.parametrize("stop", [signal.SIGKILL, signal.SIGTERM])
+async def test_acked_clicks_are_applied_once_across_a_stop(
+    tmp_path: Path, stop: signal.Signals
+) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'inbox.db'}"
+    ids = await seed(url)
+    async with FakeSlack() as fake:
+        fake.delay = 0.05  # outcomes take a while to show: the stop lands with work left
+        env = serve_env(
+            url, SLACK_BOT_TOKEN="xoxb-t", SLACK_SIGNING_SECRET=SECRET, SLACK_API_URL=fake.url,
+            GOALNUDGE_TICK_SECONDS="0", PORT=str(port := free_port()),
+        )  # fmt: skip
+        first = await spawn(env, tmp_path / "serve.log", tmp_path)
+        await up(port, first)
+        await click_all(port, ids, fake.hooks)
+        first.send_signal(stop)
+        assert await asyncio.wait_for(first.wait(), 60) == (0 if stop == signal.SIGTERM else -9)
+        left = await unapplied(url)
+        if stop == signal.SIGKILL:
+            assert left > 0, "the kill came after everything was applied: nothing was tested"
+        else:
+            assert left == 0  # SIGTERM: what was acked is applied before the process exits
+        second = await spawn(env, tmp_path / "serve.log", tmp_path)
+        try:
+            await up(port, second)
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and len(fake.called("response_url")) < REPS:
+                await asyncio.sleep(0.1)
+            await asyncio.sleep(0.5)  # room for a wrong second outcome
+        finally:
+            second.send_signal(signal.SIGTERM)
+            await asyncio.wait_for(second.wait(), 60)
+        await assert_applied_once(url, fake)
