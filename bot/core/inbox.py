@@ -135,8 +135,13 @@ class Worker:
         self.wake()
         try:
             await asyncio.wait_for(asyncio.shield(task), grace)
+            jobs = {id(deps.jobs): deps.jobs for deps, _ in self.lanes.values()}
+            await asyncio.wait_for(asyncio.gather(*(j.drain() for j in jobs.values())), grace)
         except TimeoutError:
-            log.warning("stopping with inbox rows left: the next start applies them")
+            log.warning(
+                "stopping with work left: inbox rows wait for the next start; a tracker "
+                "write-back still running is dropped (its answer is stored)"
+            )
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
