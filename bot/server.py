@@ -173,6 +173,8 @@ async def tick(
     delivered = await deliver(app.deps, channel)
     chased = await chase(app.deps, channel)
     await app.deps.ledger.forget_processed(app.deps.clock.now() - PROCESSED_KEPT)
+    if app.deps.inbox is not None:
+        await app.deps.inbox.forget(app.deps.clock.now() - PROCESSED_KEPT)
     counts = {
         "planned": len(planned.planned),
         "skipped": len(planned.skipped),

@@ -114,3 +114,17 @@ async def test_two_instances_apply_each_row_exactly_once(
     keys = [k for e in edges for k, _ in e.shown]
     assert sorted(keys) == sorted(f"k{i}" for i in range(60))  # each shown once, by one of them
     assert [u.value for u in await chat.deps.ledger.history("arr-alice")] == [384_000]
+
+
+async def test_applied_rows_are_forgotten_later_and_unapplied_ones_never(
+    chat: Conversation, store: Store
+) -> None:
+    checkin = await alice_prompt(chat)
+    await store.inbox.put(click("applied", checkin))
+    await inbox.drain(chat.deps, store.inbox, {"test": Edge()})
+    waiting = replace(click("waiting", checkin), platform="nobody-drains-this")
+    await store.inbox.put(waiting)
+    assert await store.inbox.forget(CLICKED) == 0  # received at CLICKED, not before it
+    assert await store.inbox.forget(CLICKED + timedelta(days=2)) == 1
+    assert await store.inbox.pending() == 1  # the unapplied row stays, whatever its age
+    assert await store.inbox.put(click("applied", checkin))  # its key is free again
