@@ -10,6 +10,7 @@ from slack_bolt.async_app import AsyncBoltContext
 from bot.app import App, for_org
 from bot.channels.base import ApiStats
 from bot.channels.slack.channel import SlackAvailability, SlackChannel, SlackLimits, make_client
+from bot.channels.slack.edge import SlackEdge
 from bot.channels.slack.listeners import PLATFORM, SlackBot
 from bot.core.errors import ConfigError
 from bot.core.inbox import Worker
@@ -54,7 +55,8 @@ class Workspaces:
             app = for_org(self.root, found.org_slug)
             channel = slack_channel(app, found.bot_token, self.api_url, self.stats, self.limits)
             bot = SlackBot(app.deps, channel, self.worker)
-            self.worker.add(f"slack:{found.team_id}", app.deps, {PLATFORM: bot})
+            edge = SlackEdge(app.deps, channel)
+            self.worker.add(f"slack:{found.team_id}", app.deps, {PLATFORM: edge})
             cached = Workspace(found.team_id, found.bot_token, app, channel, bot)
             self._built[found.team_id] = cached
         return cached

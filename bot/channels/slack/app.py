@@ -22,6 +22,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.channels.slack import blocks
 from bot.channels.slack.channel import SlackChannel, SlackLimits, make_client
+from bot.channels.slack.edge import SlackEdge
 from bot.channels.slack.inbound import unhandled
 from bot.channels.slack.listeners import MODAL, PLATFORM, SIMPLE, SlackBot
 from bot.channels.slack.oauth import oauth_settings
@@ -94,7 +95,7 @@ def build(settings: Settings, deps: Deps, worker: Worker) -> tuple[AsyncApp, Sla
         **CHECKED_AT_THE_DOOR,
     )
     bot = SlackBot(deps, channel, worker)
-    worker.add("slack", deps, {PLATFORM: bot})
+    worker.add("slack", deps, {PLATFORM: SlackEdge(deps, channel)})
 
     async def the_bot(_context: AsyncBoltContext) -> SlackBot:
         return bot

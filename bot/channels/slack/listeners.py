@@ -7,11 +7,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-import aiohttp
 from slack_bolt.async_app import AsyncBoltContext
 from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
-from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.channels.slack import blocks, guards
 from bot.channels.slack.channel import SlackChannel
@@ -31,7 +29,6 @@ ONBOARDING = (
     "ask your admin to add your email to the org file, then type `/goals`."
 )
 PLATFORM = "slack"
-RESPONSE_TIMEOUT = 10  # seconds for a response_url post; chat.update takes over after
 SIMPLE = re.compile(r"^gn:(confirm|not_now|on_track|snooze)$")
 MODAL = re.compile(r"^gn:(adjust|flag_risk)$")
 
@@ -92,32 +89,6 @@ class SlackBot:
         )
         await ack()
         self.worker.wake()
-
-    async def who(self, item: Inbound) -> Person | None:
-        return await guards.match(self.deps, self.channel.client, item.user)
-
-    async def show(self, item: Inbound, person: Person | None, outcome: Outcome) -> None:
-        """In place of the prompt, through the click's response_url (off the Web API's rate
-        tiers); chat.update where it is gone (used 5 times, older than 30 minutes)."""
-        reply = json.loads(item.reply_to or "{}")
-        if outcome.duplicate:
-            return
-        shown = await self.responded(reply.get("url"), outcome)
-        if not shown and person is not None:
-            await self.channel.replace(person, reply.get("at"), outcome)
-        if outcome.notices:
-            await deliver(self.deps, self.channel)
-
-    async def responded(self, url: str | None, outcome: Outcome) -> bool:
-        if not url:
-            return False
-        try:
-            sent = await AsyncWebhookClient(url, timeout=RESPONSE_TIMEOUT).send(
-                text=outcome.text, blocks=blocks.outcome_blocks(outcome), replace_original=True
-            )
-        except (aiohttp.ClientError, OSError, TimeoutError):
-            return False
-        return sent.status_code == 200
 
     async def open_modal(
         self,
