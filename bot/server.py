@@ -65,6 +65,7 @@ def channels(settings: Settings, app: App) -> tuple[Router, dict[str, object]]:
     parts["teams_adapter"], parts["teams_bot"], teams = build_teams(
         settings, app.deps, app.store.conversations
     )
+    app.deps = replace(app.deps, reachability=teams.refusals)  # whom Teams refused: not asked
     return Router(slack, teams), parts
 
 

@@ -17,6 +17,7 @@ from bot.core.ports import (
     Ledger,
     Metrics,
     Outbox,
+    Reachability,
     Snapshots,
     TrackerSource,
 )
@@ -71,6 +72,7 @@ class Deps:
     risk: RiskPolicy = field(default_factory=RiskPolicy)
     holidays: Holidays | None = None
     availability: Availability | None = None
+    reachability: Reachability | None = None
     timing: Timing = field(default_factory=Timing)
     metrics: Metrics = field(default_factory=NoMetrics)
     breakers: Breakers = field(default_factory=Breakers)

@@ -158,6 +158,15 @@ class Availability(Protocol):
         ...
 
 
+class Reachability(Protocol):
+    """Whether a chat platform refuses to take messages for someone (they blocked the bot or
+    removed it, or an admin disabled it) until they come back."""
+
+    async def unreachable(self, person: Person) -> str | None:
+        """Why the person cannot be reached, or None."""
+        ...
+
+
 class Holidays(Protocol):
     def name(self, country: str, day: date) -> str | None:
         """The public holiday on `day` in `country`, if any."""

@@ -76,7 +76,7 @@ def build(
     )
     timeout = settings.teams_timeout_seconds
     adapter = TeamsAdapter(TeamsAuthentication(config), timeout)
-    channel = TeamsChannel(adapter, app_id, conversations, timeout)
+    channel = TeamsChannel(adapter, app_id, conversations, timeout, deps.clock)
     bot = TeamsBot(deps, conversations, channel, settings.teams_app_tenant_id, timeout)
 
     async def on_error(context: TurnContext, error: Exception) -> None:
