@@ -21,7 +21,7 @@ from fakes.bot_connector import FakeConnector
 from fakes.slack_api import FakeSlack
 from slack_harness import SECRET, Slack
 from slack_oauth_harness import TOKENS, Install, oauth_app
-from test_serve import free_port, serve_env
+from test_serve import free_port, serve_env, started
 
 from bot.config import Settings
 from bot.demo import SAMPLE_ORG
@@ -219,14 +219,8 @@ async def test_serve_starts_on_an_empty_database_and_readyz_names_the_step(tmp_p
         )  # fmt: skip
         base = f"http://127.0.0.1:{port}"
         try:
+            assert await started(base) == 200
             async with aiohttp.ClientSession() as http:
-                for _ in range(300):
-                    try:
-                        async with http.get(f"{base}/healthz") as health:
-                            break
-                    except aiohttp.ClientConnectionError:
-                        await asyncio.sleep(0.05)
-                assert health.status == 200
                 async with http.get(f"{base}/readyz") as ready:
                     assert (ready.status, (await ready.json())["setup"]) == (200, LINE)
                 body, headers = sr.slash_command("UALICE", "/goals", "help", secret="s3cret")

@@ -48,6 +48,21 @@ async def spawn(env: dict[str, str], log: Path, cwd: Path) -> asyncio.subprocess
         )
 
 
+async def started(link: str) -> int:
+    """Wait (bounded) until the server at `link` answers /healthz; its last status (0: none)."""
+    status = 0
+    async with aiohttp.ClientSession() as http:
+        for _ in range(300):
+            try:
+                async with http.get(f"{link}/healthz") as response:
+                    status = response.status
+                    if status == 200:
+                        break
+            except aiohttp.ClientConnectionError:
+                await asyncio.sleep(0.05)
+    return status
+
+
 @asynccontextmanager
 async def serve(tmp_path: Path, **env: str) -> AsyncIterator[Callable[[str], str]]:
     """Run `goalnudge serve` until the block ends; yields a function making its URLs."""
@@ -73,14 +88,7 @@ async def serve(tmp_path: Path, **env: str) -> AsyncIterator[Callable[[str], str
     )
     link = f"http://127.0.0.1:{port}"
     try:
-        async with aiohttp.ClientSession() as http:
-            for _ in range(200):
-                try:
-                    async with http.get(f"{link}/healthz") as response:
-                        if response.status == 200:
-                            break
-                except aiohttp.ClientConnectionError:
-                    await asyncio.sleep(0.05)
+        await started(link)
         yield lambda path: f"{link}{path}"
     finally:
         process.send_signal(signal.SIGTERM)
