@@ -160,20 +160,22 @@ async def test_serve_waits_for_a_database_that_comes_up_late(
                 await writer.drain()
         writer.close()
 
+    refused: list[float] = []  # the database "comes up" 2 s after it first refused someone
+
     async def forward(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if not refused or time.monotonic() - refused[0] < 2:
+            refused.append(time.monotonic())
+            writer.close()  # not up yet: however slowly the entrypoint starts, it meets this
+            return
         upstream = await asyncio.open_connection("127.0.0.1", pg_server.port)
         await asyncio.gather(pipe(reader, upstream[1]), pipe(upstream[0], writer))
 
-    async def open_late() -> asyncio.Server:
-        await asyncio.sleep(3)
-        return await asyncio.start_server(forward, "127.0.0.1", port)
-
-    late = asyncio.create_task(open_late())
+    late = await asyncio.start_server(forward, "127.0.0.1", port)
     try:
         async with served(env, tmp_path) as (link, output):
             assert (await get(f"{link}/readyz"))[0] == 200
     finally:
-        (await late).close()
+        late.close()
     waited = "goalnudge: waiting for the database: `goalnudge db upgrade` failed (attempt 1, "
     assert waited in output[0]
     assert "Database is at the latest schema" in output[0]

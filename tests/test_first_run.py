@@ -219,7 +219,7 @@ async def test_serve_starts_on_an_empty_database_and_readyz_names_the_step(tmp_p
         )  # fmt: skip
         base = f"http://127.0.0.1:{port}"
         try:
-            assert await started(base) == 200
+            assert await started(base, process) == 200
             async with aiohttp.ClientSession() as http:
                 async with http.get(f"{base}/readyz") as ready:
                     assert (ready.status, (await ready.json())["setup"]) == (200, LINE)

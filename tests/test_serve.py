@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -48,11 +49,15 @@ async def spawn(env: dict[str, str], log: Path, cwd: Path) -> asyncio.subprocess
         )
 
 
-async def started(link: str) -> int:
-    """Wait (bounded) until the server at `link` answers /healthz; its last status (0: none)."""
+async def started(link: str, process: asyncio.subprocess.Process) -> int:
+    """Wait until the server at `link` answers /healthz; its last status (0: none).
+
+    Start-up imports Bolt and botbuilder: seconds on a busy machine, so wait for the process to
+    listen (a minute at most) rather than for a fixed number of tries."""
     status = 0
     async with aiohttp.ClientSession() as http:
-        for _ in range(300):
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and process.returncode is None:
             try:
                 async with http.get(f"{link}/healthz") as response:
                     status = response.status
@@ -88,7 +93,7 @@ async def serve(tmp_path: Path, **env: str) -> AsyncIterator[Callable[[str], str
     )
     link = f"http://127.0.0.1:{port}"
     try:
-        await started(link)
+        await started(link, process)
         yield lambda path: f"{link}{path}"
     finally:
         process.send_signal(signal.SIGTERM)
