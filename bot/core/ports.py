@@ -17,6 +17,7 @@ from bot.core.model import (
     EpicFacts,
     KeyResult,
     Objective,
+    Organisation,
     OrgChart,
     Person,
     ProgressUpdate,
@@ -48,6 +49,13 @@ class Directory(Protocol):
         self, email: str, kind: str, value: str, timezone: str | None = None
     ) -> None: ...
     async def export_chart(self) -> OrgChart: ...
+    async def organisation(self) -> Organisation:
+        """The organisation; NotSetUp when none is imported yet."""
+        ...
+
+    async def staffed(self) -> bool:
+        """Whether anyone has been imported into the organisation yet."""
+        ...
 
 
 @dataclass(frozen=True)
