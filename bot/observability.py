@@ -55,6 +55,9 @@ class Health:
     api: dict[str, ApiStats] = field(default_factory=dict)  # platform → its client's counts
     platform_checks: dict[str, Check] = field(default_factory=dict)
     leading: Callable[[], bool] = lambda: False
+    # What an admin must still do before the chats work (firstrun.missing), else None; it does
+    # not make the process unready: the chats answer with that step, so traffic must reach it.
+    setup: Callable[[], Awaitable[str | None]] | None = None
     _checked: dict[str, tuple[float, str]] = field(default_factory=dict)
     _running: dict[str, asyncio.Task[str]] = field(default_factory=dict)
 
@@ -189,13 +192,17 @@ class Health:
         return found
 
     def routes(self, store: Store) -> list[web.RouteDef]:
+        async def setup() -> str:
+            return await self.setup() or "ok" if self.setup is not None else "ok"
+
         async def readyz(_request: web.Request) -> web.Response:
-            checks = await self.checks(store)
+            checks, todo = await asyncio.gather(self.checks(store), self.bounded("setup", setup))
             ready = all(value == "ok" for value in checks.values())
-            return web.json_response(
-                {"status": "ready" if ready else "not ready", "checks": checks},
-                status=200 if ready else 503,
-            )
+            status = "ready" if ready else "not ready"
+            body: dict[str, object] = {"status": status, "checks": checks}
+            if todo != "ok" and not todo.startswith("failing: "):  # the database check says why
+                body["setup"] = todo
+            return web.json_response(body, status=200 if ready else 503)
 
         async def depth() -> str:
             self.depth.set(await store.outbox.depth())

@@ -18,7 +18,7 @@ from bot.app import App, open_app
 from bot.channels.base import Channel
 from bot.channels.router import Router
 from bot.config import Settings
-from bot.core import checkins, digest
+from bot.core import checkins, digest, firstrun
 from bot.core.deps import Deps
 from bot.core.errors import GoalnudgeError, IntegrationError
 from bot.core.inbox import Worker
@@ -73,6 +73,7 @@ def channels(
     parts["teams_adapter"], parts["teams_bot"], teams = build_teams(
         settings, app.deps, app.store.conversations
     )
+    app.deps = replace(app.deps, reachability=teams.refusals)  # whom Teams refused: not asked
     return Router(slack, teams), parts
 
 
@@ -103,6 +104,8 @@ def build_web_app(settings: Settings, app: App) -> tuple[web.Application, Channe
     web_app = web.Application(middlewares=[logs.with_request_id])
     web_app.router.add_get("/healthz", healthz)
     health = web_app[HEALTH] = Health()
+    if not settings.slack_oauth:  # OAuth: each workspace its own organisation, told in its chat
+        health.setup = lambda: firstrun.missing(app.deps.directory)
     web_app.router.add_routes(health.routes(app.store))
     app.deps = replace(app.deps, metrics=health)  # before the listeners take their deps
     worker = web_app[WORKER] = Worker()

@@ -23,7 +23,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-from bot.core.errors import ConfigError, DatabaseUnavailable
+from bot.core.errors import ConfigError, DatabaseUnavailable, NotSetUp
+from bot.core.firstrun import not_set_up
 from storage.models import OrganisationRow
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
@@ -114,9 +115,7 @@ class Scope:
             await session.flush()
             rows = [row]
         if not rows:
-            raise ConfigError(
-                "No organisation in the database yet: run `goalnudge org import FILE.yaml` first."
-            )
+            raise NotSetUp(not_set_up())
         if len(rows) > 1:
             slugs = ", ".join(r.slug for r in rows)
             raise ConfigError(f"Several organisations ({slugs}): set GOALNUDGE_ORG to one of them.")

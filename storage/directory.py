@@ -33,6 +33,7 @@ IDENTITY_COLUMNS = {
 class SqlDirectory:
     def __init__(self, scope: Scope) -> None:
         self.scope = scope
+        self._staffed = False  # people, once imported, stay: asked until the first is seen
 
     async def _all(self, model: type[Row], *where: Any, order: Any = None) -> list[Row]:
         async with self.scope.sessions() as session:
@@ -77,6 +78,14 @@ class SqlDirectory:
             org = await session.get(OrganisationRow, await self.scope.org_id(session))
             assert org is not None
             return Organisation(org.slug, org.name, org.timezone)
+
+    async def staffed(self) -> bool:
+        if not self._staffed:
+            async with self.scope.sessions() as session:
+                org = await self.scope.org_id(session)
+                anyone = select(PersonRow.id).where(PersonRow.org_id == org).limit(1)
+                self._staffed = await session.scalar(anyone) is not None
+        return self._staffed
 
     async def import_chart(self, chart: OrgChart) -> ImportReport:
         """Create or update everything the chart declares; the same chart twice changes nothing."""

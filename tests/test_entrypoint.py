@@ -124,9 +124,14 @@ async def test_serve_migrates_an_empty_database_then_is_healthy_and_ready(
     env = entrypoint_env(db_url, GOALNUDGE_TICK_SECONDS="0", PORT=str(free_port()))
     async with served(env, tmp_path) as (link, output):
         assert await get(f"{link}/healthz") == (200, {"status": "ok"})
+        setup = "goalnudge isn't set up yet: an admin must run `goalnudge org import FILE.yaml`"
         assert await get(f"{link}/readyz") == (
             200,
-            {"status": "ready", "checks": {"database": "ok", "migrations": "ok"}},
+            {
+                "status": "ready",
+                "checks": {"database": "ok", "migrations": "ok"},
+                "setup": f"{setup} (see README → The org file).",  # nothing imported yet
+            },
         )
         check = await asyncio.to_thread(
             subprocess.run, healthcheck(), env=env, capture_output=True, timeout=30

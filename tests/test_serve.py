@@ -49,6 +49,25 @@ async def spawn(env: dict[str, str], log: Path, cwd: Path) -> asyncio.subprocess
         )
 
 
+async def started(link: str, process: asyncio.subprocess.Process) -> int:
+    """Wait until the server at `link` answers /healthz; its last status (0: none).
+
+    Start-up imports Bolt and botbuilder: seconds on a busy machine, so wait for the process to
+    listen (a minute at most) rather than for a fixed number of tries."""
+    status = 0
+    async with aiohttp.ClientSession() as http:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and process.returncode is None:
+            try:
+                async with http.get(f"{link}/healthz") as response:
+                    status = response.status
+                    if status == 200:
+                        break
+            except aiohttp.ClientConnectionError:
+                await asyncio.sleep(0.05)
+    return status
+
+
 @asynccontextmanager
 async def serve(tmp_path: Path, **env: str) -> AsyncIterator[Callable[[str], str]]:
     """Run `goalnudge serve` until the block ends; yields a function making its URLs."""
@@ -74,17 +93,7 @@ async def serve(tmp_path: Path, **env: str) -> AsyncIterator[Callable[[str], str
     )
     link = f"http://127.0.0.1:{port}"
     try:
-        async with aiohttp.ClientSession() as http:
-            # Start-up imports Bolt and botbuilder: seconds on a busy machine, so wait for the
-            # process to listen (a minute at most) rather than for a fixed number of tries.
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline and process.returncode is None:
-                try:
-                    async with http.get(f"{link}/healthz") as response:
-                        if response.status == 200:
-                            break
-                except aiohttp.ClientConnectionError:
-                    await asyncio.sleep(0.05)
+        await started(link, process)
         yield lambda path: f"{link}{path}"
     finally:
         process.send_signal(signal.SIGTERM)

@@ -67,17 +67,17 @@ def said(teams: Teams, user: ta.TeamsUser, text: str, activity_id: str) -> dict[
     )
 
 
+def add_stranger(teams: Teams) -> None:
+    """The stranger of another tenant, in the roster with Alice's email."""
+    u = STRANGER
+    teams.fake.add_member(u.personal_conversation_id, u.id, u.name, u.email, u.aad_object_id)
+
+
 async def test_someone_from_another_tenant_with_alices_email_is_not_alice(
     teams: Teams, caplog: pytest.LogCaptureFixture
 ) -> None:
     await teams.install(ALICE)  # binds the organisation to Alice's tenant
-    teams.fake.add_member(
-        STRANGER.personal_conversation_id,
-        STRANGER.id,
-        STRANGER.name,
-        STRANGER.email,
-        STRANGER.aad_object_id,
-    )
+    add_stranger(teams)
     caplog.set_level(logging.INFO)
     for n in range(2):
         status, _ = await teams.post(said(teams, STRANGER, "goals", f"s-{n}"))
@@ -99,13 +99,7 @@ async def test_someone_from_another_tenant_with_alices_email_is_not_alice(
 
 async def test_with_a_configured_tenant_even_the_first_stranger_is_refused(tmp_path: Path) -> None:
     async with serving(tmp_path, teams_app_tenant_id=ta.TENANT_ID) as teams:
-        teams.fake.add_member(
-            STRANGER.personal_conversation_id,
-            STRANGER.id,
-            STRANGER.name,
-            STRANGER.email,
-            STRANGER.aad_object_id,
-        )
+        add_stranger(teams)
         await teams.post(said(teams, STRANGER, "goals", "first"))
         assert "I don't know you yet" in texts(teams, STRANGER.personal_conversation_id)[0]
         await teams.install(ALICE)

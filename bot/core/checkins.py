@@ -13,6 +13,7 @@ from bot.core.model import CheckIn, CheckInKind, CheckInState, KeyResult, Person
 from bot.core.prompts import Action, ActionId, Input, InputKind, Prompt, PromptItem
 
 STALE_READING = timedelta(days=1)
+UNREACHABLE = "could not be reached: "  # how the digest shows someone the platform refused
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,9 @@ async def plan(
         reason = when.skip
         if reason is None and await deps.outbox.open_prompt(person.email):
             continue
+        if reason is None and deps.reachability is not None:
+            refused = await deps.reachability.unreachable(person)
+            reason = UNREACHABLE + refused if refused else None
         if reason is None and deps.availability is not None and not force:
             reason = await deps.availability.away(person)
         if reason:

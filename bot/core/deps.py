@@ -18,6 +18,7 @@ from bot.core.ports import (
     Ledger,
     Metrics,
     Outbox,
+    Reachability,
     Snapshots,
     TrackerSource,
 )
@@ -72,6 +73,7 @@ class Deps:
     risk: RiskPolicy = field(default_factory=RiskPolicy)
     holidays: Holidays | None = None
     availability: Availability | None = None
+    reachability: Reachability | None = None
     timing: Timing = field(default_factory=Timing)
     metrics: Metrics = field(default_factory=NoMetrics)
     inbox: Inbox | None = None  # answers recorded before the ack (serve); None: applied inline

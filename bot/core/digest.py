@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from bot.core import checkins
 from bot.core.cadence import DIGEST_CADENCE, local_time
 from bot.core.deps import Deps
 from bot.core.errors import NotAllowed, NotFound
@@ -218,5 +219,5 @@ async def due_digests(deps: Deps) -> list[str]:
 def why(row: CheckIn) -> str:
     """The reason a prompt was not asked, as the digest shows it."""
     if row.state is CheckInState.FAILED:
-        return f"could not be reached: {row.skip_reason or 'unknown error'}"
+        return checkins.UNREACHABLE + (row.skip_reason or "unknown error")
     return row.skip_reason or "skipped"

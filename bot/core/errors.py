@@ -2,6 +2,7 @@
 
 GoalnudgeError
 ├── ConfigError            a setting is missing or malformed (names the variable)
+│   └── NotSetUp           no organisation imported yet (chats answer with the admin's step)
 ├── OrgFileError           the org file is invalid (carries every problem with its place)
 ├── NotFound               an unknown person, team or key result
 ├── NotAllowed             someone acting on goals that are not theirs to touch
@@ -23,6 +24,10 @@ class GoalnudgeError(Exception):
 
 
 class ConfigError(GoalnudgeError):
+    pass
+
+
+class NotSetUp(ConfigError):
     pass
 
 

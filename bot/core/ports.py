@@ -17,6 +17,7 @@ from bot.core.model import (
     EpicFacts,
     KeyResult,
     Objective,
+    Organisation,
     OrgChart,
     Person,
     ProgressUpdate,
@@ -49,6 +50,13 @@ class Directory(Protocol):
         self, email: str, kind: str, value: str, timezone: str | None = None
     ) -> None: ...
     async def export_chart(self) -> OrgChart: ...
+    async def organisation(self) -> Organisation:
+        """The organisation; NotSetUp when none is imported yet."""
+        ...
+
+    async def staffed(self) -> bool:
+        """Whether anyone has been imported into the organisation yet."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -197,6 +205,15 @@ class Availability(Protocol):
 
     async def away(self, person: Person) -> str | None:
         """Why the person is away, or None."""
+        ...
+
+
+class Reachability(Protocol):
+    """Whether a chat platform refuses to take messages for someone (they blocked the bot or
+    removed it, or an admin disabled it) until they come back."""
+
+    async def unreachable(self, person: Person) -> str | None:
+        """Why the person cannot be reached, or None."""
         ...
 
 

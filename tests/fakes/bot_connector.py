@@ -29,10 +29,20 @@ class Sent:
     status: int = 200  # what the fake answered (see fail())
 
 
+# What the connector says beside the codes Teams documents for a conversation it will not post to.
+MESSAGES = {
+    "BotNotInConversationRoster": "The bot isn't part of the conversation roster.",
+    "BotDisabledByAdmin": "The tenant admin disabled this bot.",
+    "MessageWritesBlocked": "Thread is blocked from message writes.",
+    "ConversationNotFound": "Conversation not found.",
+}
+
+
 def _error(status: int, code: str = "") -> web.Response:
     """The connector's ErrorResponse body; code defaults to the status phrase, e.g. "BadGateway"."""
     code = code or HTTPStatus(status).phrase.replace(" ", "")
-    return web.json_response({"error": {"code": code, "message": code}}, status=status)
+    body = {"error": {"code": code, "message": MESSAGES.get(code, code)}}
+    return web.json_response(body, status=status)
 
 
 class FakeConnector(ThreadedServer):
@@ -45,7 +55,7 @@ class FakeConnector(ThreadedServer):
         self.sent: list[Sent] = []
         self.members: dict[str, list[Json]] = {}
         self.teams: dict[str, Json] = {}
-        self._failures: dict[str, list[tuple[int, int | None]]] = {}
+        self._failures: dict[str, list[tuple[int, int | None, str]]] = {}
         self._after_send: list[int] = []  # statuses, see send_then_fail()
         self.hung: dict[str, float] = {}  # conversation id → seconds, see hang_after_delivery()
         self._hangs: dict[str, float] = {}  # op → seconds each such request is held, see hang()
@@ -94,10 +104,18 @@ class FakeConnector(ThreadedServer):
                                "channelCount": len(listed), "channels": listed}  # fmt: skip
         return self.teams[team_id]
 
-    def fail(self, op: str, status: int, times: int = 1, retry_after: int | None = None) -> None:
+    def fail(
+        self,
+        op: str,
+        status: int,
+        times: int = 1,
+        retry_after: int | None = None,
+        code: str = "",
+    ) -> None:
         """Answer the next `times` requests of op (a Sent op, or "members", "member", "team",
-        "channels") with status, e.g. 429 with a Retry-After header, 412, 502 or 504."""
-        self._failures.setdefault(op, []).extend([(status, retry_after)] * times)
+        "channels") with status, e.g. 429 with a Retry-After header, 412, 502 or 504, or 403
+        with the error code Teams gives, e.g. "BotNotInConversationRoster"."""
+        self._failures.setdefault(op, []).extend([(status, retry_after, code)] * times)
 
     def send_then_fail(self, status: int = 502, times: int = 1) -> None:
         """The next `times` new messages (send or reply) are delivered into the conversation,
@@ -121,8 +139,8 @@ class FakeConnector(ThreadedServer):
     def _failure(self, op: str) -> web.Response | None:
         if not self._failures.get(op):
             return None
-        status, retry_after = self._failures[op].pop(0)
-        response = _error(status)
+        status, retry_after, code = self._failures[op].pop(0)
+        response = _error(status, code)
         if retry_after is not None:
             response.headers["Retry-After"] = str(retry_after)
         return response

@@ -23,6 +23,7 @@ from slack_sdk.errors import SlackApiError
 from bot.channels.slack import blocks
 from bot.channels.slack.channel import SlackChannel, SlackLimits, make_client
 from bot.channels.slack.edge import SlackEdge
+from bot.channels.slack.firstrun import before_setup
 from bot.channels.slack.inbound import unhandled
 from bot.channels.slack.listeners import MODAL, PLATFORM, SIMPLE, SlackBot
 from bot.channels.slack.oauth import oauth_settings
@@ -69,6 +70,7 @@ def register(app: AsyncApp, bot_for: BotFor) -> None:
 
         return listener
 
+    app.use(before_setup(bot_for))  # first: before the org file is imported, listeners cannot work
     app.use(via("once_per_event"))
     app.action(SIMPLE)(via("on_simple_action"))
     app.action(MODAL)(via("on_modal_action"))

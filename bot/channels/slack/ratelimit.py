@@ -98,8 +98,7 @@ class GateRateLimitHandler(AsyncRateLimitErrorRetryHandler):
         limited = response is not None and response.status_code == 429
         if limited and method_of(request) == HISTORY and response is not None:
             # A history lookup never waits (the round goes on); the gate tells the next one.
-            headers = {k.lower(): v for k, v in response.headers.items()}
-            self.gate.close(HISTORY, retry_after(headers.get("retry-after")))
+            self.gate.close(HISTORY, wait_of(response))
             return False
         return limited
 
@@ -114,11 +113,16 @@ class GateRateLimitHandler(AsyncRateLimitErrorRetryHandler):
         if response is None:
             raise error  # type: ignore[misc]
         state.next_attempt_requested = True
-        headers = {k.lower(): v for k, v in response.headers.items()}
         method = method_of(request)
-        self.gate.close(method, retry_after(headers.get("retry-after")))
+        self.gate.close(method, wait_of(response))
         await self.gate.wait(method)
         state.increment_current_attempt()
+
+
+def wait_of(response: HttpResponse) -> float:
+    """The Retry-After of a 429, whatever the header's case."""
+    headers = {k.lower(): v for k, v in response.headers.items()}
+    return retry_after(headers.get("retry-after"))
 
 
 def retry_after(values: list[str] | str | None) -> float:

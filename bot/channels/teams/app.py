@@ -25,6 +25,7 @@ from bot import logs
 from bot.channels.teams import keys
 from bot.channels.teams.bot import TeamsBot
 from bot.channels.teams.channel import TeamsChannel
+from bot.channels.teams.firstrun import guarded
 from bot.config import Settings
 from bot.core.deps import Deps
 from bot.core.ports import Conversations
@@ -76,7 +77,7 @@ def build(
     )
     timeout = settings.teams_timeout_seconds
     adapter = TeamsAdapter(TeamsAuthentication(config), timeout)
-    channel = TeamsChannel(adapter, app_id, conversations, timeout)
+    channel = TeamsChannel(adapter, app_id, conversations, timeout, deps.clock)
     bot = TeamsBot(deps, conversations, channel, settings.teams_app_tenant_id, timeout)
 
     async def on_error(context: TurnContext, error: Exception) -> None:
@@ -131,6 +132,7 @@ def handler(adapter: CloudAdapter, bot: TeamsBot, settings: Settings) -> web.Req
     """
     refusals = logs.Throttled(log)
     authenticated = bool(settings.teams_app_id)
+    turn = guarded(bot)  # before the org file is imported, the bot's handlers cannot work
 
     def refuse(request: web.Request, status: int, kind: str, detail: str = "") -> web.Response:
         size = request.content_length if request.content_length is not None else "?"
@@ -158,7 +160,7 @@ def handler(adapter: CloudAdapter, bot: TeamsBot, settings: Settings) -> web.Req
         if activity is None or not activity.type:
             return refuse(request, 400, "an activity needs a type")
         try:
-            invoke = await adapter.process_activity(auth, activity, bot.on_turn)
+            invoke = await adapter.process_activity(auth, activity, turn)
         except (PermissionError, jwt.PyJWTError) as exc:
             return refuse(request, 401, "unauthorized", type(exc).__name__)
         if invoke is None:

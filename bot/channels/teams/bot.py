@@ -74,6 +74,7 @@ class TeamsBot(TeamsActivityHandler):
         conversation = ctx.activity.conversation
         if conversation.conversation_type == "personal":
             person = await self.person(ctx)
+            await self.came_back(ctx, person)
             text = (
                 f"Hi {person.first_name}! I'll check in on your goals. Say `help` any time."
                 if person
@@ -89,10 +90,19 @@ class TeamsBot(TeamsActivityHandler):
         for key in filter(None, (conversation.id.split(";")[0], team.get("name"))):
             await self.conversations.save("teams", key, ref, self.deps.clock.now())
 
+    async def came_back(self, ctx: TurnContext, person: Person | None) -> None:
+        """Someone Teams refused wrote to the bot or installed it again in their own chat:
+        post to them again."""
+        if person is None or ctx.activity.conversation.conversation_type != "personal":
+            return
+        if await self.channel.refusals.clear(person.ids.teams):
+            log.info("Teams: %s is reachable again", person.ids.teams)
+
     async def on_message_activity(self, ctx: TurnContext) -> None:
         if not await self.first_time(ctx):
             return
         person = await self.person(ctx)
+        await self.came_back(ctx, person)
         if ctx.activity.value and not ctx.activity.text:
             outcome = await self.apply(ctx, person, ctx.activity.value)
             if outcome is not None:

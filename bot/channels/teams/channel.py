@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable
@@ -17,18 +18,24 @@ from msrest.exceptions import ClientRequestError
 
 from bot.channels.base import ApiStats
 from bot.channels.teams import cards
+from bot.channels.teams.refusals import Refusals
+from bot.core.deps import SystemClock
 from bot.core.digest import Digest, RollupNode
 from bot.core.errors import AuthError, IntegrationError, TransientError, Unconfirmed
 from bot.core.model import Person
-from bot.core.ports import Conversations
+from bot.core.ports import Clock, Conversations
 from bot.core.prompts import Outcome, Prompt
 
+log = logging.getLogger("goalnudge.teams")
 T = TypeVar("T")
 RETRY_STATUSES = {429, 412, 502, 504}
 # The connector refused the request before acting on it: a send may be tried again.
 NOT_ACCEPTED = {429, 412, 503}
 TIMEOUT = 10.0  # seconds one proactive send (token, connector call, retries) may take
 WINDOWS = ((1.0, 7), (2.0, 8), (30.0, 60))  # Teams: per bot per conversation
+# A 403 with one of these: Teams takes no message into the conversation until the person (or
+# their admin) lets the bot back in, so posting stops rather than being retried.
+REFUSALS = frozenset({"MessageWritesBlocked", "BotNotInConversationRoster", "BotDisabledByAdmin"})
 
 
 class Pacer:
@@ -60,6 +67,21 @@ class Pacer:
 def status_of(exc: Exception) -> int | None:
     response = getattr(exc, "response", None)
     return getattr(response, "status_code", None) or getattr(response, "status", None)
+
+
+def error_code(exc: BaseException | None) -> str | None:
+    """The code of the connector's ErrorResponse body, e.g. "BotNotInConversationRoster"."""
+    return getattr(getattr(getattr(exc, "error", None), "error", None), "code", None)
+
+
+def refusal(exc: BaseException | None, updating: bool = False) -> str | None:
+    """Why the connector will take no message into the conversation, or None: a 403 with a
+    refusal code, or a 404 for the conversation (for an update, a 404 may be the message)."""
+    status, code = status_of(exc), error_code(exc)  # type: ignore[arg-type]
+    gone = status == 404 and (not updating or code == "ConversationNotFound")
+    if (status == 403 and code in REFUSALS) or gone:
+        return f"{code or 'NotFound'} (HTTP {status})"
+    return None
 
 
 def refused(exc: BaseException | None) -> bool:
@@ -132,11 +154,13 @@ class TeamsChannel:
         app_id: str,
         conversations: Conversations,
         timeout: float = TIMEOUT,
+        clock: Clock | None = None,
     ) -> None:
         self.adapter = adapter
         self.app_id = app_id
         self.conversations = conversations
         self.timeout = timeout
+        self.refusals = Refusals(conversations, clock or SystemClock())
         self.pacer = Pacer()
         self.stats = ApiStats()
 
@@ -196,6 +220,24 @@ class TeamsChannel:
             raise failed[0]
         return f"{conversation}|{found.get('id', '')}"
 
+    async def _to_person(
+        self, person: Person, activity: Activity, update_id: str | None = None
+    ) -> str:
+        """Post into the person's chat, unless Teams refused it for good (then remembered, so
+        nothing is posted until they message the bot or install it again)."""
+        key = person.ids.teams
+        if (why := await self.refusals.why(key)) is not None:
+            raise IntegrationError("teams", why)
+        try:
+            return await self._post(key, activity, update_id)
+        except IntegrationError as exc:
+            why = refusal(exc.__cause__, updating=update_id is not None)
+            if why is None or not key:
+                raise
+            await self.refusals.mark(key, why)
+            log.warning("Teams refused messages to %s (%s): posting to them stops", key, why)
+            raise IntegrationError("teams", why) from exc
+
     @staticmethod
     def _card(content: dict[str, Any]) -> Activity:
         return MessageFactory.attachment(
@@ -203,20 +245,20 @@ class TeamsChannel:
         )
 
     async def send(self, person: Person, prompt: Prompt) -> str | None:
-        return await self._post(person.ids.teams, self._card(cards.prompt_card(prompt)))
+        return await self._to_person(person, self._card(cards.prompt_card(prompt)))
 
     async def find(self, person: Person, checkin: int, since: datetime) -> str | None:
         raise Unconfirmed("teams", "the Bot Connector cannot list a conversation's messages")
 
     async def notify(self, person: Person, text: str, checkin: int | None = None) -> str | None:
-        return await self._post(person.ids.teams, MessageFactory.text(cards.plain(text)))
+        return await self._to_person(person, MessageFactory.text(cards.plain(text)))
 
     async def replace(self, person: Person, message_ref: str | None, outcome: Outcome) -> None:
         activity_id = message_ref.split("|", 1)[1] if message_ref and "|" in message_ref else None
         if not activity_id:
             await self.notify(person, outcome.text)
             return
-        await self._post(person.ids.teams, self._card(cards.outcome_card(outcome)), activity_id)
+        await self._to_person(person, self._card(cards.outcome_card(outcome)), activity_id)
 
     async def post_digest(self, digest: Digest) -> str | None:
         return await self._post(
@@ -224,4 +266,4 @@ class TeamsChannel:
         )
 
     async def post_rollup(self, person: Person, nodes: tuple[RollupNode, ...]) -> str | None:
-        return await self._post(person.ids.teams, self._card(cards.rollup_card(nodes)))
+        return await self._to_person(person, self._card(cards.rollup_card(nodes)))
