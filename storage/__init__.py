@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from storage.db import Scope, make_engine, sessionmaker, upgrade
+from storage.db import Scope, dispose_threaded, make_engine, sessionmaker, upgrade
 from storage.directory import SqlDirectory
 from storage.inbox import SqlInbox
 from storage.installations import SqlInstallations, SqlOAuthStates
@@ -40,6 +40,7 @@ class Store:
         return _store(self.engine, Scope(self.scope.sessions, slug), self.installations.box)
 
     async def close(self) -> None:
+        dispose_threaded(self.engine)
         await self.engine.dispose()
 
 

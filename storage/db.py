@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
-from contextlib import contextmanager
+import heapq
+import itertools
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+from weakref import WeakKeyDictionary
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import ColumnElement, delete, event, select
-from sqlalchemy.engine import Connection
+from sqlalchemy import ColumnElement, create_engine, delete, event, select
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -27,6 +30,7 @@ from bot.core.errors import ConfigError, DatabaseUnavailable, NotSetUp
 from bot.core.firstrun import not_set_up
 from storage.models import OrganisationRow
 
+T = TypeVar("T")
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 
@@ -34,28 +38,42 @@ def make_engine(url: str) -> AsyncEngine:
     """`hide_parameters`: a database error names its statement, never the values bound to it
     (people's emails and notes), wherever it is logged."""
     if url.startswith("sqlite"):
-        # One connection, handed out in turn: SQLite has one writer at a time, and writers that
-        # race for it wait in SQLite's busy handler (sleeps of up to 100 ms), not in a queue.
-        engine = create_async_engine(
-            url,
-            connect_args={"timeout": 30},
-            hide_parameters=True,
-            pool_size=1,
-            max_overflow=0,
-            pool_timeout=60,
-        )
-
-        @event.listens_for(engine.sync_engine, "connect")
-        def _pragmas(dbapi_connection, _record) -> None:
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.close()
-
+        engine = create_async_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
+        event.listen(engine.sync_engine, "connect", _pragmas)
         return engine
     return create_async_engine(
         url, pool_pre_ping=True, pool_size=10, max_overflow=20, hide_parameters=True
     )
+
+
+def _pragmas(dbapi_connection: Any, _record: object) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.close()
+
+
+_THREADED: WeakKeyDictionary[Engine, Engine] = WeakKeyDictionary()
+
+
+def threaded(bind: AsyncEngine) -> Engine:
+    """SQLite: a plain (pysqlite) engine on the same file, for writes run whole in a thread."""
+    found = _THREADED.get(bind.sync_engine)
+    if found is None:
+        found = create_engine(
+            bind.url.set(drivername="sqlite+pysqlite"),
+            connect_args={"timeout": 30, "check_same_thread": False},
+            hide_parameters=True,
+        )
+        event.listen(found, "connect", _pragmas)
+        _THREADED[bind.sync_engine] = found
+    return found
+
+
+def dispose_threaded(bind: AsyncEngine) -> None:
+    found = _THREADED.pop(bind.sync_engine, None)
+    if found is not None:
+        found.dispose()
 
 
 def alembic_config(url: str) -> Config:
@@ -92,6 +110,45 @@ async def schema_is_current(engine: AsyncEngine) -> bool:
             return await connection.run_sync(current) == head
 
 
+class Turns:
+    """SQLite has one writer at a time. This process's writers take turns here, in order, those
+    asking `first` (an ack waiting on its insert) ahead of the rest, instead of sleeping in
+    SQLite's busy handler (sleeps of up to 100 ms) while another holds the lock."""
+
+    def __init__(self) -> None:
+        self.busy = False
+        self.queue: list[tuple[int, int, asyncio.Future[None]]] = []
+        self.order = itertools.count()
+
+    @asynccontextmanager
+    async def turn(self, first: bool = False) -> AsyncIterator[None]:
+        if self.busy:
+            ready = asyncio.get_running_loop().create_future()
+            heapq.heappush(self.queue, (0 if first else 1, next(self.order), ready))
+            try:
+                await ready
+            except asyncio.CancelledError:
+                if ready.done() and not ready.cancelled():  # handed the turn, then cancelled
+                    self._next()
+                raise
+        self.busy = True
+        try:
+            yield
+        finally:
+            self._next()
+
+    def _next(self) -> None:
+        while self.queue:
+            ready = heapq.heappop(self.queue)[2]
+            if not ready.done():
+                ready.set_result(None)  # handed over: still busy
+                return
+        self.busy = False
+
+
+_TURNS: WeakKeyDictionary[Engine, Turns] = WeakKeyDictionary()
+
+
 @dataclass
 class Scope:
     """A session factory plus the one organisation its repositories may see."""
@@ -99,6 +156,42 @@ class Scope:
     sessions: async_sessionmaker[AsyncSession]
     slug: str | None = None
     _org_id: int | None = field(default=None, repr=False)
+
+    @asynccontextmanager
+    async def writing(self, *, first: bool = False) -> AsyncIterator[AsyncSession]:
+        """A session in a write transaction; on SQLite, after this process's earlier writers."""
+        bind = self.sessions.kw["bind"]
+        if bind.dialect.name != "sqlite":
+            async with self.sessions() as session, session.begin():
+                yield session
+            return
+        turns = _TURNS.setdefault(bind.sync_engine, Turns())
+        async with turns.turn(first), self.sessions() as session, session.begin():
+            yield session
+
+    async def at_once(self, work: Callable[[Connection], T], *, first: bool = False) -> T:
+        """Run `work` in one transaction. On SQLite it runs whole in a thread: one hop from the
+        event loop rather than one per statement (under load each hop waits a turn of a busy
+        loop); elsewhere on the async driver."""
+        bind: AsyncEngine = self.sessions.kw["bind"]
+        if bind.dialect.name != "sqlite":
+            async with bind.begin() as connection:
+                return await connection.run_sync(work)
+        engine = threaded(bind)
+
+        def run() -> T:
+            with engine.begin() as connection:
+                return work(connection)
+
+        async with _TURNS.setdefault(bind.sync_engine, Turns()).turn(first):
+            return await asyncio.to_thread(run)
+
+    async def org(self) -> int:
+        """The organisation's id (read once)."""
+        if self._org_id is not None:
+            return self._org_id
+        async with self.sessions() as session:
+            return await self.org_id(session)
 
     async def org_id(
         self, session: AsyncSession, *, create: tuple[str, str, str] | None = None

@@ -50,6 +50,11 @@ class SqlDirectory:
         rows = await self._all(PersonRow, IDENTITY_COLUMNS[kind] == value)
         return convert.person(rows[0]) if rows else None
 
+    async def people_by_identity(self, kind: str, values: Sequence[str]) -> dict[str, Person]:
+        column = IDENTITY_COLUMNS[kind]
+        rows = await self._all(PersonRow, column.in_(list(set(values))))
+        return {str(getattr(r, column.key)): convert.person(r) for r in rows}
+
     async def people(self, emails: Sequence[str] | None = None) -> list[Person]:
         where = [PersonRow.email.in_(list(emails))] if emails is not None else []
         return [convert.person(r) for r in await self._all(PersonRow, *where)]

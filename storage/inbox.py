@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Connection
 
 from bot.core.inbox import RECORDED
 from bot.core.ports import Inbound
@@ -17,34 +19,66 @@ from bot.core.prompts import ActionId, Answer, Notice, Outcome
 from storage.db import Scope, prune
 from storage.models import InboxRow
 
+PUT_BATCH = 500  # rows per insert statement
 SHOW_FOR = timedelta(minutes=30)  # Slack's response_url lives 30 minutes: no use showing later
 
 
 class SqlInbox:
     def __init__(self, scope: Scope) -> None:
         self.scope = scope
+        self._waiting: list[tuple[Inbound, asyncio.Future[bool]]] = []
+        self._writer: asyncio.Task[None] | None = None
 
     async def put(self, item: Inbound) -> bool:
-        async with self.scope.sessions() as session, session.begin():
-            org = await self.scope.org_id(session)
-            dialect = session.bind.dialect.name
-            insert = pg_insert if dialect == "postgresql" else sqlite_insert
+        """Committed when this returns. Puts that arrive while a write is under way share the
+        next one (group commit): a transaction per burst, not per click."""
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[bool] = loop.create_future()
+        self._waiting.append((item, done))
+        if self._writer is None or self._writer.done() or self._writer.get_loop() is not loop:
+            self._writer = loop.create_task(self._write())
+        return await asyncio.shield(done)  # a caller that gives up does not undo the write
+
+    async def _write(self) -> None:
+        while self._waiting:
+            batch, self._waiting = self._waiting[:PUT_BATCH], self._waiting[PUT_BATCH:]
+            try:
+                new = await self._insert([item for item, _ in batch])
+            except BaseException as exc:  # each waiter hears it; no ack is sent for them
+                for _, done in batch:
+                    if not done.done():
+                        done.set_exception(exc)
+                if not isinstance(exc, Exception):
+                    raise
+                continue
+            for item, done in batch:
+                if not done.done():
+                    done.set_result(item.key in new)
+                new.discard(item.key)  # the same key twice in a burst: the second is a repeat
+
+    async def _insert(self, items: Sequence[Inbound]) -> set[str]:
+        """Insert the rows whose key is new; those keys."""
+        org = await self.scope.org()
+        params = [
+            {"org_id": org, "key": i.key, "platform": i.platform, "body": _body(i),
+             "received_at": i.received_at}
+            for i in items
+        ]  # fmt: skip
+
+        def insert_new(connection: Connection) -> set[str]:
+            dialect = connection.dialect.name
+            rows = InboxRow.__table__
             statement = (
-                insert(InboxRow)
-                .values(
-                    org_id=org,
-                    key=item.key,
-                    platform=item.platform,
-                    body=_body(item),
-                    received_at=item.received_at,
-                )
+                (pg_insert if dialect == "postgresql" else sqlite_insert)(rows)
                 .on_conflict_do_nothing(index_elements=["org_id", "key"])
+                .returning(rows.c.key)
             )
-            result = await session.execute(statement)
-            return bool(result.rowcount)  # type: ignore[attr-defined]
+            return set(connection.execute(statement, params).scalars().all())
+
+        return await self.scope.at_once(insert_new, first=True)
 
     async def claim(self, limit: int, now: datetime, lease: timedelta) -> list[Inbound]:
-        async with self.scope.sessions() as session, session.begin():
+        async with self.scope.writing() as session:
             org = await self.scope.org_id(session)
             free = (
                 select(InboxRow.id)
@@ -66,18 +100,24 @@ class SqlInbox:
             )
             return sorted((_inbound(r) for r in rows.all()), key=lambda i: i.id or 0)
 
-    async def settle(self, item_id: int, outcome: Outcome, at: datetime) -> None:
-        async with self.scope.sessions() as session, session.begin():
+    async def settle(self, outcomes: Sequence[tuple[int, Outcome]], at: datetime) -> None:
+        if not outcomes:
+            return
+        rows = InboxRow.__table__
+        async with self.scope.writing() as session:
             await session.execute(
-                update(InboxRow)
-                .where(InboxRow.id == item_id)
-                .values(applied_at=func.coalesce(InboxRow.applied_at, at), outcome=_shown(outcome))
+                update(rows)
+                .where(rows.c.id == bindparam("b_id"))
+                .values(
+                    applied_at=func.coalesce(rows.c.applied_at, at), outcome=bindparam("b_outcome")
+                ),
+                [{"b_id": i, "b_outcome": _shown(o)} for i, o in outcomes],
             )
 
     async def shown(self, item_ids: Sequence[int], at: datetime) -> None:
         if not item_ids:
             return
-        async with self.scope.sessions() as session, session.begin():
+        async with self.scope.writing() as session:
             await session.execute(
                 update(InboxRow)
                 .where(InboxRow.id.in_(list(item_ids)))

@@ -64,6 +64,10 @@ class SqlOutbox:
             row = await session.get(CheckInRow, checkin_id)
             return convert.checkin(row) if row is not None and row.org_id == org else None
 
+    async def get_many(self, checkin_ids: Sequence[int]) -> dict[int, CheckIn]:
+        found = await self._select(CheckInRow.id.in_(list(set(checkin_ids))))
+        return {c.id: c for c in found if c.id is not None}
+
     async def _select(self, *where: object, order: object = CheckInRow.id) -> list[CheckIn]:
         async with self.scope.sessions() as session:
             org = await self.scope.org_id(session)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
@@ -10,7 +11,7 @@ from conftest import Conversation
 
 from bot.core import inbox
 from bot.core.inbox import Inbound
-from bot.core.model import Person
+from bot.core.model import Person, Role
 from bot.core.prompts import ActionId, Answer, Outcome
 from storage import Store, open_store
 
@@ -25,14 +26,18 @@ class Edge:
     shown: list[tuple[str, str]] = field(default_factory=list)
     fail_shows: int = 0
 
-    async def who(self, item: Inbound) -> Person | None:
-        return None if item.user == "stranger" else Person(ALICE, "Alice", "sales")  # type: ignore[arg-type]
+    async def who(self, users: Sequence[str]) -> dict[str, Person]:
+        alice = Person(ALICE, "Alice", Role.SALES)
+        return {user: alice for user in users if user != "stranger"}
 
     async def show(self, item: Inbound, person: Person | None, outcome: Outcome) -> None:
         if self.fail_shows:
             self.fail_shows -= 1
             raise ConnectionError("the platform did not answer")
         self.shown.append((item.key, outcome.text))
+
+    async def close(self) -> None:
+        pass
 
 
 async def alice_prompt(chat: Conversation) -> int:

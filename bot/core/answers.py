@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 from bot.core.cadence import local_time, next_check_in
@@ -26,6 +26,29 @@ from bot.core.text import amount, clean, day, parse_number, percent, shown
 from bot.core.writeback import write_back
 
 MAX_SNOOZE_DAYS = 90
+ALREADY_ANSWERED = Outcome(
+    True, "This check-in was already answered — nothing changed.", duplicate=True
+)
+
+
+@dataclass
+class Seen:
+    """What a batch of answers read at once (check-ins by id, key results by key); whatever is
+    missing is read on its own."""
+
+    checkins: dict[int, CheckIn] = field(default_factory=dict)
+    krs: dict[str, KeyResult] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Planned:
+    """An answer checked and turned into the change it makes, not yet applied."""
+
+    reply: Answer
+    actor: Person
+    checkin: CheckIn | None
+    krs: list[KeyResult]
+    change: Change
 
 
 async def answer(
@@ -34,12 +57,40 @@ async def answer(
     """Apply `reply`; bad input or a forbidden change gives ok=False and changes nothing.
     `inbox_id`: the inbox row it came from, marked applied in the change's own transaction;
     `by`: the actor, when the caller has just read them."""
+    planned = await plan(deps, reply, inbox_id=inbox_id, by=by)
+    if isinstance(planned, Outcome):
+        return planned
+    return await settle(deps, planned, await deps.ledger.apply(planned.change))
+
+
+async def plan(
+    deps: Deps,
+    reply: Answer,
+    *,
+    inbox_id: int | None = None,
+    by: Person | None = None,
+    seen: Seen | None = None,
+) -> Planned | Outcome:
+    """Check `reply` and say what it would change (or why it changes nothing)."""
     try:
-        return await _answer(deps, cleaned(reply), inbox_id, by)
+        return await _plan(deps, cleaned(reply), inbox_id, by, seen or Seen())
     except InvalidInput as exc:
         return Outcome(False, "Please fix: " + "; ".join(exc.errors.values()), errors=exc.errors)
     except (NotAllowed, NotFound) as exc:
         return Outcome(False, str(exc))
+
+
+async def settle(deps: Deps, planned: Planned, result: Applied) -> Outcome:
+    """What the person is told once the planned change was applied (or found applied)."""
+    if result is Applied.DUPLICATE:
+        return Outcome(True, "Already recorded — nothing changed.", duplicate=True)
+    if result is Applied.CLOSED:
+        return ALREADY_ANSWERED
+    checkin = planned.checkin
+    if checkin is not None:
+        deps.metrics.answered(planned.change.at - checkin.sent_at if checkin.sent_at else None)
+    outcome = _outcome(planned)
+    return await write_back(deps, planned.reply, planned.actor, planned.krs, outcome)
 
 
 def cleaned(reply: Answer) -> Answer:
@@ -59,20 +110,20 @@ def cleaned(reply: Answer) -> Answer:
     )
 
 
-async def _answer(deps: Deps, reply: Answer, inbox_id: int | None, by: Person | None) -> Outcome:
+async def _plan(
+    deps: Deps, reply: Answer, inbox_id: int | None, by: Person | None, seen: Seen
+) -> Planned | Outcome:
     actor = by if by is not None and by.email == reply.actor else None
     actor = actor or await deps.directory.person(reply.actor)
     if actor is None:
         raise NotFound(
             f"I don't know {reply.actor} yet: ask your admin to add you to the org file."
         )
-    checkin = await _checkin(deps, reply, actor)
+    checkin = await _checkin(deps, reply, actor, seen)
     if checkin is not None and not checkin.state.is_open:
-        return Outcome(
-            True, "This check-in was already answered — nothing changed.", duplicate=True
-        )
+        return ALREADY_ANSWERED
     now = deps.clock.now()
-    krs = await _targets(deps, reply, checkin, actor)
+    krs = await _targets(deps, reply, checkin, actor, seen)
     change = Change(
         reply.answer_id, now, checkin.id if checkin else None, reply.action.value, inbox_id=inbox_id
     )
@@ -112,30 +163,20 @@ async def _answer(deps: Deps, reply: Answer, inbox_id: int | None, by: Person | 
     else:
         today = local_time(actor, now).date()
         change = replace(change, snooze=(actor.email, today))
-    result = await deps.ledger.apply(change)
-    if result is Applied.DUPLICATE:
-        return Outcome(True, "Already recorded — nothing changed.", duplicate=True)
-    if result is Applied.CLOSED:
-        return Outcome(
-            True, "This check-in was already answered — nothing changed.", duplicate=True
-        )
-    if checkin is not None:
-        deps.metrics.answered(now - checkin.sent_at if checkin.sent_at else None)
-    outcome = await _outcome(deps, reply, actor, change)
-    return await write_back(deps, reply, actor, krs, outcome)
+    return Planned(reply, actor, checkin, krs, change)
 
 
-async def _checkin(deps: Deps, reply: Answer, actor: Person) -> CheckIn | None:
+async def _checkin(deps: Deps, reply: Answer, actor: Person, seen: Seen) -> CheckIn | None:
     if reply.checkin_id is None:
         return None
-    checkin = await deps.outbox.get(reply.checkin_id)
+    checkin = seen.checkins.get(reply.checkin_id) or await deps.outbox.get(reply.checkin_id)
     if checkin is None or checkin.person != actor.email:
         raise NotAllowed("That check-in is not yours to answer.")
     return checkin
 
 
 async def _targets(
-    deps: Deps, reply: Answer, checkin: CheckIn | None, actor: Person
+    deps: Deps, reply: Answer, checkin: CheckIn | None, actor: Person, seen: Seen
 ) -> list[KeyResult]:
     if reply.kr:
         keys = [reply.kr]
@@ -149,7 +190,7 @@ async def _targets(
         raise InvalidInput({"kr": "Choose a key result."})
     found = []
     for key in keys:
-        kr = await deps.directory.key_result(key)
+        kr = seen.krs.get(key) or await deps.directory.key_result(key)
         if kr is None:
             raise NotFound(f"There is no key result {key!r}.")
         if kr.owner != actor.email:
@@ -243,16 +284,19 @@ def _update(kr: KeyResult, actor: Person, source: UpdateSource, at, **fields) ->
     return ProgressUpdate(kr.key, actor.email, source, at, previous=kr.current, **fields)
 
 
-async def _outcome(deps: Deps, reply: Answer, actor: Person, change: Change) -> Outcome:
+def _outcome(planned: Planned) -> Outcome:
+    reply, actor, change = planned.reply, planned.actor, planned.change
     notices = tuple(Notice(n.person, str(n.payload["text"])) for n in change.notices)
     if change.snooze:
         upcoming = next_check_in(actor, change.snooze[1])
         when = f" at your next check-in ({day(upcoming)})" if upcoming else " later"
         return Outcome(True, f"👍 No problem — I'll ask again{when}.")
+    krs = {kr.key: kr for kr in planned.krs}
     lines = []
     for update in change.updates:
-        kr = await deps.directory.key_result(update.kr)
-        assert kr is not None
+        kr = krs[update.kr]
+        if update.value is not None:
+            kr = replace(kr, current=update.value)
         if reply.action is ActionId.FLAG_RISK:
             who = "your manager has been told" if notices else "recorded"
             lines.append(f"🚩 Flagged *{kr.title}* at risk — {who}.")

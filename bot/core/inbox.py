@@ -5,21 +5,24 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Mapping
+import time
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import timedelta
 from typing import Protocol
 
-from bot.core.answers import answer
+from bot.core.answers import Planned, Seen, plan, settle
 from bot.core.deps import Deps
 from bot.core.errors import GoalnudgeError
 from bot.core.model import Person
 from bot.core.ports import Inbound, Inbox
-from bot.core.prompts import Outcome
+from bot.core.prompts import Answer, Outcome
 
 log = logging.getLogger("goalnudge.inbox")
-LEASE = timedelta(seconds=60)  # a claimed row whose worker died is claimed again after this
+LEASE = timedelta(seconds=15)  # a claimed row whose worker died is claimed again after this
 BATCH = 100
+QUIET = 0.05  # seconds without a new answer before the worker takes the next batch
+PATIENCE = 1.0  # seconds a batch waits at most for that lull
 SHOWS_AT_ONCE = 16  # outcome messages in flight together (network, not the database)
 RECORDED = Outcome(True, "✅ Recorded.")  # a row applied before a crash, its outcome unsaved
 UNKNOWN = Outcome(False, "I don't know you yet: ask your admin to add you to the org file.")
@@ -28,11 +31,21 @@ UNKNOWN = Outcome(False, "I don't know you yet: ask your admin to add you to the
 class Edge(Protocol):
     """What the worker needs from the platform a row came from."""
 
-    async def who(self, item: Inbound) -> Person | None: ...
+    async def who(self, users: Sequence[str]) -> Mapping[str, Person]:
+        """The people these platform user ids are (one lookup for a batch; unknown ids left
+        out)."""
+        ...
 
     async def show(self, item: Inbound, person: Person | None, outcome: Outcome) -> None:
         """Replace the prompt with the outcome, or tell the person; and send what it queued."""
         ...
+
+    async def close(self) -> None:
+        """Let go of connections kept for `show`."""
+        ...
+
+
+Shown = tuple[Inbound, Person | None, Outcome]
 
 
 async def drain(
@@ -44,34 +57,81 @@ async def drain(
         rows = await inbox.claim(BATCH, deps.clock.now(), LEASE)
         if not rows:
             break
-        shows: list[tuple[Inbound, Person | None, Outcome]] = []
+        ours = [r for r in rows if r.platform in edges and r.id is not None]
         for row in rows:
-            edge = edges.get(row.platform)
-            if edge is None or row.id is None:
+            if row not in ours:  # its claim lapses: another process may have the edge
                 log.warning("inbox row %s: no %s edge to apply it", row.id, row.platform)
-                continue
-            person = await edge.who(row)
-            outcome = row.outcome or await apply(deps, inbox, row, person)
-            shows.append((row, person, outcome))
-        await _show_all(deps, inbox, edges, shows)
+        await _show_all(deps, inbox, edges, await apply(deps, edges, ours))
         handled += len(rows)
     return handled
 
 
-async def apply(deps: Deps, inbox: Inbox, row: Inbound, person: Person | None) -> Outcome:
-    """Apply one row; a change and the row's 'applied' mark commit together (an answer that
-    changes nothing is marked with its showing: after a crash it is simply answered again)."""
-    if person is None:
-        return UNKNOWN
-    return await answer(deps, replace(row.answer, actor=person.email), inbox_id=row.id, by=person)
+async def apply(deps: Deps, edges: Mapping[str, Edge], rows: Sequence[Inbound]) -> list[Shown]:
+    """Apply a batch of rows: their reads made together, their changes committed together (a
+    row touching what an earlier row of the batch touched waits for the next wave); each
+    change marks its row applied in the same transaction."""
+    people: dict[tuple[str, str], Person] = {}
+    for platform in {r.platform for r in rows}:
+        found = await edges[platform].who([r.user for r in rows if r.platform == platform])
+        people |= {(platform, user): person for user, person in found.items()}
+    shows: list[Shown] = []
+    todo: list[tuple[Inbound, Person]] = []
+    for row in rows:
+        person = people.get((row.platform, row.user))
+        if row.outcome is not None or person is None:
+            shows.append((row, person, row.outcome or UNKNOWN))
+        else:
+            todo.append((row, person))
+    while todo:
+        seen = await _read(deps, [row.answer for row, _ in todo])
+        wave: list[tuple[Inbound, Person, Planned]] = []
+        later: list[tuple[Inbound, Person]] = []
+        touched: set[str] = set()
+        for row, person in todo:
+            reply = replace(row.answer, actor=person.email)
+            planned = await plan(deps, reply, inbox_id=row.id, by=person, seen=seen)
+            if isinstance(planned, Outcome):
+                shows.append((row, person, planned))
+            elif _touches(planned) & touched:
+                later.append((row, person))
+            else:
+                touched |= _touches(planned)
+                wave.append((row, person, planned))
+        results = await deps.ledger.apply_all([planned.change for _, _, planned in wave])
+        for (row, person, planned), result in zip(wave, results, strict=True):
+            shows.append((row, person, await settle(deps, planned, result)))
+        todo = later
+    return shows
+
+
+async def _read(deps: Deps, replies: Sequence[Answer]) -> Seen:
+    """The check-ins and key results these answers are about, read at once."""
+    checkins = await deps.outbox.get_many([r.checkin_id for r in replies if r.checkin_id])
+    keys = {r.kr for r in replies if r.kr} | {
+        str(item["kr"]) for c in checkins.values() for item in c.payload.get("items", [])
+    }
+    krs = await deps.directory.key_results(keys=sorted(keys)) if keys else []
+    return Seen(checkins, {kr.key: kr for kr in krs})
+
+
+def _touches(planned: Planned) -> set[str]:
+    """What a planned change reads and writes: two in one wave must not share any of it."""
+    checkin = planned.change.checkin_id
+    return (
+        {f"kr:{kr.key}" for kr in planned.krs}
+        | {f"person:{planned.actor.email}"}
+        | ({f"checkin:{checkin}"} if checkin is not None else set())
+    )
 
 
 async def _show_all(
     deps: Deps,
     inbox: Inbox,
     edges: Mapping[str, Edge],
-    shows: list[tuple[Inbound, Person | None, Outcome]],
+    shows: list[Shown],
 ) -> None:
+    fresh = [(row.id, outcome) for row, _, outcome in shows if row.outcome is None and row.id]
+    await inbox.settle(fresh, deps.clock.now())
     slots = asyncio.Semaphore(SHOWS_AT_ONCE)
     done: list[int] = []
 
@@ -79,10 +139,8 @@ async def _show_all(
         async with slots:
             try:
                 await edges[row.platform].show(row, person, outcome)
-            except Exception:  # applied already: shown again after the lease, not applied again
+            except Exception:  # settled: shown again after the lease, never applied again
                 log.warning("inbox row %s applied, but its outcome was not shown yet", row.id)
-                if row.id is not None:
-                    await inbox.settle(row.id, outcome, deps.clock.now())
                 return
         if row.id is not None:
             done.append(row.id)
@@ -100,6 +158,7 @@ class Worker:
         self.lanes: dict[str, tuple[Deps, Mapping[str, Edge]]] = {}
         self.woken = asyncio.Event()
         self.stopping = False
+        self.acked_at = 0.0
 
     def add(self, lane: str, deps: Deps, edges: Mapping[str, Edge]) -> None:
         """The inbox of `deps`' organisation, applied through `edges` (a lane added again is
@@ -107,7 +166,20 @@ class Worker:
         self.lanes[lane] = (deps, edges)
 
     def wake(self) -> None:
+        """An answer was recorded and acked."""
+        self.acked_at = time.monotonic()
         self.woken.set()
+
+    async def room(self) -> None:
+        """Acks first: while answers keep arriving, the next batch waits for a lull of QUIET
+        seconds, PATIENCE at most (an ack has 3 s; the outcome it leads to can wait a moment)."""
+        start = time.monotonic()
+        while (
+            not self.stopping
+            and time.monotonic() - self.acked_at < QUIET
+            and time.monotonic() - start < PATIENCE
+        ):
+            await asyncio.sleep(QUIET)
 
     async def once(self) -> int:
         handled = 0
@@ -115,7 +187,9 @@ class Worker:
             if deps.inbox is None:
                 continue
             try:
-                handled += await drain(deps, deps.inbox, edges)
+                while done := await drain(deps, deps.inbox, edges, limit=1):  # a batch
+                    handled += done
+                    await self.room()
             except GoalnudgeError as exc:  # the database away, say: the rows wait for next time
                 log.warning("inbox not drained: %s", exc)
         return handled
@@ -145,3 +219,6 @@ class Worker:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        for _, edges in self.lanes.values():
+            for edge in edges.values():
+                await edge.close()

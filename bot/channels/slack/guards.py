@@ -15,6 +15,7 @@ from bot.channels.slack.inbound import refusals
 from bot.core.deps import Deps
 from bot.core.model import Person
 
+PLATFORM = "slack"  # identities, inbox rows
 OUT_OF_DATE = "That button is out of date: use the latest message from goalnudge."
 MAX_ID = 2**63 - 1  # the largest id a database column holds
 

@@ -28,7 +28,7 @@ ONBOARDING = (
     "👋 Hi! I'm goalnudge: I keep your team's goals current. I don't know you yet — "
     "ask your admin to add your email to the org file, then type `/goals`."
 )
-PLATFORM = "slack"
+PLATFORM = guards.PLATFORM
 SIMPLE = re.compile(r"^gn:(confirm|not_now|on_track|snooze)$")
 MODAL = re.compile(r"^gn:(adjust|flag_risk)$")
 
