@@ -14,7 +14,7 @@ from bot.core.answers import answer, snooze
 from bot.core.deps import Deps
 from bot.core.errors import GoalnudgeError
 from bot.core.model import CheckInKind, CheckInState, Person, Role
-from bot.core.prompts import Action, ActionId, Answer, Input, InputKind, Outcome
+from bot.core.prompts import Action, ActionId, Answer, Input, InputKind, Outcome, from_form
 from bot.core.text import percent
 from bot.core.writeback import settled
 
@@ -150,17 +150,7 @@ class Chat:
             self.say("Cancelled — nothing changed.")
             return
         await self.reply(
-            Answer(
-                self.new_id(),
-                self.me.email,
-                action.id,
-                checkin_id=row.id,
-                kr=filled.pop("kr", None),
-                note=filled.pop("note", None),
-                confidence=filled.pop("confidence", None),
-                write_back=filled.pop("write_back", "") == "yes",
-                values=filled,
-            )
+            from_form(self.new_id(), self.me.email, action.id, filled, checkin_id=row.id)
         )
 
     def fill(self, action: Action) -> dict[str, str] | None:

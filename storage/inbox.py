@@ -77,13 +77,16 @@ class SqlInbox:
 
         return await self.scope.at_once(insert_new, first=True)
 
-    async def claim(self, limit: int, now: datetime, lease: timedelta) -> list[Inbound]:
+    async def claim(
+        self, limit: int, now: datetime, lease: timedelta, key: str | None = None
+    ) -> list[Inbound]:
         async with self.scope.writing() as session:
             org = await self.scope.org_id(session)
             free = (
                 select(InboxRow.id)
                 .where(
                     InboxRow.org_id == org,
+                    *([InboxRow.key == key] if key is not None else []),
                     InboxRow.shown_at.is_(None),
                     or_(InboxRow.claimed_until.is_(None), InboxRow.claimed_until < now),
                     or_(InboxRow.applied_at.is_(None), InboxRow.received_at > now - SHOW_FOR),

@@ -66,6 +66,21 @@ async def drain(
     return handled
 
 
+async def apply_now(deps: Deps, inbox: Inbox, edges: Mapping[str, Edge], item: Inbound) -> Outcome:
+    """Record `item` and apply it at once, for a platform that waits for the outcome in its
+    reply (a Teams card, a form's errors): should this process die first, the worker applies
+    the recorded row later. A retried delivery changes nothing."""
+    await inbox.put(item)
+    rows = await inbox.claim(1, deps.clock.now(), LEASE, key=item.key)
+    if not rows:  # applied and shown already, or in another worker's hands this moment
+        return Outcome(True, "Already recorded — nothing changed.", duplicate=True)
+    [(row, _, outcome)] = await apply(deps, edges, rows)
+    if row.id is not None:
+        await inbox.settle([(row.id, outcome)], deps.clock.now())
+        await inbox.shown([row.id], deps.clock.now())
+    return outcome
+
+
 async def apply(deps: Deps, edges: Mapping[str, Edge], rows: Sequence[Inbound]) -> list[Shown]:
     """Apply a batch of rows: their reads made together, their changes committed together (a
     row touching what an earlier row of the batch touched waits for the next wave); each

@@ -173,8 +173,11 @@ class Inbox(Protocol):
         """Record it; False when the same key was recorded before (a retry, a double click)."""
         ...
 
-    async def claim(self, limit: int, now: datetime, lease: timedelta) -> list[Inbound]:
-        """Rows to apply or show, each claimed by one worker (of any process) until `lease`."""
+    async def claim(
+        self, limit: int, now: datetime, lease: timedelta, key: str | None = None
+    ) -> list[Inbound]:
+        """Rows to apply or show (only the one of `key`, if given), each claimed by one worker
+        (of any process) until `lease`."""
         ...
 
     async def settle(self, outcomes: Sequence[tuple[int, Outcome]], at: datetime) -> None:

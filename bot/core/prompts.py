@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 
 
@@ -88,6 +88,34 @@ class Answer:
     confidence: str | None = None
     link: str | None = None
     write_back: bool = False
+
+
+def from_form(
+    answer_id: str,
+    actor: str,
+    action: ActionId,
+    fields: Mapping[str, str],
+    *,
+    checkin_id: int | None = None,
+    kr: str | None = None,
+    link: str | None = None,
+) -> Answer:
+    """A filled-in form (Slack modal, Teams card, terminal) as an answer: its `kr`, `note`,
+    `confidence` and `write_back` fields, and the rest as values; `kr` where the form has
+    none."""
+    rest = dict(fields)
+    return Answer(
+        answer_id,
+        actor,
+        action,
+        checkin_id=checkin_id,
+        kr=rest.pop("kr", None) or kr,
+        note=rest.pop("note", None),
+        confidence=rest.pop("confidence", None) or None,
+        link=rest.pop("link", None) or link,
+        write_back=rest.pop("write_back", "") == "yes",
+        values=rest,
+    )
 
 
 @dataclass(frozen=True)

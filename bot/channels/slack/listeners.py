@@ -20,7 +20,7 @@ from bot.core.errors import NotAllowed, NotFound
 from bot.core.inbox import Worker
 from bot.core.model import Person
 from bot.core.ports import Applied, Change, Inbound
-from bot.core.prompts import ActionId, Answer, Outcome, PromptItem
+from bot.core.prompts import ActionId, Answer, Outcome, PromptItem, from_form
 from bot.core.writeback import follow_up
 from bot.sender import deliver
 
@@ -202,21 +202,16 @@ class SlackBot:
         meta = json.loads(view.get("private_metadata") or "{}")
         values = blocks.read_values(view.get("state", {}))
         kind = ActionId.FLAG_RISK if view["callback_id"] == blocks.FLAG_MODAL else ActionId.ADJUST
-        outcome = await answer(
-            self.deps,
-            Answer(
-                f"slack:{guards.workspace(context)}:view:{view['id']}",
-                person.email,
-                kind,
-                checkin_id=meta.get("c"),
-                kr=values.pop("kr", None) or meta.get("kr"),
-                note=values.pop("note", None),
-                confidence=values.pop("confidence", None) or None,
-                link=meta.get("link"),
-                write_back=values.pop("write_back", "") == "yes",
-                values=values,
-            ),
+        reply = from_form(
+            f"slack:{guards.workspace(context)}:view:{view['id']}",
+            person.email,
+            kind,
+            values,
+            checkin_id=meta.get("c"),
+            kr=meta.get("kr"),
+            link=meta.get("link"),
         )
+        outcome = await answer(self.deps, reply)
         if not outcome.ok:
             names = list(view.get("state", {}).get("values", {})) or [
                 b["block_id"] for b in view.get("blocks", []) if b.get("type") == "input"

@@ -26,7 +26,7 @@ from bot.core.deps import Deps
 from bot.core.errors import NotAllowed, NotFound
 from bot.core.model import Person
 from bot.core.ports import Applied, Change, Conversations
-from bot.core.prompts import ActionId, Answer, Outcome, PromptItem
+from bot.core.prompts import ActionId, Outcome, PromptItem, from_form
 from bot.core.writeback import follow_up
 from bot.sender import deliver
 
@@ -160,21 +160,15 @@ class TeamsBot(TeamsActivityHandler):
         given = parsed.text
         if parsed.verb == cards.DETAILS:
             return await self.details(ctx, person, given.get("team", ""))
-        outcome = await answer(
-            self.deps,
-            Answer(
-                event_key(ctx.activity),
-                person.email,
-                ActionId(parsed.verb),
-                checkin_id=parsed.checkin,
-                kr=given.get("kr") or None,
-                note=given.get("note"),
-                confidence=given.get("confidence") or None,
-                link=given.get("link"),
-                write_back=given.get("write_back") == "yes",
-                values=parsed.values,
-            ),
+        fields = {k: v for k, v in given.items() if k != "team"} | parsed.values
+        reply = from_form(
+            event_key(ctx.activity),
+            person.email,
+            ActionId(parsed.verb),
+            fields,
+            checkin_id=parsed.checkin,
         )
+        outcome = await answer(self.deps, reply)
         if outcome.ok and not outcome.duplicate:
             await deliver(self.deps, self.channel)
             card = f"{ctx.activity.conversation.id}|{ctx.activity.reply_to_id or ''}"
