@@ -15,7 +15,7 @@ from sqlalchemy.engine import Connection
 
 from bot.core.inbox import RECORDED
 from bot.core.ports import Inbound
-from bot.core.prompts import ActionId, Answer, Notice, Outcome
+from bot.core.prompts import ActionId, Answer, Notice, Outcome, Said
 from storage.db import Scope, prune
 from storage.models import InboxRow
 
@@ -154,13 +154,19 @@ def _shown(outcome: Outcome) -> dict[str, Any]:
 
 
 def _body(item: Inbound) -> dict[str, Any]:
-    return {"user": item.user, "reply_to": item.reply_to, "answer": asdict(item.answer)}
+    what = "said" if isinstance(item.answer, Said) else "answer"
+    return {"user": item.user, "reply_to": item.reply_to, what: asdict(item.answer)}
 
 
 def _inbound(row: InboxRow) -> Inbound:
     body = row.body
-    fields = dict(body["answer"])
-    fields["action"] = ActionId(fields["action"])
+    answer: Answer | Said
+    if "said" in body:
+        answer = Said(**body["said"])
+    else:
+        fields = dict(body["answer"])
+        fields["action"] = ActionId(fields["action"])
+        answer = Answer(**fields)
     outcome = None
     if row.outcome is not None:
         stored = dict(row.outcome)
@@ -172,7 +178,7 @@ def _inbound(row: InboxRow) -> Inbound:
         key=row.key,
         platform=row.platform,
         user=str(body["user"]),
-        answer=Answer(**fields),
+        answer=answer,
         received_at=row.received_at,
         reply_to=body.get("reply_to"),
         id=row.id,

@@ -5,14 +5,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from conftest import Conversation
 
-from bot.core import inbox
+from bot.core import commands, inbox
 from bot.core.inbox import Inbound
 from bot.core.model import Person, Role
-from bot.core.prompts import ActionId, Answer, Outcome
+from bot.core.prompts import ActionId, Answer, Outcome, Said
 from storage import Store, open_store
 
 ALICE = "alice@acme.example"
@@ -133,3 +133,34 @@ async def test_applied_rows_are_forgotten_later_and_unapplied_ones_never(
     assert await store.inbox.forget(CLICKED + timedelta(days=2)) == 1
     assert await store.inbox.pending() == 1  # the unapplied row stays, whatever its age
     assert await store.inbox.put(click("applied", checkin))  # its key is free again
+
+
+async def test_a_typed_snooze_is_recorded_and_applied_once(
+    chat: Conversation, store: Store
+) -> None:
+    chat.at("2026-11-16 09:00", "America/New_York")
+    edge = Edge()
+    said = Said("m1", "", "snooze until 2026-11-20")
+    typed = Inbound("m1", "test", "U-alice", said, CLICKED)
+    assert commands.changes_state(said.text) and not commands.changes_state("digest")
+    assert await store.inbox.put(typed)
+    assert not await store.inbox.put(typed)  # delivered again
+    await inbox.drain(chat.deps, store.inbox, {"test": edge})
+    await inbox.drain(chat.deps, store.inbox, {"test": edge})
+    assert edge.shown == [("m1", "😴 Snoozed: no check-ins until Fri 20 Nov.")]
+    alice = await chat.deps.directory.person(ALICE)
+    assert alice is not None and alice.snoozed_until == date(2026, 11, 20)
+
+
+async def test_apply_now_answers_in_the_request_and_the_worker_leaves_it(
+    chat: Conversation, store: Store
+) -> None:
+    checkin = await alice_prompt(chat)
+    edge = Edge()
+    outcome = await inbox.apply_now(chat.deps, store.inbox, {"test": edge}, click("n1", checkin))
+    assert outcome.ok and "Confirmed" in outcome.text
+    again = await inbox.apply_now(chat.deps, store.inbox, {"test": edge}, click("n1", checkin))
+    assert again.duplicate  # Teams' retry of the same activity
+    assert await inbox.drain(chat.deps, store.inbox, {"test": edge}) == 0
+    assert edge.shown == []  # shown in the request's own reply, not again by the worker
+    assert [u.value for u in await chat.deps.ledger.history("arr-alice")] == [384_000]

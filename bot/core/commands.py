@@ -30,6 +30,16 @@ class Command:
     error: str | None = None
 
 
+def changes_state(text: str) -> bool:
+    """Whether `text` is a command that changes something (and so is recorded before the
+    platform is answered); the rest only read."""
+    command = parse(text)
+    return command.error is None and (
+        (command.name == "snooze" and command.until is not None)
+        or (command.name == "checkin" and command.schedule is not None)
+    )
+
+
 def parse(text: str) -> Command:
     """`""`/`goals` → goals; `digest [team]`; `snooze until 2026-12-01`; `help`; else an error."""
     words = text.strip().split()

@@ -11,12 +11,13 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import Protocol
 
+from bot.core import commands
 from bot.core.answers import Planned, Seen, plan, settle
 from bot.core.deps import Deps
 from bot.core.errors import GoalnudgeError
 from bot.core.model import Person
 from bot.core.ports import Inbound, Inbox
-from bot.core.prompts import Answer, Outcome
+from bot.core.prompts import Answer, Outcome, Said
 
 log = logging.getLogger("goalnudge.inbox")
 LEASE = timedelta(seconds=15)  # a claimed row whose worker died is claimed again after this
@@ -90,25 +91,28 @@ async def apply(deps: Deps, edges: Mapping[str, Edge], rows: Sequence[Inbound]) 
         found = await edges[platform].who([r.user for r in rows if r.platform == platform])
         people |= {(platform, user): person for user, person in found.items()}
     shows: list[Shown] = []
-    todo: list[tuple[Inbound, Person]] = []
+    todo: list[tuple[Inbound, Answer]] = []
     for row in rows:
         person = people.get((row.platform, row.user))
         if row.outcome is not None or person is None:
             shows.append((row, person, row.outcome or UNKNOWN))
+        elif isinstance(row.answer, Said):  # a typed command: rare, one at a time
+            reply = await commands.run(deps, person, row.answer.text, row.answer.answer_id)
+            shows.append((row, person, Outcome(True, reply.text)))
         else:
-            todo.append((row, person))
+            todo.append((row, replace(row.answer, actor=person.email)))
     while todo:
-        seen = await _read(deps, [row.answer for row, _ in todo])
+        seen = await _read(deps, [reply for _, reply in todo])
         wave: list[tuple[Inbound, Person, Planned]] = []
-        later: list[tuple[Inbound, Person]] = []
+        later: list[tuple[Inbound, Answer]] = []
         touched: set[str] = set()
-        for row, person in todo:
-            reply = replace(row.answer, actor=person.email)
+        for row, reply in todo:
+            person = people[(row.platform, row.user)]
             planned = await plan(deps, reply, inbox_id=row.id, by=person, seen=seen)
             if isinstance(planned, Outcome):
                 shows.append((row, person, planned))
             elif _touches(planned) & touched:
-                later.append((row, person))
+                later.append((row, reply))
             else:
                 touched |= _touches(planned)
                 wave.append((row, person, planned))

@@ -24,7 +24,7 @@ from bot.core.model import (
     Snapshot,
     Team,
 )
-from bot.core.prompts import Answer, Outcome
+from bot.core.prompts import Answer, Outcome, Said
 
 
 class Clock(Protocol):
@@ -159,7 +159,7 @@ class Inbound:
     key: str
     platform: str
     user: str  # the sender's id on that platform; the edge resolves it to a person
-    answer: Answer  # its `actor` is filled in when the sender is resolved
+    answer: Answer | Said  # its `actor` is filled in when the sender is resolved
     received_at: datetime
     reply_to: str | None = None  # where the edge shows the outcome; opaque to the core
     id: int | None = None

@@ -90,6 +90,15 @@ class Answer:
     write_back: bool = False
 
 
+@dataclass(frozen=True)
+class Said:
+    """A command typed to the bot that changes something (`snooze until …`, `checkin …`)."""
+
+    answer_id: str
+    actor: str
+    text: str
+
+
 def from_form(
     answer_id: str,
     actor: str,
