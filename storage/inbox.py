@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Any
@@ -78,7 +78,12 @@ class SqlInbox:
         return await self.scope.at_once(insert_new, first=True)
 
     async def claim(
-        self, limit: int, now: datetime, lease: timedelta, key: str | None = None
+        self,
+        limit: int,
+        now: datetime,
+        lease: timedelta,
+        key: str | None = None,
+        platforms: Collection[str] | None = None,
     ) -> list[Inbound]:
         async with self.scope.writing() as session:
             org = await self.scope.org_id(session)
@@ -87,6 +92,7 @@ class SqlInbox:
                 .where(
                     InboxRow.org_id == org,
                     *([InboxRow.key == key] if key is not None else []),
+                    *([InboxRow.platform.in_(list(platforms))] if platforms is not None else []),
                     InboxRow.shown_at.is_(None),
                     or_(InboxRow.claimed_until.is_(None), InboxRow.claimed_until < now),
                     or_(InboxRow.applied_at.is_(None), InboxRow.received_at > now - SHOW_FOR),

@@ -135,6 +135,20 @@ async def test_applied_rows_are_forgotten_later_and_unapplied_ones_never(
     assert await store.inbox.put(click("applied", checkin))  # its key is free again
 
 
+async def test_each_lane_claims_only_the_rows_of_its_own_platforms(
+    chat: Conversation, store: Store
+) -> None:
+    checkin = await alice_prompt(chat)
+    await store.inbox.put(click("mine", checkin))
+    await store.inbox.put(replace(click("theirs", checkin), platform="other"))
+    mine, theirs = Edge(), Edge()
+    assert await inbox.drain(chat.deps, store.inbox, {"other": theirs}) == 1
+    assert await inbox.drain(chat.deps, store.inbox, {"test": mine}) == 1  # not left claimed
+    assert [key for key, _ in theirs.shown] == ["theirs"]
+    assert [key for key, _ in mine.shown] == ["mine"]
+    assert await store.inbox.pending() == 0
+
+
 async def test_a_typed_snooze_is_recorded_and_applied_once(
     chat: Conversation, store: Store
 ) -> None:

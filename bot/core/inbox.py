@@ -55,13 +55,12 @@ async def drain(
     """Apply and show claimed rows until none is left (or `limit` were handled); how many."""
     handled = 0
     while limit is None or handled < limit:
-        rows = await inbox.claim(BATCH, deps.clock.now(), LEASE)
+        # Only the rows of this lane's platforms: another lane (another platform of the same
+        # organisation) drains the same inbox.
+        rows = await inbox.claim(BATCH, deps.clock.now(), LEASE, platforms=list(edges))
         if not rows:
             break
-        ours = [r for r in rows if r.platform in edges and r.id is not None]
-        for row in rows:
-            if row not in ours:  # its claim lapses: another process may have the edge
-                log.warning("inbox row %s: no %s edge to apply it", row.id, row.platform)
+        ours = [r for r in rows if r.id is not None]
         await _show_all(deps, inbox, edges, await apply(deps, edges, ours))
         handled += len(rows)
     return handled

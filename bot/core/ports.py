@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any, Protocol
@@ -174,10 +174,15 @@ class Inbox(Protocol):
         ...
 
     async def claim(
-        self, limit: int, now: datetime, lease: timedelta, key: str | None = None
+        self,
+        limit: int,
+        now: datetime,
+        lease: timedelta,
+        key: str | None = None,
+        platforms: Collection[str] | None = None,
     ) -> list[Inbound]:
-        """Rows to apply or show (only the one of `key`, if given), each claimed by one worker
-        (of any process) until `lease`."""
+        """Rows to apply or show (only the one of `key`, or of `platforms`, if given), each
+        claimed by one worker (of any process) until `lease`."""
         ...
 
     async def settle(self, outcomes: Sequence[tuple[int, Outcome]], at: datetime) -> None:
