@@ -71,7 +71,7 @@ def channels(
     from bot.channels.teams.app import build as build_teams
 
     parts["teams_adapter"], parts["teams_bot"], teams = build_teams(
-        settings, app.deps, app.store.conversations
+        settings, app.deps, app.store.conversations, worker
     )
     app.deps = replace(app.deps, reachability=teams.refusals)  # whom Teams refused: not asked
     return Router(slack, teams), parts

@@ -21,6 +21,7 @@ from bot.app import App, open_app
 from bot.channels.base import Channel
 from bot.config import Settings
 from bot.core.deps import FixedClock
+from bot.core.inbox import Worker
 from bot.core.model import CheckInState
 from bot.demo import SAMPLE_DATA
 from bot.server import build_web_app, post_digest, tick
@@ -39,6 +40,7 @@ class Teams:
     clock: FixedClock
     url: str
     http: aiohttp.ClientSession
+    worker: Worker | None = None  # the server's inbox worker, where a test needs it
 
     async def post(self, activity: dict[str, Any], auth: str | None = None) -> tuple[int, Any]:
         headers = {"Content-Type": "application/json"} | ({"Authorization": auth} if auth else {})

@@ -23,7 +23,7 @@ from test_teams import ALICE, FARID, MAYA, Teams, nudge_alice
 from bot.channels.teams.payloads import NOT_OURS
 from bot.config import Settings
 from bot.demo import SAMPLE_DATA
-from bot.server import tick
+from bot.server import WORKER, tick
 
 OTHER_TENANT = "0ddba11d-0000-4000-8000-0000000e71ec"
 STRANGER = ta.TeamsUser.from_email("alice@acme.example", "Alice Chen", tenant=OTHER_TENANT)
@@ -37,7 +37,8 @@ async def serving(tmp_path: Path, **settings: Any) -> AsyncIterator[Teams]:
     url = await sample_database(tmp_path / "teams.db")
     configured = Settings(database_url=url, goalnudge_sample_data=SAMPLE_DATA, **settings)
     async with FakeConnector() as fake, running(configured) as on:
-        yield Teams(fake, on.app, on.channel, on.clock, f"{on.base}/api/messages", on.http)
+        api = f"{on.base}/api/messages"
+        yield Teams(fake, on.app, on.channel, on.clock, api, on.http, on.web_app[WORKER])
 
 
 @pytest.fixture

@@ -25,9 +25,11 @@ from bot import logs
 from bot.channels.teams import keys
 from bot.channels.teams.bot import TeamsBot
 from bot.channels.teams.channel import TeamsChannel
+from bot.channels.teams.edge import PLATFORM
 from bot.channels.teams.firstrun import guarded
 from bot.config import Settings
 from bot.core.deps import Deps
+from bot.core.inbox import Worker
 from bot.core.ports import Conversations
 
 log = logging.getLogger("goalnudge.teams")
@@ -66,8 +68,10 @@ class TeamsAdapter(CloudAdapter):
 
 
 def build(
-    settings: Settings, deps: Deps, conversations: Conversations
+    settings: Settings, deps: Deps, conversations: Conversations, worker: Worker
 ) -> tuple[CloudAdapter, TeamsBot, TeamsChannel]:
+    """The adapter, the bot and the channel; `worker` applies the Teams rows of the inbox
+    whose request did not (the process died first)."""
     app_id = settings.teams_app_id or ""
     config = SimpleNamespace(
         APP_TYPE="SingleTenant" if settings.teams_app_tenant_id and app_id else "MultiTenant",
@@ -79,6 +83,7 @@ def build(
     adapter = TeamsAdapter(TeamsAuthentication(config), timeout)
     channel = TeamsChannel(adapter, app_id, conversations, timeout, deps.clock)
     bot = TeamsBot(deps, conversations, channel, settings.teams_app_tenant_id, timeout)
+    worker.add(PLATFORM, deps, {PLATFORM: bot.edge})
 
     async def on_error(context: TurnContext, error: Exception) -> None:
         if isinstance(error, CONNECTOR_FAULTS):  # the connector's fault, not a bug of ours

@@ -19,16 +19,14 @@ from botbuilder.schema.teams import (
 
 from bot import logs
 from bot.channels.teams import cards, payloads
+from bot.channels.teams.edge import TeamsEdge, card_of
 from bot.channels.teams.identity import Identities, event_key, reference_of
 from bot.core import access, checkins, commands, digest
-from bot.core.answers import answer
 from bot.core.deps import Deps
 from bot.core.errors import NotAllowed, NotFound
 from bot.core.model import Person
 from bot.core.ports import Applied, Change, Conversations
-from bot.core.prompts import ActionId, Outcome, PromptItem, from_form
-from bot.core.writeback import follow_up
-from bot.sender import deliver
+from bot.core.prompts import ActionId, Outcome, PromptItem, Said, from_form
 
 log = logging.getLogger("goalnudge.teams")
 ONBOARDING = (
@@ -51,6 +49,7 @@ class TeamsBot(TeamsActivityHandler):
         super().__init__()
         self.identities = Identities(self.deps, self.conversations, self.tenant, self.timeout)
         self.bad_cards = logs.Throttled(log)
+        self.edge = TeamsEdge(self.deps, self.channel)  # what changes state goes through it
 
     async def person(self, ctx: TurnContext) -> Person | None:
         return await self.identities.person(ctx)
@@ -99,23 +98,29 @@ class TeamsBot(TeamsActivityHandler):
             log.info("Teams: %s is reachable again", person.ids.teams)
 
     async def on_message_activity(self, ctx: TurnContext) -> None:
-        if not await self.first_time(ctx):
+        submitted = bool(ctx.activity.value and not ctx.activity.text)
+        text = TurnContext.remove_recipient_mention(ctx.activity) or ctx.activity.text or ""
+        changes = submitted or commands.changes_state(text)
+        # A replay of what changes state finds its inbox row; a read is checked here.
+        if not changes and not await self.first_time(ctx):
             return
         person = await self.person(ctx)
         await self.came_back(ctx, person)
-        if ctx.activity.value and not ctx.activity.text:
+        if submitted:
             outcome = await self.apply(ctx, person, ctx.activity.value)
-            if outcome is not None:
-                updated = MessageFactory.attachment(
-                    Attachment(content_type=cards.CONTENT_TYPE, content=cards.outcome_card(outcome))
-                )
+            if outcome is not None and not outcome.duplicate:
+                updated = self.attachment(cards.outcome_card(outcome))
                 updated.id = ctx.activity.reply_to_id
                 await ctx.update_activity(updated)
             return
         if person is None:
             await ctx.send_activity(ONBOARDING)
             return
-        text = TurnContext.remove_recipient_mention(ctx.activity) or ctx.activity.text or ""
+        if changes:
+            outcome = await self.edge.apply(ctx.activity, Said(event_key(ctx.activity), "", text))
+            if not outcome.duplicate:
+                await ctx.send_activity(outcome.text.replace("*", "**"))
+            return
         reply = await commands.run(self.deps, person, text, event_key(ctx.activity))
         if reply.digest is not None:
             await ctx.send_activity(self.attachment(cards.digest_card(reply.digest)))
@@ -141,6 +146,8 @@ class TeamsBot(TeamsActivityHandler):
 
     async def details(self, ctx: TurnContext, person: Person, team: str) -> Outcome | None:
         """A team's drill-down, for those who may read it (its manager, above, leaders)."""
+        if not await self.first_time(ctx):  # a replay posts it no second time
+            return None
         try:
             await access.check_team(self.deps, person, team)
         except (NotAllowed, NotFound) as exc:
@@ -168,11 +175,8 @@ class TeamsBot(TeamsActivityHandler):
             fields,
             checkin_id=parsed.checkin,
         )
-        outcome = await answer(self.deps, reply)
-        if outcome.ok and not outcome.duplicate:
-            await deliver(self.deps, self.channel)
-            card = f"{ctx.activity.conversation.id}|{ctx.activity.reply_to_id or ''}"
-            follow_up(self.deps, outcome, lambda final: self.channel.replace(person, card, final))
+        outcome = await self.edge.apply(ctx.activity, reply)
+        await self.edge.after(person, card_of(ctx.activity), outcome)
         return outcome
 
     async def on_invoke_activity(self, ctx: TurnContext) -> InvokeResponse | None:
@@ -246,7 +250,7 @@ class TeamsBot(TeamsActivityHandler):
         data = {**given, "verb": ActionId.FLAG_RISK.value}
         outcome = await self.apply(ctx, person, data)
         text = outcome.text if outcome else ""
-        if outcome is not None and outcome.ok:
+        if outcome is not None and outcome.ok and not outcome.duplicate:
             await ctx.send_activity(cards.plain(text))
         return MessagingExtensionActionResponse(
             task=TaskModuleMessageResponse(value=cards.plain(text))

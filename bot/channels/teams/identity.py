@@ -39,6 +39,12 @@ def event_key(activity: Activity) -> str:
     return "teams:" + hashlib.sha256(raw).hexdigest()[:40]
 
 
+def sender(activity: Activity) -> str:
+    """The sender's id as a person's Teams identity holds it: AAD object id, else Teams id."""
+    user = activity.from_property
+    return str(user.aad_object_id or user.id)
+
+
 def reference_of(activity: Activity) -> dict[str, Any]:
     return TurnContext.get_conversation_reference(activity).serialize()
 
@@ -91,7 +97,7 @@ class Identities:
         if not await self.same_tenant(activity):
             return None
         user = activity.from_property
-        key = user.aad_object_id or user.id
+        key = sender(activity)
         found = await self.deps.directory.person_by_identity("teams", key)
         if found is None:
             try:
