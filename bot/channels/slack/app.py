@@ -96,8 +96,9 @@ def build(settings: Settings, deps: Deps, worker: Worker) -> tuple[AsyncApp, Sla
         process_before_response=False,
         **CHECKED_AT_THE_DOOR,
     )
-    bot = SlackBot(deps, channel, worker)
-    worker.add("slack", deps, {PLATFORM: SlackEdge(deps, channel)})
+    edge = SlackEdge(deps, channel)
+    bot = SlackBot(deps, channel, edge, worker)
+    worker.add("slack", deps, {PLATFORM: edge})
 
     async def the_bot(_context: AsyncBoltContext) -> SlackBot:
         return bot
