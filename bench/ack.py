@@ -345,6 +345,7 @@ async def run(
         "clicks": args.clicks,
         "concurrency": args.concurrency, "p50_ms": percentile(latencies, 50),
         "p99_ms": percentile(latencies, 99), "max_ms": round(max(latencies), 2),
+        "p99_warm_ms": percentile(latencies[args.concurrency :] or latencies, 99),
         "applied_once": ok, "duplicates_sent": repeats, "failed_requests": failed,
         "responses_seen": len(fake.called("response_url")),
         "shown_again": len(outcomes(fake)) - len(set(outcomes(fake))),

@@ -150,6 +150,7 @@ def inbox_worker(
     async def running(_web_app: web.Application) -> AsyncIterator[None]:
         if workspaces is not None:
             await workspaces.all()  # each installed workspace's inbox, rows left included
+        await worker.ready()
         task = asyncio.create_task(worker.run())
         yield
         await worker.finish(task, INBOX_GRACE)

@@ -54,8 +54,8 @@ class Workspaces:
         if cached is None or cached.token != found.bot_token:  # new, or installed again
             app = for_org(self.root, found.org_slug)
             channel = slack_channel(app, found.bot_token, self.api_url, self.stats, self.limits)
-            bot = SlackBot(app.deps, channel, self.worker)
             edge = SlackEdge(app.deps, channel)
+            bot = SlackBot(app.deps, channel, edge, self.worker)
             self.worker.add(f"slack:{found.team_id}", app.deps, {PLATFORM: edge})
             cached = Workspace(found.team_id, found.bot_token, app, channel, bot)
             self._built[found.team_id] = cached

@@ -39,6 +39,13 @@ class SqlInbox:
             self._writer = loop.create_task(self._write())
         return await asyncio.shield(done)  # a caller that gives up does not undo the write
 
+    async def ready(self) -> None:
+        """What the first insert needs, done before the first request: the organisation's id
+        and, on SQLite, the writer thread's connection."""
+        await self.scope.org()
+        first = select(InboxRow.id).limit(1)
+        await self.scope.at_once(lambda connection: connection.execute(first))
+
     async def _write(self) -> None:
         while self._waiting:
             batch, self._waiting = self._waiting[:PUT_BATCH], self._waiting[PUT_BATCH:]

@@ -199,6 +199,13 @@ class Worker:
         ):
             await asyncio.sleep(QUIET)
 
+    async def ready(self) -> None:
+        """Before the first request: each inbox ready for its first insert."""
+        for deps, _ in list(self.lanes.values()):
+            if deps.inbox is not None:
+                with contextlib.suppress(GoalnudgeError):  # no org yet, say: nothing to warm
+                    await deps.inbox.ready()
+
     async def once(self) -> int:
         handled = 0
         for deps, edges in list(self.lanes.values()):

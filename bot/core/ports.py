@@ -173,6 +173,10 @@ class Inbox(Protocol):
         """Record it; False when the same key was recorded before (a retry, a double click)."""
         ...
 
+    async def ready(self) -> None:
+        """Make the first `put` as quick as the rest (connections opened, ids read)."""
+        ...
+
     async def claim(
         self,
         limit: int,

@@ -11,7 +11,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
-from slack_bolt.async_app import AsyncApp, AsyncBoltContext
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
 from slack_bolt.authorization.async_authorize import AsyncInstallationStoreAuthorize
 from slack_bolt.kwargs_injection.async_args import AsyncArgs
 from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
@@ -54,6 +54,10 @@ class SameTokenWarning(logging.Filter):
 logging.getLogger("slack_bolt.AsyncApp").addFilter(SameTokenWarning())
 
 
+async def acked(ack: AsyncAck) -> None:
+    await ack()
+
+
 BotFor = Callable[[AsyncBoltContext], Awaitable[SlackBot]]
 
 
@@ -70,19 +74,26 @@ def register(app: AsyncApp, bot_for: BotFor) -> None:
 
         return listener
 
+    def later(name: str) -> dict[str, Any]:
+        """Acked at once; the listener runs after the 200 (Bolt's lazy listener)."""
+        return {"ack": acked, "lazy": [via(name)]}
+
     app.use(before_setup(bot_for))  # first: before the org file is imported, listeners cannot work
     app.use(via("once_per_event"))
+    # Each request is answered when its ack function returns: those that ack with a body
+    # (errors, a command's reply) or after recording (a click) run inline; the rest ack at once
+    # and do their work after the 200.
     app.action(SIMPLE)(via("on_simple_action"))
-    app.action(MODAL)(via("on_modal_action"))
-    app.action(blocks.UPDATE_KR)(via("on_update_kr"))
-    app.action(blocks.DETAILS)(via("on_details"))
-    app.action(re.compile(""))(via("on_other_action"))  # last: whatever the others do not take
+    app.action(MODAL)(**later("on_modal_action"))
+    app.action(blocks.UPDATE_KR)(**later("on_update_kr"))
+    app.action(blocks.DETAILS)(**later("on_details"))
+    app.action(re.compile(""))(**later("on_other_action"))  # last: what the others do not take
     app.view(blocks.ADJUST_MODAL)(via("on_submit"))
     app.view(blocks.FLAG_MODAL)(via("on_submit"))
-    app.shortcut("flag_blocker")(via("on_flag_shortcut"))
+    app.shortcut("flag_blocker")(**later("on_flag_shortcut"))
     app.command("/goals")(via("on_goals"))
-    app.event("app_home_opened")(via("on_home"))
-    app.event("message")(via("on_message"))
+    app.event("app_home_opened")(**later("on_home"))
+    app.event("message")(**later("on_message"))
 
 
 def build(settings: Settings, deps: Deps, worker: Worker) -> tuple[AsyncApp, SlackChannel]:
@@ -93,11 +104,12 @@ def build(settings: Settings, deps: Deps, worker: Worker) -> tuple[AsyncApp, Sla
     app = AsyncApp(
         signing_secret=settings.slack_signing_secret or "",
         client=client,
-        process_before_response=False,
+        process_before_response=True,  # no polling for the ack; slow work goes lazy
         **CHECKED_AT_THE_DOOR,
     )
-    bot = SlackBot(deps, channel, worker)
-    worker.add("slack", deps, {PLATFORM: SlackEdge(deps, channel)})
+    edge = SlackEdge(deps, channel)
+    bot = SlackBot(deps, channel, edge, worker)
+    worker.add("slack", deps, {PLATFORM: edge})
 
     async def the_bot(_context: AsyncBoltContext) -> SlackBot:
         return bot
@@ -125,7 +137,7 @@ def build_oauth(settings: Settings, store: Store, bot_for: BotFor) -> AsyncApp:
             cache_enabled=True,
             client=client,
         ),
-        process_before_response=False,
+        process_before_response=True,  # no polling for the ack; slow work goes lazy
         **CHECKED_AT_THE_DOOR,
     )
     register(app, bot_for)

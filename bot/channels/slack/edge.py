@@ -1,20 +1,25 @@
-"""Slack's side of the inbox: who clicked, and the outcome shown in place of the prompt."""
+"""Slack's side of the inbox: deliveries recorded, who sent them, and their outcomes shown."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import aiohttp
+from slack_bolt.async_app import AsyncBoltContext
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.channels.slack import blocks, guards
 from bot.channels.slack.channel import SlackChannel
+from bot.core import commands, inbox
+from bot.core.answers import answer, plan
 from bot.core.deps import Deps
+from bot.core.inbox import Worker
 from bot.core.model import Person
 from bot.core.ports import Inbound
-from bot.core.prompts import Outcome
+from bot.core.prompts import Answer, Outcome, Said
 from bot.core.writeback import follow_up
 from bot.sender import deliver
 
@@ -28,6 +33,58 @@ class SlackEdge:
     deps: Deps
     channel: SlackChannel
     http: aiohttp.ClientSession | None = None  # response_url posts reuse their connections
+
+    def inbound(self, key: str, user: str, answer: Answer | Said, **reply: str | None) -> Inbound:
+        """A delivery to record; `reply` says where its outcome goes: `url` (a response_url),
+        `at` (channel:ts of the prompt, for chat.update) or `say` (a channel to post in)."""
+        return Inbound(key, guards.PLATFORM, user, answer, self.deps.clock.now(), json.dumps(reply))
+
+    async def apply_now(self, item: Inbound) -> Outcome:
+        """Recorded, then applied while Slack waits (its outcome goes in the ack)."""
+        assert self.deps.inbox is not None
+        return await inbox.apply_now(self.deps, self.deps.inbox, {guards.PLATFORM: self}, item)
+
+    async def applied(self, person: Person, user: str, what: Answer | Said) -> Outcome:
+        """Recorded in the inbox, then applied while Slack waits (the outcome goes in the ack;
+        should the process die first, the worker applies the recorded row). With no inbox (a
+        command-line run) it is applied directly."""
+        if isinstance(what, Answer):  # checked first: a form with errors is answered inline,
+            checked = await plan(self.deps, what)  # and the same form may come back fixed
+            if isinstance(checked, Outcome):
+                return checked
+        if self.deps.inbox is not None:
+            return await self.apply_now(self.inbound(what.answer_id, user, what))
+        if isinstance(what, Said):
+            reply = await commands.run(self.deps, person, what.text, what.answer_id)
+            return Outcome(True, reply.text)
+        return await answer(self.deps, what)
+
+    async def typed(
+        self, body: dict[str, Any], context: AsyncBoltContext, event_id: str, worker: Worker | None
+    ) -> bool:
+        """A DM to the bot that changes something (`snooze until …`) is recorded in the inbox
+        before Slack's 200 (an event's ack does not wait for its listener); the worker applies
+        it and answers in the DM. False: not such a DM, for the listeners to handle."""
+        event = body.get("event") or {}
+        text = str(event.get("text") or "")
+        if (
+            self.deps.inbox is None
+            or worker is None
+            or event.get("type") != "message"
+            or event.get("channel_type") != "im"
+            or event.get("bot_id")
+            or event.get("subtype")
+            or guards.foreign(context, event.get("user_team")) is not None  # refused there
+            or not commands.changes_state(text)
+        ):
+            return False
+        key = f"slack-event:{guards.workspace(context)}:{event_id}"
+        said = Said(key, "", text)
+        await self.deps.inbox.put(
+            self.inbound(key, str(event.get("user")), said, say=event.get("channel"))
+        )
+        worker.wake()
+        return True
 
     async def close(self) -> None:
         if self.http is not None:
@@ -48,7 +105,10 @@ class SlackEdge:
         reply = json.loads(item.reply_to or "{}")
         if outcome.duplicate:
             return
-        await self.replace(reply, person, outcome)
+        if reply.get("say"):  # a typed command: answered where it was typed
+            await self.channel.post(reply["say"], outcome.text, [blocks.text(outcome.text)])
+        else:
+            await self.replace(reply, person, outcome)
         if outcome.notices:
             await deliver(self.deps, self.channel)
         follow_up(self.deps, outcome, lambda final: self.replace(reply, person, final))

@@ -13,14 +13,14 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.channels.slack import blocks, guards
 from bot.channels.slack.channel import SlackChannel
+from bot.channels.slack.edge import SlackEdge
 from bot.core import access, checkins, commands, digest
-from bot.core.answers import answer
 from bot.core.deps import Deps
 from bot.core.errors import NotAllowed, NotFound
 from bot.core.inbox import Worker
 from bot.core.model import Person
-from bot.core.ports import Applied, Change, Inbound
-from bot.core.prompts import ActionId, Answer, Outcome, PromptItem, from_form
+from bot.core.ports import Applied, Change
+from bot.core.prompts import ActionId, Answer, Outcome, PromptItem, Said, from_form
 from bot.core.writeback import follow_up
 from bot.sender import deliver
 
@@ -37,7 +37,8 @@ MODAL = re.compile(r"^gn:(adjust|flag_risk)$")
 class SlackBot:
     deps: Deps
     channel: SlackChannel
-    worker: Worker | None = None  # applies what the clicks record in the inbox
+    edge: SlackEdge  # records deliveries in the inbox
+    worker: Worker | None = None  # applies what the listeners record in the inbox
 
     async def person(
         self, context: AsyncBoltContext, client: AsyncWebClient, user: dict[str, Any]
@@ -77,16 +78,9 @@ class SlackBot:
         container = body.get("container", {})
         where = f"{container.get('channel_id')}:{container.get('message_ts')}"
         assert self.deps.inbox is not None and self.worker is not None
-        await self.deps.inbox.put(
-            Inbound(
-                key,
-                PLATFORM,
-                str(user.get("id")),
-                Answer(key, "", ActionId(action["action_id"][3:]), checkin_id=checkin),
-                self.deps.clock.now(),
-                json.dumps({"url": body.get("response_url"), "at": where}),
-            )
-        )
+        answer = Answer(key, "", ActionId(action["action_id"][3:]), checkin_id=checkin)
+        reply_to = {"url": body.get("response_url"), "at": where}
+        await self.deps.inbox.put(self.edge.inbound(key, str(user.get("id")), answer, **reply_to))
         await ack()
         self.worker.wake()
 
@@ -202,16 +196,12 @@ class SlackBot:
         meta = json.loads(view.get("private_metadata") or "{}")
         values = blocks.read_values(view.get("state", {}))
         kind = ActionId.FLAG_RISK if view["callback_id"] == blocks.FLAG_MODAL else ActionId.ADJUST
+        key = f"slack:{guards.workspace(context)}:view:{view['id']}"
         reply = from_form(
-            f"slack:{guards.workspace(context)}:view:{view['id']}",
-            person.email,
-            kind,
-            values,
-            checkin_id=meta.get("c"),
-            kr=meta.get("kr"),
+            key, person.email, kind, values, checkin_id=meta.get("c"), kr=meta.get("kr"),
             link=meta.get("link"),
-        )
-        outcome = await answer(self.deps, reply)
+        )  # fmt: skip
+        outcome = await self.edge.applied(person, str(body["user"]["id"]), reply)
         if not outcome.ok:
             names = list(view.get("state", {}).get("values", {})) or [
                 b["block_id"] for b in view.get("blocks", []) if b.get("type") == "input"
@@ -268,7 +258,14 @@ class SlackBot:
     ) -> None:
         user = {"id": command.get("user_id"), "team_id": command.get("user_team")}
         person = await self.person(context, client, user)
-        reply = await self.reply_to(person, command.get("text", ""), command["trigger_id"])
+        text = command.get("text", "")
+        if person is not None and commands.changes_state(text):
+            key = f"slack:{guards.workspace(context)}:command:{command['trigger_id']}"
+            said = Said(key, person.email, text)
+            outcome = await self.edge.applied(person, str(user["id"]), said)
+            await ack(text=outcome.text, blocks=[blocks.text(outcome.text)])
+            return
+        reply = await self.reply_to(person, text, command["trigger_id"])
         await ack(text=reply[0].get("text", {}).get("text", "goalnudge"), blocks=reply)
 
     async def on_home(self, event: dict, client: Any, context: AsyncBoltContext) -> None:
@@ -297,6 +294,8 @@ class SlackBot:
     ) -> BoltResponse | None:
         """Slack retries events (X-Slack-Retry-Num): an event id is handled once."""
         event_id = body.get("event_id") if body.get("type") == "event_callback" else None
+        if event_id and await self.edge.typed(body, context, event_id, self.worker):
+            return BoltResponse(status=200, body="")  # recorded: the worker applies and answers
         if event_id:
             first = await self.deps.ledger.apply(
                 Change(f"slack-event:{guards.workspace(context)}:{event_id}", self.deps.clock.now())
