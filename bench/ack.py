@@ -17,7 +17,6 @@ import tempfile
 import time
 from collections import Counter, deque
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
 from pathlib import Path
 
 import aiohttp
@@ -25,34 +24,15 @@ import aiohttp
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-import slack_requests as sr  # noqa: E402
 from fakes.slack_api import FakeSlack  # noqa: E402
+from reps import Request, click, email, hook, message, proposed, seed  # noqa: E402
 
 from bot.config import Settings  # noqa: E402
-from bot.core.model import (  # noqa: E402
-    CheckIn,
-    CheckInKind,
-    CheckInState,
-    Identities,
-    KeyResult,
-    Objective,
-    Organisation,
-    OrgChart,
-    Person,
-    Role,
-    SourceBinding,
-    SourceKind,
-)
+from bot.core.model import CheckInState  # noqa: E402
 from storage import open_store, upgrade  # noqa: E402
 
 SECRET = "bench-signing-secret"
-PERIOD = "2026-11-16"
-TARGET = 1_000_000.0
-CRM = SourceBinding(SourceKind.SALESFORCE, metric="closed_won_amount")
-TITLE = "Close $1M (Rep {})"
-ACTIONS = ["confirm", "adjust", "not_now"]
 log = logging.getLogger("bench.ack")
-Request = tuple[str, dict[str, str]]
 START_SECONDS = 60.0  # for `goalnudge serve` to answer GET /healthz
 STOP_SECONDS = 30.0  # for it to exit after SIGTERM
 TRACEBACK = "Traceback (most recent call last):"
@@ -65,71 +45,6 @@ class ErrorCount(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         self.count += 1
-
-
-def email(i: int) -> str:
-    return f"rep{i}@bench.example"
-
-
-def user(i: int) -> str:
-    return f"U{i:05d}"
-
-
-def proposed(i: int) -> float:
-    return 1000.0 + i
-
-
-def message(i: int) -> tuple[str, str]:
-    """Where rep i's prompt is (channel, ts): what the click carries and chat.update targets."""
-    return f"D{user(i)}", f"1700000000.{i:06d}"
-
-
-def chart(slug: str, n: int) -> OrgChart:
-    people = [Person(email(i), f"Rep {i}", Role.SALES, ids=Identities(user(i))) for i in range(n)]
-    objective = Objective("arr", "Grow new ARR", date(2026, 10, 1), date(2026, 12, 31))
-    krs = [
-        KeyResult(f"arr-{i}", "arr", TITLE.format(i), email(i), unit="$", target=TARGET, source=CRM)
-        for i in range(n)
-    ]
-    return OrgChart(Organisation(slug, "Bench"), tuple(people), (), (objective,), tuple(krs))
-
-
-def checkin(i: int, now: datetime) -> CheckIn:
-    item = {"kr": f"arr-{i}", "title": TITLE.format(i), "unit": "$", "current": 0.0}
-    item |= {"target": TARGET, "proposed": proposed(i)}
-    headline = f"Salesforce shows ${proposed(i):,.0f} closed."
-    payload = {"headline": headline, "question": "Update it?", "items": [item], "actions": ACTIONS}
-    return CheckIn(email(i), CheckInKind.CRM_CONFIRM, PERIOD, CheckInState.SENT, now, payload)
-
-
-async def seed(url: str, slug: str, n: int) -> list[int]:
-    """The organisation, and one sent CRM confirmation per rep; returns the check-in ids."""
-    store = open_store(url, slug)
-    try:
-        await store.directory.import_chart(chart(slug, n))
-        now, ids = datetime.now(UTC), []
-        for i in range(n):
-            row = await store.outbox.add(checkin(i, now))
-            if row is None or row.id is None:
-                raise SystemExit(f"bench: could not add the check-in for {email(i)}")
-            ids.append(row.id)
-        return ids
-    finally:
-        await store.close()
-
-
-def hook(i: int) -> str:
-    """The path of rep i's click's response_url at the fake (where its outcome is shown)."""
-    return f"actions/T1/{i}/x"
-
-
-def click(i: int, checkin_id: int, hooks: str) -> Request:
-    channel, ts = message(i)
-    value = json.dumps({"c": checkin_id})
-    return sr.block_actions(
-        user(i), "gn:confirm", value, secret=SECRET, channel=channel, message_ts=ts,
-        action_ts=f"1700000100.{i:06d}", response_url=f"{hooks}/{hook(i)}",
-    )  # fmt: skip
 
 
 async def fire(
@@ -149,7 +64,7 @@ async def fire(
 
     async def worker(http: aiohttp.ClientSession) -> None:
         for i in todo:
-            request = click(i, ids[i], hooks)
+            request = click(i, ids[i], hooks, SECRET)
             latencies.append(await send(http, request))
             if every and i % every == 0:
                 await send(http, request)  # Slack's retry: the same signed body again

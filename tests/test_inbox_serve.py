@@ -4,73 +4,27 @@ every click is applied exactly once and its prompt replaced once."""
 from __future__ import annotations
 
 import asyncio
-import json
 import signal
 import time
 from collections import Counter
-from datetime import UTC, date, datetime
 from pathlib import Path
 
 import aiohttp
 import pytest
-import slack_requests as sr
+import reps
 from fakes.slack_api import FakeSlack
 from test_serve import free_port, serve_env, spawn
 
-from bot.core.model import (
-    CheckIn,
-    CheckInKind,
-    CheckInState,
-    Identities,
-    KeyResult,
-    Objective,
-    Organisation,
-    OrgChart,
-    Person,
-    Role,
-    SourceBinding,
-    SourceKind,
-)
 from storage import open_store, upgrade
 
 REPS = 120
 SECRET = "inbox-secret"
 
 
-def rep(i: int) -> str:
-    return f"rep{i}@acme.example"
-
-
 async def seed(url: str) -> list[int]:
-    """REPS reps, each with a sent CRM confirmation proposing 1000 + i; their check-in ids."""
+    """REPS reps, each with a sent CRM confirmation; their check-in ids."""
     await upgrade(url)
-    people = tuple(
-        Person(rep(i), f"Rep {i}", Role.SALES, ids=Identities(f"U{i:04d}")) for i in range(REPS)
-    )
-    crm = SourceBinding(SourceKind.SALESFORCE, metric="closed_won_amount")
-    krs = tuple(
-        KeyResult(f"arr-{i}", "arr", f"Close $1M ({i})", rep(i), unit="$", target=1e6, source=crm)
-        for i in range(REPS)
-    )
-    objective = Objective("arr", "Grow new ARR", date(2026, 10, 1), date(2026, 12, 31))
-    store = open_store(url, "acme")
-    ids = []
-    try:
-        await store.directory.import_chart(
-            OrgChart(Organisation("acme", "Acme"), people, (), (objective,), krs)
-        )
-        now = datetime.now(UTC)
-        for i in range(REPS):
-            item = {"kr": f"arr-{i}", "title": f"Close $1M ({i})", "unit": "$", "current": 0.0,
-                    "target": 1e6, "proposed": 1000.0 + i}  # fmt: skip
-            payload = {"headline": "Salesforce shows more.", "items": [item]}
-            kind, state = CheckInKind.CRM_CONFIRM, CheckInState.SENT
-            row = await store.outbox.add(CheckIn(rep(i), kind, "2026-11-16", state, now, payload))
-            assert row is not None and row.id is not None
-            ids.append(row.id)
-    finally:
-        await store.close()
-    return ids
+    return await reps.seed(url, "acme", REPS)
 
 
 async def up(port: int, process: asyncio.subprocess.Process) -> None:
@@ -92,11 +46,7 @@ async def click_all(port: int, ids: list[int], hooks: str) -> None:
 
     async def worker(http: aiohttp.ClientSession) -> None:
         for i in todo:
-            body, headers = sr.block_actions(
-                f"U{i:04d}", "gn:confirm", json.dumps({"c": ids[i]}), secret=SECRET,
-                channel=f"DU{i:04d}", action_ts=f"1700000100.{i:06d}",
-                response_url=f"{hooks}/actions/T1/{i}/x",
-            )  # fmt: skip
+            body, headers = reps.click(i, ids[i], hooks, SECRET)
             async with http.post(
                 f"http://127.0.0.1:{port}/slack/events", data=body.encode(), headers=headers
             ) as response:
@@ -123,11 +73,11 @@ async def assert_applied_once(url: str, fake: FakeSlack, killed: bool) -> None:
         history = Counter(u.kr for u in await store.ledger.updates_since(None))
     finally:
         await store.close()
-    assert values == {f"arr-{i}": 1000.0 + i for i in range(REPS)}
+    assert values == {f"arr-{i}": reps.proposed(i) for i in range(REPS)}
     assert set(history.values()) == {1} and len(history) == REPS
     posts = fake.called("response_url")
     shown = Counter(c.params["path"] for c in posts)
-    assert set(shown) == {f"actions/T1/{i}/x" for i in range(REPS)}
+    assert set(shown) == {reps.hook(i) for i in range(REPS)}
     assert max(shown.values()) == 1 or killed
     texts = {(c.params["path"], c.params.get("text")) for c in posts}
     assert len(texts) == REPS  # shown again, it says the same
