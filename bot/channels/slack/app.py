@@ -15,9 +15,12 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
 from slack_bolt.authorization.async_authorize import AsyncInstallationStoreAuthorize
 from slack_bolt.kwargs_injection.async_args import AsyncArgs
 from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
+from slack_bolt.middleware.async_middleware import AsyncMiddleware
 from slack_bolt.middleware.authorization.async_single_team_authorization import (
     AsyncSingleTeamAuthorization,
 )
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 
 from bot.channels.slack import blocks
@@ -58,6 +61,25 @@ async def acked(ack: AsyncAck) -> None:
     await ack()
 
 
+class Plain(AsyncMiddleware):
+    """A middleware function called with the four things goalnudge's middlewares read (body,
+    context, client, next): Bolt's own wrapper builds every listener argument there is for each
+    request, a good share of an ack's time."""
+
+    def __init__(self, func: Callable[..., Awaitable[BoltResponse | None]]) -> None:
+        self.func = func
+
+    async def async_process(
+        self,
+        *,
+        req: AsyncBoltRequest,
+        resp: BoltResponse,
+        next: Callable[[], Awaitable[BoltResponse]],
+    ) -> BoltResponse | None:
+        context = req.context
+        return await self.func(body=req.body, context=context, client=context.client, next=next)
+
+
 BotFor = Callable[[AsyncBoltContext], Awaitable[SlackBot]]
 
 
@@ -78,8 +100,13 @@ def register(app: AsyncApp, bot_for: BotFor) -> None:
         """Acked at once; the listener runs after the 200 (Bolt's lazy listener)."""
         return {"ack": acked, "lazy": [via(name)]}
 
-    app.use(before_setup(bot_for))  # first: before the org file is imported, listeners cannot work
-    app.use(via("once_per_event"))
+    async def once_per_event(
+        body: dict[str, Any], context: AsyncBoltContext, client: object, next: Any
+    ) -> BoltResponse | None:
+        return await (await bot_for(context)).once_per_event(body, next, context)
+
+    app.use(Plain(before_setup(bot_for)))  # first: before the org file is imported, nothing works
+    app.use(Plain(once_per_event))
     # Each request is answered when its ack function returns: those that ack with a body
     # (errors, a command's reply) or after recording (a click) run inline; the rest ack at once
     # and do their work after the 200.
