@@ -112,3 +112,21 @@ async def test_a_modal_submit_is_recorded_and_its_errors_still_come_inline(slack
     assert (await slack.post(submit("410k"))).status == 200  # delivered again
     assert [u.value for u in await slack.app.deps.ledger.history("arr-alice")] == [410_000]
     assert await pending(slack) == 0
+
+
+async def test_a_listener_that_fails_after_the_ack_is_logged_with_its_traceback(
+    slack: Slack, caplog: pytest.LogCaptureFixture
+) -> None:
+    nudge = await nudge_alice(slack)
+    slack.fake.fail("views.open", "expired_trigger_id")
+    click = sr.block_actions(
+        "UALICE", "gn:adjust", button_value(nudge, "gn:adjust"), secret=SECRET, channel="DUALICE"
+    )
+    assert (await slack.post(click)).status == 200  # acked before the modal is asked for
+    for _ in range(300):
+        if any("Slack listener failed" in r.getMessage() for r in caplog.records):
+            break
+        await asyncio.sleep(0.01)
+    [failed] = [r for r in caplog.records if "Slack listener failed" in r.getMessage()]
+    assert failed.levelname == "ERROR" and failed.exc_info is not None
+    assert "SlackApiError" in failed.getMessage()

@@ -97,8 +97,17 @@ def register(app: AsyncApp, bot_for: BotFor) -> None:
         return listener
 
     def later(name: str) -> dict[str, Any]:
-        """Acked at once; the listener runs after the 200 (Bolt's lazy listener)."""
-        return {"ack": acked, "lazy": [via(name)]}
+        """Acked at once; the listener runs after the 200 (Bolt's lazy listener). Bolt would log
+        its failure as one line with no traceback: it is logged as any listener's is."""
+        run = via(name)
+
+        async def lazy(args: AsyncArgs) -> None:
+            try:
+                await run(args)
+            except Exception as exc:
+                log.exception("Slack listener failed: %s", type(exc).__name__)
+
+        return {"ack": acked, "lazy": [lazy]}
 
     async def once_per_event(
         body: dict[str, Any], context: AsyncBoltContext, client: object, next: Any
