@@ -7,12 +7,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Table, bindparam, delete, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.model import CheckInState
 from bot.core.ports import Applied, Change
+from storage.db import insert_new
 from storage.models import (
     BlockerRow,
     CheckInRow,
@@ -83,13 +82,10 @@ async def write(session: AsyncSession, org: int, changes: Sequence[Change]) -> l
 
 async def _first_seen(session: AsyncSession, org: int, changes: Sequence[Change]) -> set[str]:
     """Record each change's event id; those recorded now (not by an earlier delivery)."""
-    dialect = session.bind.dialect.name
-    insert_new = pg_insert if dialect == "postgresql" else sqlite_insert
     rows = [{"org_id": org, "event_id": c.event_id, "at": c.at} for c in changes]
     found = await session.execute(
-        insert_new(table(ProcessedEventRow))
+        insert_new(session.bind.dialect.name, ProcessedEventRow, "org_id", "event_id")
         .values(rows)
-        .on_conflict_do_nothing(index_elements=["org_id", "event_id"])
         .returning(table(ProcessedEventRow).c.event_id)
     )
     return set(found.scalars().all())

@@ -17,6 +17,8 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import ColumnElement, create_engine, delete, event, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import (
@@ -44,6 +46,13 @@ def make_engine(url: str) -> AsyncEngine:
     return create_async_engine(
         url, pool_pre_ping=True, pool_size=10, max_overflow=20, hide_parameters=True
     )
+
+
+def insert_new(dialect: str, model: Any, *unique: str) -> Any:
+    """INSERT … ON CONFLICT (`unique`) DO NOTHING, in `dialect`'s words: a row already there
+    stays as it is."""
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    return insert(model.__table__).on_conflict_do_nothing(index_elements=list(unique))
 
 
 def _pragmas(dbapi_connection: Any, _record: object) -> None:
@@ -149,6 +158,11 @@ class Turns:
 _TURNS: WeakKeyDictionary[Engine, Turns] = WeakKeyDictionary()
 
 
+def turns(bind: AsyncEngine) -> Turns:
+    """The turns of this process's writers to `bind`'s SQLite file."""
+    return _TURNS.setdefault(bind.sync_engine, Turns())
+
+
 @dataclass
 class Scope:
     """A session factory plus the one organisation its repositories may see."""
@@ -165,8 +179,7 @@ class Scope:
             async with self.sessions() as session, session.begin():
                 yield session
             return
-        turns = _TURNS.setdefault(bind.sync_engine, Turns())
-        async with turns.turn(first), self.sessions() as session, session.begin():
+        async with turns(bind).turn(first), self.sessions() as session, session.begin():
             yield session
 
     async def at_once(self, work: Callable[[Connection], T], *, first: bool = False) -> T:
@@ -183,7 +196,7 @@ class Scope:
             with engine.begin() as connection:
                 return work(connection)
 
-        async with _TURNS.setdefault(bind.sync_engine, Turns()).turn(first):
+        async with turns(bind).turn(first):
             return await asyncio.to_thread(run)
 
     async def org(self) -> int:

@@ -9,14 +9,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, func, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 
 from bot.core.inbox import RECORDED
 from bot.core.ports import Inbound
 from bot.core.prompts import ActionId, Answer, Notice, Outcome, Said
-from storage.db import Scope, prune
+from storage.db import Scope, insert_new, prune
 from storage.models import InboxRow
 
 PUT_BATCH = 500  # rows per insert statement
@@ -72,17 +70,12 @@ class SqlInbox:
             for i in items
         ]  # fmt: skip
 
-        def insert_new(connection: Connection) -> set[str]:
-            dialect = connection.dialect.name
-            rows = InboxRow.__table__
-            statement = (
-                (pg_insert if dialect == "postgresql" else sqlite_insert)(rows)
-                .on_conflict_do_nothing(index_elements=["org_id", "key"])
-                .returning(rows.c.key)
-            )
-            return set(connection.execute(statement, params).scalars().all())
+        def insert(connection: Connection) -> set[str]:
+            statement = insert_new(connection.dialect.name, InboxRow, "org_id", "key")
+            found = connection.execute(statement.returning(InboxRow.__table__.c.key), params)
+            return set(found.scalars().all())
 
-        return await self.scope.at_once(insert_new, first=True)
+        return await self.scope.at_once(insert, first=True)
 
     async def claim(
         self,

@@ -26,6 +26,7 @@ from bot.core.text import amount, clean, day, parse_number, percent, shown
 from bot.core.writeback import write_back
 
 MAX_SNOOZE_DAYS = 90
+ALREADY_RECORDED = Outcome(True, "Already recorded — nothing changed.", duplicate=True)
 ALREADY_ANSWERED = Outcome(
     True, "This check-in was already answered — nothing changed.", duplicate=True
 )
@@ -51,13 +52,9 @@ class Planned:
     change: Change
 
 
-async def answer(
-    deps: Deps, reply: Answer, *, inbox_id: int | None = None, by: Person | None = None
-) -> Outcome:
-    """Apply `reply`; bad input or a forbidden change gives ok=False and changes nothing.
-    `inbox_id`: the inbox row it came from, marked applied in the change's own transaction;
-    `by`: the actor, when the caller has just read them."""
-    planned = await plan(deps, reply, inbox_id=inbox_id, by=by)
+async def answer(deps: Deps, reply: Answer) -> Outcome:
+    """Apply `reply`; bad input or a forbidden change gives ok=False and changes nothing."""
+    planned = await plan(deps, reply)
     if isinstance(planned, Outcome):
         return planned
     return await settle(deps, planned, await deps.ledger.apply(planned.change))
@@ -83,7 +80,7 @@ async def plan(
 async def settle(deps: Deps, planned: Planned, result: Applied) -> Outcome:
     """What the person is told once the planned change was applied (or found applied)."""
     if result is Applied.DUPLICATE:
-        return Outcome(True, "Already recorded — nothing changed.", duplicate=True)
+        return ALREADY_RECORDED
     if result is Applied.CLOSED:
         return ALREADY_ANSWERED
     checkin = planned.checkin

@@ -12,7 +12,7 @@ from datetime import timedelta
 from typing import Protocol
 
 from bot.core import commands
-from bot.core.answers import Planned, Seen, plan, settle
+from bot.core.answers import ALREADY_RECORDED, Planned, Seen, plan, settle
 from bot.core.deps import Deps
 from bot.core.errors import GoalnudgeError
 from bot.core.model import Person
@@ -66,14 +66,20 @@ async def drain(
     return handled
 
 
-async def apply_now(deps: Deps, inbox: Inbox, edges: Mapping[str, Edge], item: Inbound) -> Outcome:
+async def apply_now(
+    deps: Deps, inbox: Inbox | None, edges: Mapping[str, Edge], item: Inbound
+) -> Outcome:
     """Record `item` and apply it at once, for a platform that waits for the outcome in its
     reply (a Teams card, a form's errors): should this process die first, the worker applies
-    the recorded row later. A retried delivery changes nothing."""
+    the recorded row later. A retried delivery changes nothing. With no inbox (a command-line
+    run) it is applied directly."""
+    if inbox is None:
+        [(_, _, outcome)] = await apply(deps, edges, [item])
+        return outcome
     await inbox.put(item)
     rows = await inbox.claim(1, deps.clock.now(), LEASE, key=item.key)
     if not rows:  # applied and shown already, or in another worker's hands this moment
-        return Outcome(True, "Already recorded — nothing changed.", duplicate=True)
+        return ALREADY_RECORDED
     [(row, _, outcome)] = await apply(deps, edges, rows)
     if row.id is not None:
         await inbox.settle([(row.id, outcome)], deps.clock.now())

@@ -14,7 +14,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 from bot.channels.slack import blocks, guards
 from bot.channels.slack.channel import SlackChannel
 from bot.core import commands, inbox
-from bot.core.answers import answer, plan
+from bot.core.answers import plan
 from bot.core.deps import Deps
 from bot.core.inbox import Worker
 from bot.core.model import Person
@@ -39,12 +39,7 @@ class SlackEdge:
         `at` (channel:ts of the prompt, for chat.update) or `say` (a channel to post in)."""
         return Inbound(key, guards.PLATFORM, user, answer, self.deps.clock.now(), json.dumps(reply))
 
-    async def apply_now(self, item: Inbound) -> Outcome:
-        """Recorded, then applied while Slack waits (its outcome goes in the ack)."""
-        assert self.deps.inbox is not None
-        return await inbox.apply_now(self.deps, self.deps.inbox, {guards.PLATFORM: self}, item)
-
-    async def applied(self, person: Person, user: str, what: Answer | Said) -> Outcome:
+    async def applied(self, user: str, what: Answer | Said) -> Outcome:
         """Recorded in the inbox, then applied while Slack waits (the outcome goes in the ack;
         should the process die first, the worker applies the recorded row). With no inbox (a
         command-line run) it is applied directly."""
@@ -52,12 +47,8 @@ class SlackEdge:
             checked = await plan(self.deps, what)  # and the same form may come back fixed
             if isinstance(checked, Outcome):
                 return checked
-        if self.deps.inbox is not None:
-            return await self.apply_now(self.inbound(what.answer_id, user, what))
-        if isinstance(what, Said):
-            reply = await commands.run(self.deps, person, what.text, what.answer_id)
-            return Outcome(True, reply.text)
-        return await answer(self.deps, what)
+        item = self.inbound(what.answer_id, user, what)
+        return await inbox.apply_now(self.deps, self.deps.inbox, {guards.PLATFORM: self}, item)
 
     async def typed(
         self, body: dict[str, Any], context: AsyncBoltContext, event_id: str, worker: Worker | None

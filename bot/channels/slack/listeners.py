@@ -201,7 +201,7 @@ class SlackBot:
             key, person.email, kind, values, checkin_id=meta.get("c"), kr=meta.get("kr"),
             link=meta.get("link"),
         )  # fmt: skip
-        outcome = await self.edge.applied(person, str(body["user"]["id"]), reply)
+        outcome = await self.edge.applied(str(body["user"]["id"]), reply)
         if not outcome.ok:
             names = list(view.get("state", {}).get("values", {})) or [
                 b["block_id"] for b in view.get("blocks", []) if b.get("type") == "input"
@@ -262,7 +262,7 @@ class SlackBot:
         if person is not None and commands.changes_state(text):
             key = f"slack:{guards.workspace(context)}:command:{command['trigger_id']}"
             said = Said(key, person.email, text)
-            outcome = await self.edge.applied(person, str(user["id"]), said)
+            outcome = await self.edge.applied(str(user["id"]), said)
             await ack(text=outcome.text, blocks=[blocks.text(outcome.text)])
             return
         reply = await self.reply_to(person, text, command["trigger_id"])

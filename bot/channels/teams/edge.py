@@ -51,9 +51,6 @@ class TeamsEdge:
             self.deps.clock.now(),
             card_of(activity) if isinstance(answer, Answer) else None,  # typed: told in chat
         )
-        if self.deps.inbox is None:
-            [(_, _, outcome)] = await inbox.apply(self.deps, {PLATFORM: self}, [item])
-            return outcome
         return await inbox.apply_now(self.deps, self.deps.inbox, {PLATFORM: self}, item)
 
     async def show(self, item: Inbound, person: Person | None, outcome: Outcome) -> None:
