@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
@@ -34,6 +35,7 @@ class SqlDirectory:
     def __init__(self, scope: Scope) -> None:
         self.scope = scope
         self._staffed = False  # people, once imported, stay: asked until the first is seen
+        self._asking = asyncio.Lock()  # a burst of first requests asks once, not once each
 
     async def _all(self, model: type[Row], *where: Any, order: Any = None) -> list[Row]:
         async with self.scope.sessions() as session:
@@ -85,7 +87,11 @@ class SqlDirectory:
             return Organisation(org.slug, org.name, org.timezone)
 
     async def staffed(self) -> bool:
-        if not self._staffed:
+        if self._staffed:
+            return True
+        async with self._asking:
+            if self._staffed:
+                return True
             async with self.scope.sessions() as session:
                 org = await self.scope.org_id(session)
                 anyone = select(PersonRow.id).where(PersonRow.org_id == org).limit(1)

@@ -21,12 +21,13 @@ from fakes.bot_connector import FakeConnector
 from fakes.slack_api import FakeSlack
 from slack_harness import SECRET, Slack
 from slack_oauth_harness import TOKENS, Install, oauth_app
+from sqlalchemy import event
 from test_serve import free_port, serve_env, started
 
 from bot.config import Settings
 from bot.demo import SAMPLE_ORG
 from bot.orgfile import load_file
-from storage import upgrade
+from storage import open_store, upgrade
 
 LINE = (
     "goalnudge isn't set up yet: an admin must run `goalnudge org import FILE.yaml` "
@@ -233,3 +234,26 @@ async def test_serve_starts_on_an_empty_database_and_readyz_names_the_step(tmp_p
     log = output.decode()
     assert process.returncode == 0, log
     assert "Traceback" not in log and "ERROR" not in log, log
+
+
+async def test_a_burst_of_first_clicks_asks_once_whether_anyone_is_imported(db_url: str) -> None:
+    """The first 50 clicks after a start arrive together: the "is anyone imported yet?" question
+    they all ask is put to the database once, not 50 times over (it once held up every one of
+    them for a few hundred ms, the ack's budget)."""
+    await upgrade(db_url)
+    store = open_store(db_url, "acme")
+    try:
+        await store.directory.import_chart(load_file(SAMPLE_ORG).chart)
+        fresh = store.for_org("acme").directory  # as a freshly started process holds it
+        asked: list[str] = []
+
+        def count(*args: Any) -> None:
+            if "FROM people" in args[2]:
+                asked.append(args[2])
+
+        event.listen(store.engine.sync_engine, "before_cursor_execute", count)
+        assert await asyncio.gather(*(fresh.staffed() for _ in range(50))) == [True] * 50
+        assert len(asked) == 1
+        assert await fresh.staffed() and len(asked) == 1  # and never again
+    finally:
+        await store.close()

@@ -218,6 +218,7 @@ class Worker:
             if deps.inbox is None:
                 continue
             try:
+                await self.room()  # the first batch of a burst too: its acks come first
                 while done := await drain(deps, deps.inbox, edges, limit=1):  # a batch
                     handled += done
                     await self.room()
