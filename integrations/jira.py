@@ -22,6 +22,7 @@ T = TypeVar("T")
 NAME = "Jira"
 FIELDS = ["summary", "status", "duedate", "updated", "assignee", "parent"]
 IMPEDIMENT = [{"value": "Impediment"}]
+BLOCKED = frozenset({"Blocked", "On Hold"})  # Jira's status names that mean "blocked"
 CONNECT_TIMEOUT = 5.0  # seconds to open a connection
 TIMEOUT = 20.0  # seconds to wait for an answer (JIRA_TIMEOUT_SECONDS)
 # 429 and 503 are retried twice, waiting as told (at most 10 s); a refused connection or a
@@ -165,8 +166,9 @@ class JiraTracker:
                 open_[parent] += 1
         return [self._facts(e.raw, flagged, total, open_) for e in epics]
 
-    async def query(self, jql: str) -> EpicFacts:
+    async def query(self, text: str) -> EpicFacts:
         """Every issue a key result's JQL matches, summed up: open/total, latest due date."""
+        jql = text
         flagged = await self.call(self._flagged_field, api=False)
         issues = [i.raw for i in await self.search(jql, FIELDS + ([flagged] if flagged else []))]
         fields = [i["fields"] for i in issues]
@@ -185,6 +187,7 @@ class JiraTracker:
             flagged=any(bool(flagged and f.get(flagged)) for f in fields),
             updated=max(updates) if updates else None,
             link=f"{self.credentials.url.rstrip('/')}/issues/?jql={quote_plus(jql)}",
+            blocked=any(f["status"]["name"] in BLOCKED for f in fields),
         )
 
     def _facts(
@@ -204,6 +207,7 @@ class JiraTracker:
             flagged=bool(flagged and fields.get(flagged)),
             updated=parse_time(fields.get("updated")),
             link=f"{self.credentials.url.rstrip('/')}/browse/{key}",
+            blocked=fields["status"]["name"] in BLOCKED,
         )
 
     async def account(self, email: str) -> str | None:

@@ -78,7 +78,7 @@ class SampleTracker:
     async def account(self, email: str) -> str | None:
         return None
 
-    async def query(self, jql: str) -> EpicFacts:
+    async def query(self, text: str) -> EpicFacts:
         raise IntegrationError(self.name, "the sample tracker cannot run JQL; bind an epic")
 
     async def flag(self, key: str, note: str, who: str) -> None:
@@ -98,6 +98,7 @@ class SampleTracker:
                         key=row["key"],
                         title=row["title"],
                         status=row["status"],
+                        blocked=row["status"] in ("Blocked", "On Hold"),
                         done=bool(row.get("done")),
                         due=row.get("due"),
                         open_issues=int(row["open_issues"]),

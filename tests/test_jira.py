@@ -76,6 +76,19 @@ async def test_every_epic_in_one_search_and_the_nudge_names_the_signal(
     assert "is flagged as an impediment" in str(grace.payload["headline"])
 
 
+async def test_jira_statuses_that_mean_blocked_are_mapped_at_the_edge(
+    jira: FakeJira, chat: Conversation
+) -> None:
+    jira.issues["PAY-12"]["status"]["name"] = "On Hold"
+    tracker = with_jira(chat, jira).tracker
+    assert tracker is not None
+    [epic] = await tracker.epics(["PAY-12"])
+    assert (epic.status, epic.blocked) == ("On Hold", True)
+    jira.issues["PAY-12"]["status"]["name"] = "In Review"
+    [epic] = await tracker.epics(["PAY-12"])
+    assert (epic.status, epic.blocked) == ("In Review", False)
+
+
 async def test_flag_writes_back_a_comment_and_the_flag_and_on_track_clears_it(
     jira: FakeJira, chat: Conversation
 ) -> None:

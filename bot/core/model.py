@@ -264,6 +264,7 @@ class EpicFacts:
     flagged: bool = False
     updated: datetime | None = None
     link: str | None = None
+    blocked: bool = False  # the tracker's own statuses for "blocked", mapped at its edge
 
 
 @dataclass(frozen=True)

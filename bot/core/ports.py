@@ -296,8 +296,9 @@ class TrackerSource(Protocol):
         """The tracker's id for a person, found by email (None when not exactly one match)."""
         ...
 
-    async def query(self, jql: str) -> EpicFacts:
-        """The issues a query matches, summed up as one epic-like reading."""
+    async def query(self, text: str) -> EpicFacts:
+        """The issues a query in the tracker's own language matches, summed up as one epic-like
+        reading."""
         ...
 
     async def flag(self, key: str, note: str, who: str) -> None:

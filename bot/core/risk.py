@@ -14,7 +14,6 @@ class RiskPolicy:
     due_soon_days: int = 14
     open_share: float = 0.5
     stale_days: int = 14
-    blocked_statuses: tuple[str, ...] = ("Blocked", "On Hold")
 
 
 @dataclass(frozen=True)
@@ -46,7 +45,7 @@ def signals(epic: EpicFacts, today: date, policy: RiskPolicy | None = None) -> l
             )
     if epic.flagged:
         found.append(Signal("flagged", "is flagged as an impediment"))
-    if epic.status in policy.blocked_statuses:
+    if epic.blocked:
         found.append(Signal("blocked", f"is in status {epic.status}"))
     if epic.updated and (today - epic.updated.date()).days >= policy.stale_days:
         found.append(
