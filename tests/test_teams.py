@@ -18,8 +18,8 @@ from conftest import running, sample_database
 from fakes.bot_connector import FakeConnector, Sent
 
 from bot.app import App, open_app
-from bot.channels.base import Channel
 from bot.config import Settings
+from bot.core.channel import Channel
 from bot.core.deps import FixedClock
 from bot.core.inbox import Worker
 from bot.core.model import CheckInState
