@@ -10,7 +10,7 @@ from pathlib import Path
 import slack_requests as sr
 import teams_activities as ta
 from slack_harness import SECRET, button_value, nudge_alice, slack_app
-from test_teams import ALICE, Teams, card_of, teams  # noqa: F401 (the fixture)
+from test_teams import ALICE, Teams, alice_confirms, card_of, teams  # noqa: F401 (the fixture)
 from test_teams_refusals import MONDAY, NEW_YORK, SALES_EAST, prompts_to, round_at
 
 from bot.core.model import CheckInState
@@ -58,16 +58,7 @@ async def test_a_click_on_an_expired_teams_reminder_says_it_expired(teams: Teams
     reminder = prompts_to(teams, ALICE)[-1]
     assert "Reminder" in json.dumps(reminder, ensure_ascii=False)
     await round_at(teams, EXPIRED)
-    confirm = reminder["actions"][0]
-    action = ta.card_action(
-        ALICE,
-        "confirm",
-        confirm["data"],
-        service_url=teams.fake.url,
-        conversation_id=ALICE.personal_conversation_id,
-        reply_to_id="act-9",
-    )
-    status, body = await teams.post(action)
+    status, body = await teams.post(alice_confirms(teams, reminder["actions"][0], "act-9"))
     assert status == 200
     assert body["value"]["body"][0]["text"] == "⌛ This check-in has expired — nothing changed."
     assert "actions" not in body["value"]
@@ -94,3 +85,18 @@ async def test_a_reminder_teams_refuses_for_now_is_sent_next_round_and_the_round
     assert len(prompts) == 2 and "Reminder" in json.dumps(prompts[-1], ensure_ascii=False)
     row = await teams.app.deps.outbox.open_prompt("alice@acme.example")
     assert row is not None and row.state is CheckInState.REMINDED
+
+
+async def test_a_prompt_whose_reminder_is_refused_until_its_deadline_still_expires(
+    teams: Teams,  # noqa: F811
+) -> None:
+    await teams.install(ALICE)
+    await round_at(teams, MONDAY)
+    teams.fake.fail("reply", 429, times=8, retry_after=0)  # two rounds' worth of tries
+    await round_at(teams, REMINDER_DUE)
+    await round_at(teams, EXPIRED)
+    assert len(prompts_to(teams, ALICE)) == 1  # the reminder never went out
+    [row] = await teams.app.deps.outbox.in_state(CheckInState.EXPIRED)
+    assert row.person == "alice@acme.example"
+    [closed] = teams.fake.of("update")
+    assert "expired without an answer" in json.dumps(closed.body)

@@ -138,17 +138,21 @@ async def chase(deps: Deps, channel: Channel) -> Chase:
     now = deps.clock.now()
     timing = deps.timing
     reminded: list[CheckIn] = []
-    stale_state = CheckInState.SENT
+    stale = [(CheckInState.SENT, now - timing.expire_after)]
     if timing.reminder_after is not None:
         due = await deps.outbox.in_state(CheckInState.SENT, now - timing.reminder_after)
         reminded = await _remind(deps, channel, [r for r in due if r.kind.is_prompt], now)
-        stale_state = CheckInState.REMINDED
+        # A reminder the platform kept refusing leaves its prompt `sent`: it expires as long
+        # after the reminder was due as a reminded one does after its reminder.
+        late = now - timing.reminder_after - timing.expire_after
+        stale = [(CheckInState.REMINDED, now - timing.expire_after), (CheckInState.SENT, late)]
     expired: list[CheckIn] = []
-    for row in await deps.outbox.in_state(stale_state, now - timing.expire_after):
-        if row.kind.is_prompt and await deps.outbox.transition(
-            row.id or 0, stale_state, CheckInState.EXPIRED, now
-        ):
-            expired.append(replace(row, state=CheckInState.EXPIRED, closed_at=now))
+    for state, before in stale:
+        for row in await deps.outbox.in_state(state, before):
+            if row.kind.is_prompt and await deps.outbox.transition(
+                row.id or 0, state, CheckInState.EXPIRED, now
+            ):
+                expired.append(replace(row, state=CheckInState.EXPIRED, closed_at=now))
     for row in expired:
         person = await deps.directory.person(row.person)
         if person is None:
