@@ -36,6 +36,7 @@ from bot.core.model import (  # noqa: E402
     Role,
 )
 from bot.core.playbooks import item  # noqa: E402
+from bot.core.sources import Sources  # noqa: E402
 from storage import Store, open_store, upgrade  # noqa: E402
 
 PERIOD = "2026-W47"
@@ -92,7 +93,7 @@ async def run(args: argparse.Namespace, database_url: str) -> dict[str, object]:
     await fake.start()
     try:
         await seed(store, chart(slug, n), datetime.now(UTC))
-        deps = build_deps(store, SystemClock(), None, None)
+        deps = build_deps(store, SystemClock(), Sources())
         channel = SlackChannel(make_client("xoxb-bench", fake.url), deps.directory)
         fake.throttle(args.throttle)
         rounds = failures = 0

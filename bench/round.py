@@ -22,6 +22,7 @@ from bot.app import App, build_deps  # noqa: E402
 from bot.channels.slack.channel import SlackChannel, make_client  # noqa: E402
 from bot.core.delivery import deliver  # noqa: E402
 from bot.core.deps import FixedClock  # noqa: E402
+from bot.core.sources import Sources  # noqa: E402
 from bot.server import tick  # noqa: E402
 from storage import open_store, upgrade  # noqa: E402
 
@@ -35,7 +36,7 @@ async def run(people: int, rounds: int, database_url: str) -> dict[str, object]:
     await fake.start()
     try:
         await seed(store, chart("bench", people), THURSDAY_NOON)  # everyone planned already
-        app = App(store, build_deps(store, FixedClock(THURSDAY_NOON), None, None))
+        app = App(store, build_deps(store, FixedClock(THURSDAY_NOON), Sources()))
         channel = SlackChannel(make_client("xoxb-bench", fake.url), app.deps.directory)
         await deliver(app.deps, channel)  # and sent: the rounds below find nothing to do
         posts = len(fake.called("chat.postMessage"))

@@ -1,4 +1,4 @@
-"""Sync benchmark: API calls and wall time of sync_crm and sync_tracker against the fakes."""
+"""Sync benchmark: API calls and wall time of each source's sync against the fakes."""
 
 from __future__ import annotations
 
@@ -33,9 +33,9 @@ from bot.core.model import (  # noqa: E402
     Person,
     Role,
     SourceBinding,
-    SourceKind,
 )
-from bot.core.sync import SyncReport, sync_crm, sync_tracker  # noqa: E402
+from bot.core.sync import SyncReport, sync  # noqa: E402
+from integrations import registry  # noqa: E402
 from integrations.jira import JiraCredentials, JiraTracker  # noqa: E402
 from integrations.salesforce import GROUPS, Credentials, SalesforceCrm  # noqa: E402
 from storage import open_store, upgrade  # noqa: E402
@@ -85,14 +85,14 @@ def chart(people: int, epics: int) -> OrgChart:
         Objective("arr", "Grow new ARR", START, END),
         Objective("ship", "Ship the roadmap", START, END),
     )
-    crm = SourceBinding(SourceKind.SALESFORCE, metric="closed_won_amount")
+    crm = SourceBinding("salesforce", metric="closed_won_amount")
     krs = [
         KeyResult(f"arr-{i}", "arr", f"Close $1M (Rep {i})", p.email, unit="$", target=1e6,
                   source=crm)
         for i, p in enumerate(reps)
     ] + [
         KeyResult(f"ship-{j}", "ship", f"Ship {epic(j)}", engineers[j - 1].email,
-                  kind=KrKind.MILESTONE, source=SourceBinding(SourceKind.JIRA, epic=epic(j)))
+                  kind=KrKind.MILESTONE, source=SourceBinding("jira", epic=epic(j)))
         for j in range(1, epics + 1)
     ]  # fmt: skip
     org = Organisation("bench-sync", "Bench")
@@ -165,12 +165,14 @@ async def run(args: argparse.Namespace, database_url: str) -> list[dict[str, obj
             )
             crm = SalesforceCrm(creds)
             tracker = JiraTracker(JiraCredentials(jira.url, *JIRA_LOGIN))
-            deps = build_deps(store, FixedClock(NOW), crm, tracker)
+            deps = build_deps(
+                store, FixedClock(NOW), registry.of({"salesforce": crm, "jira": tracker})
+            )
             started = time.perf_counter()
-            crm_report = await sync_crm(deps)
+            crm_report = await sync(deps, "salesforce")
             crm_seconds = time.perf_counter() - started
             started = time.perf_counter()
-            tracker_report = await sync_tracker(deps)
+            tracker_report = await sync(deps, "jira")
             tracker_seconds = time.perf_counter() - started
             ok = await correct(deps, args.people, args.epics, [crm_report, tracker_report])
         finally:

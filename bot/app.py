@@ -12,8 +12,10 @@ from bot.config import Settings
 from bot.core.breaker import Breakers
 from bot.core.deps import Deps, SystemClock, Timing
 from bot.core.errors import ConfigError
-from bot.core.ports import Clock, CrmSource, TrackerSource
+from bot.core.ports import Clock
+from bot.core.sources import Sources
 from bot.core.syncing import SyncSchedule
+from integrations import registry
 from integrations.calendar import PublicHolidays
 from storage import SecretBox, Store, open_store
 from storage.db import schema_is_current
@@ -25,44 +27,6 @@ class App:
     store: Store
     deps: Deps
     syncs: SyncSchedule = field(default_factory=SyncSchedule)
-
-
-def sources(settings: Settings) -> tuple[CrmSource | None, TrackerSource | None]:
-    """The real systems when configured, else the sample data file when given, else none."""
-    crm: CrmSource | None = None
-    tracker: TrackerSource | None = None
-    if settings.goalnudge_sample_data is not None:
-        from integrations.sample import SampleCrm, SampleTracker
-
-        crm = SampleCrm(settings.goalnudge_sample_data)
-        tracker = SampleTracker(settings.goalnudge_sample_data)
-    if settings.salesforce_configured:
-        from integrations.salesforce import Credentials, SalesforceCrm
-
-        key = settings.salesforce_private_key_file
-        crm = SalesforceCrm(
-            Credentials(
-                username=settings.salesforce_username,
-                password=settings.salesforce_password,
-                security_token=settings.salesforce_security_token,
-                consumer_key=settings.salesforce_consumer_key,
-                private_key=key.read_text() if key else None,
-                session_id=settings.salesforce_session_id,
-                instance_url=settings.salesforce_instance_url,
-                domain=settings.salesforce_domain,
-            ),
-            timeout=settings.salesforce_timeout_seconds,
-        )
-    if settings.jira_url:
-        from integrations.jira import JiraCredentials, JiraTracker
-
-        tracker = JiraTracker(
-            JiraCredentials(
-                settings.jira_url, settings.jira_email, settings.jira_api_token, settings.jira_pat
-            ),
-            timeout=settings.jira_timeout_seconds,
-        )
-    return crm, tracker
 
 
 def timing(settings: Settings) -> Timing:
@@ -89,16 +53,14 @@ def repositories(store: Store) -> dict[str, Any]:
 def build_deps(
     store: Store,
     clock: Clock,
-    crm: CrmSource | None,
-    tracker: TrackerSource | None,
+    sources: Sources,
     timing: Timing | None = None,
     breakers: Breakers | None = None,
 ) -> Deps:
     return Deps(
         **repositories(store),
         clock=clock,
-        crm=crm,
-        tracker=tracker,
+        sources=sources,
         holidays=PublicHolidays(),
         timing=timing or Timing(),
         breakers=breakers or Breakers(),
@@ -120,14 +82,14 @@ async def open_app(settings: Settings, clock: Clock | None = None) -> AsyncItera
     if not await schema_is_current(store.engine):
         await store.close()
         raise ConfigError("the database is not at the latest schema: run `goalnudge db upgrade`")
-    crm, tracker = sources(settings)
+    configured = registry.sources(settings)
     try:
         await check_secrets(store.scope.sessions, box)
         breakers = Breakers(
             settings.goalnudge_breaker_failures,
             timedelta(seconds=settings.goalnudge_breaker_cooldown_seconds),
         )
-        deps = build_deps(store, clock or SystemClock(), crm, tracker, timing(settings), breakers)
+        deps = build_deps(store, clock or SystemClock(), configured, timing(settings), breakers)
         yield App(store, deps, SyncSchedule(timedelta(minutes=settings.goalnudge_sync_minutes)))
     finally:
         await store.close()

@@ -9,16 +9,18 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bot import logs
-from bot.app import open_app, sources
+from bot.app import open_app
 from bot.channels.console import ConsoleChannel
 from bot.chat import Chat
 from bot.config import Settings, load_settings
 from bot.core import checkins
 from bot.core.delivery import chase, deliver
 from bot.core.errors import ConfigError, DatabaseUnavailable, GoalnudgeError, OrgFileError
-from bot.core.sync import sync_crm, sync_tracker
+from bot.core.sources import SourceRole
+from bot.core.sync import sync_all
 from bot.orgfile import dump, load_file
 from bot.server import outbound_channel, post_digest
+from integrations import registry
 from storage import SecretBox, Store, open_store, upgrade
 from storage.secrets import new_key
 from storage.secrets import rotate as rotate_secrets
@@ -70,14 +72,8 @@ async def run_command(args: argparse.Namespace, settings: Settings) -> int:
 
         for leftover in (args.db, *(args.db.with_name(args.db.name + s) for s in ("-wal", "-shm"))):
             leftover.unlink(missing_ok=True)
-        crm, tracker = sources(settings)
-        configured = settings.salesforce_configured or settings.jira_url
-        return await run_demo(
-            f"sqlite+aiosqlite:///{args.db}",
-            out,
-            crm if configured else None,
-            tracker if configured else None,
-        )
+        real = registry.sources(settings.model_copy(update={"goalnudge_sample_data": None}))
+        return await run_demo(f"sqlite+aiosqlite:///{args.db}", out, {**real.crms, **real.trackers})
     if args.command == "serve":
         from bot.server import serve
 
@@ -113,27 +109,23 @@ async def run_command(args: argparse.Namespace, settings: Settings) -> int:
         channel = await outbound_channel(settings, app) or ConsoleChannel(out, deps.clock)
         if args.command == "sync":
             failed = False
-            for system, fn in (("crm", sync_crm), ("tracker", sync_tracker)):
-                if args.system in (None, system):
-                    report = await fn(deps)
-                    usage = (
-                        f", API usage {report.usage[0]:,}/{report.usage[1]:,}"
-                        if report.usage
-                        else ""
-                    )
-                    out(f"{report.source}: {report.calls} API call(s){usage}")
-                    for who, kr, value in report.readings:
-                        out(f"  {who} — {kr}: {value}")
-                    for error in report.errors:
-                        out(f"  error: {error}")
-                    failed |= not report.ok
+            role = SourceRole(args.system) if args.system else None
+            for report in await sync_all(deps, role):
+                usage = (
+                    f", API usage {report.usage[0]:,}/{report.usage[1]:,}" if report.usage else ""
+                )
+                out(f"{report.source}: {report.calls} API call(s){usage}")
+                for who, kr, value in report.readings:
+                    out(f"  {who} — {kr}: {value}")
+                for error in report.errors:
+                    out(f"  error: {error}")
+                failed |= not report.ok
             return 1 if failed else 0
         if args.command == "checkin":
             if args.person and await deps.directory.person(args.person) is None:
                 out(f"goalnudge: no one with email {args.person} in this organisation")
                 return 1
-            await sync_crm(deps)
-            await sync_tracker(deps)
+            await sync_all(deps)
             people = [args.person.lower()] if args.person else None
             result = await checkins.plan(deps, people=people, force=args.now)
             sent = await deliver(deps, channel)

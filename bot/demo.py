@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import count
@@ -17,9 +17,10 @@ from bot.core.delivery import chase, deliver
 from bot.core.deps import Deps, FixedClock
 from bot.core.ports import CrmSource, TrackerSource
 from bot.core.prompts import ActionId, Answer, Outcome
-from bot.core.sync import sync_crm, sync_tracker
+from bot.core.sync import sync_all
 from bot.core.writeback import settled
 from bot.orgfile import load_file
+from integrations import registry
 from integrations.sample import SampleCrm, SampleTracker
 from storage import open_store, upgrade
 
@@ -45,7 +46,7 @@ class Demo:
     async def tick(self, *, sync: bool = True) -> checkins.PlanResult:
         """What the scheduler does at each moment: sync, plan, send, chase."""
         if sync:
-            for report in (await sync_crm(self.deps), await sync_tracker(self.deps)):
+            for report in await sync_all(self.deps):
                 found = "; ".join(f"{who}: {value}" for who, _kr, value in report.readings)
                 calls = f"{report.calls} API call{'s' * (report.calls != 1)}"
                 self.write(f"   ({report.source} sync, {calls}: {found})")
@@ -83,19 +84,17 @@ class Demo:
 async def run_demo(
     url: str,
     write: Callable[[str], None] = print,
-    crm: CrmSource | None = None,
-    tracker: TrackerSource | None = None,
+    configured: Mapping[str, CrmSource | TrackerSource] | None = None,
 ) -> int:
-    """Play the week; `crm`/`tracker` replace the sample data (Salesforce, Jira by config)."""
+    """Play the week; `configured` sources (by kind) replace the sample data's."""
     await upgrade(url)
     store = open_store(url, "acme")
     try:
         loaded = load_file(SAMPLE_ORG)
         report = await store.directory.import_chart(loaded.chart)
         clock = FixedClock(datetime(2026, 11, 16, 8, 0, tzinfo=ZoneInfo("UTC")))
-        deps = build_deps(
-            store, clock, crm or SampleCrm(SAMPLE_DATA), tracker or SampleTracker(SAMPLE_DATA)
-        )
+        sample = {"salesforce": SampleCrm(SAMPLE_DATA), "jira": SampleTracker(SAMPLE_DATA)}
+        deps = build_deps(store, clock, registry.of(sample | dict(configured or {})))
         demo = Demo(deps, clock, ConsoleChannel(write, clock), write)
         chart = loaded.chart
         write(f"goalnudge demo — {chart.organisation.name}, one working week (database: {url})")

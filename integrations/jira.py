@@ -3,20 +3,25 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, TypeVar
 from urllib.parse import quote_plus
 
 import requests
 from jira import JIRA, JIRAError
+from pydantic import AfterValidator, BaseModel, ConfigDict, model_validator
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from bot.core.errors import AuthError, IntegrationError, TransientError
 from bot.core.model import EpicFacts
+
+if TYPE_CHECKING:
+    from bot.config import Settings
 
 T = TypeVar("T")
 NAME = "Jira"
@@ -244,3 +249,37 @@ class JiraTracker:
                 client.issue(key).update(fields={field: None})
 
         await self.call(work)
+
+
+def _epic(value: str) -> str:
+    if not re.fullmatch(r"[A-Z][A-Z0-9_]*-\d+", value):
+        raise ValueError(f"{value!r} is not a Jira issue key like PAY-12")
+    return value
+
+
+class Binding(BaseModel):
+    """A key result's options in the org file: `source: {jira: {epic: KEY}}` or `{jql: …}`."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    FORMS: ClassVar[tuple[str, ...]] = ("{jira: {epic: KEY}}", "{jira: {jql: QUERY}}")
+    QUERY: ClassVar[str] = "jql"  # the field holding a query in the tracker's own language
+
+    epic: Annotated[str, AfterValidator(_epic)] | None = None
+    jql: str | None = None
+
+    @model_validator(mode="after")
+    def one(self) -> Binding:
+        if (self.epic is None) == (self.jql is None):
+            raise ValueError("give exactly one of epic or jql")
+        return self
+
+
+def from_settings(settings: Settings) -> JiraTracker | None:
+    if not settings.jira_url:
+        return None
+    return JiraTracker(
+        JiraCredentials(
+            settings.jira_url, settings.jira_email, settings.jira_api_token, settings.jira_pat
+        ),
+        timeout=settings.jira_timeout_seconds,
+    )

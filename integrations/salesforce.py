@@ -8,9 +8,10 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar
 
 import requests
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import (
     SalesforceAuthenticationFailed,
@@ -20,6 +21,9 @@ from simple_salesforce.exceptions import (
 
 from bot.core.errors import AuthError, IntegrationError, TransientError
 from bot.core.model import CrmFigure, Deal, Person
+
+if TYPE_CHECKING:
+    from bot.config import Settings
 
 log = logging.getLogger("goalnudge.salesforce")
 T = TypeVar("T")
@@ -282,3 +286,51 @@ class SalesforceCrm:
             created = datetime.fromisoformat(str(r["CreatedDate"]).replace("Z", "+00:00")).date()
             days[str(r["OwnerId"])].append((date.fromisoformat(r["CloseDate"]) - created).days)
         return {owner: sum(d) / len(d) for owner, d in days.items()}
+
+
+class Binding(BaseModel):
+    """A key result's options in the org file: `source: {salesforce: {metric: …, …}}`."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    FORMS: ClassVar[tuple[str, ...]] = ("{salesforce: {metric: METRIC, …}}",)
+
+    metric: Literal[
+        "closed_won_amount", "closed_won_count", "meetings_held", "sales_cycle_days", "custom"
+    ]
+    opportunity_type: str | None = None
+    record_type: str | None = None
+    currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
+    event_type: str | None = None
+    soql: str | None = None
+
+    @model_validator(mode="after")
+    def complete(self) -> Binding:
+        if self.metric == "meetings_held" and not self.event_type:
+            raise ValueError("meetings_held needs event_type (the Event Type counted, e.g. Demo)")
+        if self.metric == "custom" and not (
+            self.soql and "GROUP BY OwnerId" in self.soql and " value" in self.soql
+        ):
+            raise ValueError(
+                "custom needs soql: an aggregate selecting `OwnerId` and a `value` alias, "
+                "with `GROUP BY OwnerId` ({start} and {end} are replaced by the period)"
+            )
+        return self
+
+
+def from_settings(settings: Settings) -> SalesforceCrm | None:
+    if not settings.salesforce_configured:
+        return None
+    key = settings.salesforce_private_key_file
+    return SalesforceCrm(
+        Credentials(
+            username=settings.salesforce_username,
+            password=settings.salesforce_password,
+            security_token=settings.salesforce_security_token,
+            consumer_key=settings.salesforce_consumer_key,
+            private_key=key.read_text() if key else None,
+            session_id=settings.salesforce_session_id,
+            instance_url=settings.salesforce_instance_url,
+            domain=settings.salesforce_domain,
+        ),
+        timeout=settings.salesforce_timeout_seconds,
+    )

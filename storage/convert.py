@@ -19,7 +19,6 @@ from bot.core.model import (
     QuietHours,
     Role,
     SourceBinding,
-    SourceKind,
     Status,
     Team,
     UpdateSource,
@@ -138,10 +137,10 @@ def key_result(row: KeyResultRow) -> KeyResult:
         confidence=row.confidence,
         status=Status(row.status),
         source=SourceBinding(
-            SourceKind(row.source_kind),
+            row.source_kind,
             row.source_metric,
             row.source_epic,
-            row.source_jql,
+            row.source_query,
             tuple(sorted((row.source_options or {}).items())),
         ),
     )
@@ -160,10 +159,10 @@ def key_result_fields(kr: KeyResult, *, with_progress: bool) -> dict[str, Any]:
         "target": kr.target,
         "quota": kr.quota,
         "due": kr.due,
-        "source_kind": kr.source.kind.value,
+        "source_kind": kr.source.kind,
         "source_metric": kr.source.metric,
         "source_epic": kr.source.epic,
-        "source_jql": kr.source.jql,
+        "source_query": kr.source.query,
         "source_options": dict(kr.source.options),
     }
     if with_progress:

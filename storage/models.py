@@ -128,7 +128,7 @@ class KeyResultRow(Base):
     source_kind: Mapped[str] = mapped_column(String(20), default="manual")
     source_metric: Mapped[str | None] = mapped_column(String(60))
     source_epic: Mapped[str | None] = mapped_column(String(60))
-    source_jql: Mapped[str | None] = mapped_column(Text)
+    source_query: Mapped[str | None] = mapped_column(Text)
     source_options: Mapped[dict[str, Any]] = mapped_column(default=dict)
     position: Mapped[int] = mapped_column(Integer, default=0)
 

@@ -6,7 +6,7 @@ import itertools
 import sys
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -24,9 +24,11 @@ from bot.channels.console import ConsoleChannel
 from bot.config import Settings
 from bot.core.channel import Channel
 from bot.core.deps import Deps, FixedClock
+from bot.core.ports import CrmSource, TrackerSource
 from bot.demo import SAMPLE_DATA, SAMPLE_ORG, Demo
 from bot.orgfile import load_file
 from bot.server import build_web_app
+from integrations import registry
 from integrations.sample import SampleCrm, SampleTracker
 from storage import Store, open_store, upgrade
 
@@ -64,7 +66,14 @@ def clock() -> FixedClock:
 
 @pytest.fixture
 def deps(store: Store, clock: FixedClock) -> Deps:
-    return build_deps(store, clock, SampleCrm(SAMPLE_DATA), SampleTracker(SAMPLE_DATA))
+    sample = {"salesforce": SampleCrm(SAMPLE_DATA), "jira": SampleTracker(SAMPLE_DATA)}
+    return build_deps(store, clock, registry.of(sample))
+
+
+def with_sources(deps: Deps, **by_kind: CrmSource | TrackerSource) -> Deps:
+    """`deps` reading these sources (by kind) instead of, or beside, the ones it has."""
+    have = {**deps.sources.crms, **deps.sources.trackers}
+    return replace(deps, sources=registry.of(have | by_kind))
 
 
 class Conversation(Demo):

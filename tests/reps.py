@@ -20,13 +20,12 @@ from bot.core.model import (
     Person,
     Role,
     SourceBinding,
-    SourceKind,
 )
 from storage import open_store
 
 PERIOD = "2026-11-16"
 TARGET = 1_000_000.0
-CRM = SourceBinding(SourceKind.SALESFORCE, metric="closed_won_amount")
+CRM = SourceBinding("salesforce", metric="closed_won_amount")
 TITLE = "Close $1M (Rep {})"
 ACTIONS = ["confirm", "adjust", "not_now"]
 Request = tuple[str, dict[str, str]]

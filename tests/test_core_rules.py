@@ -19,14 +19,16 @@ from bot.core.model import (
     Role,
     Snapshot,
     SourceBinding,
-    SourceKind,
 )
 from bot.core.playbooks import engineering, sales
 from bot.core.risk import RiskPolicy, signals
 from bot.core.sync import epic_details
 from bot.core.text import amount, bar, parse_number, percent
+from integrations import registry
 
 TODAY = date(2026, 11, 16)  # a Monday
+
+KNOWN = registry.of({})  # every kind known, none configured: bindings keep their role
 
 
 def utc(stamp: str) -> datetime:
@@ -255,7 +257,7 @@ def test_amounts_bars_and_percentages() -> None:
 
 
 def arr_kr(current: float = 300_000) -> KeyResult:
-    binding = SourceBinding(SourceKind.SALESFORCE, metric="new_arr")
+    binding = SourceBinding("salesforce", metric="new_arr")
     return KeyResult(
         "arr-alice", "o1", "Close ARR", rep().email, unit="$", target=720_000,
         current=current, source=binding,
@@ -282,7 +284,7 @@ def reading(value: float) -> dict[str, Snapshot]:
 
 
 def test_sales_proposal_without_history_counts_deals_beyond_current() -> None:
-    plan = sales(rep(), [arr_kr()], reading(384_000), {})
+    plan = sales(rep(), [arr_kr()], reading(384_000), {}, None, KNOWN)
     assert plan is not None and plan.kind is CheckInKind.CRM_CONFIRM
     body = plan.payload
     assert body["headline"] == (
@@ -298,7 +300,9 @@ def test_sales_proposal_without_history_counts_deals_beyond_current() -> None:
 
 
 def test_sales_proposal_since_last_update_counts_later_deals() -> None:
-    plan = sales(rep(), [arr_kr()], reading(384_000), {"arr-alice": date(2026, 11, 12)})
+    plan = sales(
+        rep(), [arr_kr()], reading(384_000), {"arr-alice": date(2026, 11, 12)}, None, KNOWN
+    )
     assert plan is not None
     assert (
         plan.payload["headline"] == "Salesforce shows you closed 1 deal since Thu 12 Nov ($48,000)."
@@ -309,13 +313,13 @@ def test_sales_proposal_since_last_update_counts_later_deals() -> None:
 
 
 def test_sales_unchanged_or_acknowledged_reading_is_not_asked_about() -> None:
-    assert sales(rep(), [arr_kr(384_000)], reading(384_000), {}) is None
-    assert sales(rep(), [arr_kr()], reading(384_000), {}, {"arr-alice": 384_000}) is None
-    assert sales(rep(), [arr_kr()], reading(400_000), {}, {"arr-alice": 384_000}) is not None
+    assert sales(rep(), [arr_kr(384_000)], reading(384_000), {}, None, KNOWN) is None
+    assert sales(rep(), [arr_kr()], reading(384_000), {}, {"arr-alice": 384_000}, KNOWN) is None
+    assert sales(rep(), [arr_kr()], reading(400_000), {}, {"arr-alice": 384_000}, KNOWN) is not None
 
 
 def test_sales_missing_reading_falls_back_to_asking() -> None:
-    plan = sales(rep(), [arr_kr()], {}, {})
+    plan = sales(rep(), [arr_kr()], {}, {}, None, KNOWN)
     assert plan is not None and plan.payload["fallback"] is True
     assert plan.payload["headline"] == "I couldn't reach Salesforce just now."
     assert plan.payload["question"] == "Where does *Close ARR* stand? (last value $300,000)"
@@ -325,7 +329,7 @@ def test_sales_missing_reading_falls_back_to_asking() -> None:
 def milestone() -> KeyResult:
     return KeyResult(
         "ship-billing", "o2", "Ship Billing v2", engineer().email, kind=KrKind.MILESTONE,
-        confidence=70, source=SourceBinding(SourceKind.JIRA, epic="ENG-7"),
+        confidence=70, source=SourceBinding("jira", epic="ENG-7"),
     )  # fmt: skip
 
 
@@ -337,7 +341,7 @@ def epic_reading(facts: EpicFacts) -> dict[str, Snapshot]:
 
 def test_engineering_past_due_epic_asks_to_explain_risk() -> None:
     late = epic(due=date(2026, 11, 13), link="https://jira/ENG-7")
-    plan = engineering(engineer(), [milestone()], epic_reading(late), TODAY, RiskPolicy())
+    plan = engineering(engineer(), [milestone()], epic_reading(late), TODAY, RiskPolicy(), KNOWN)
     assert plan is not None and plan.kind is CheckInKind.RISK_EXPLAIN
     assert plan.payload["headline"] == (
         "Jira shows epic ENG-7 *Billing v2* is past its due date (Fri 13 Nov) "
@@ -348,7 +352,7 @@ def test_engineering_past_due_epic_asks_to_explain_risk() -> None:
 
 
 def test_engineering_healthy_epic_gets_a_confidence_check() -> None:
-    plan = engineering(engineer(), [milestone()], epic_reading(epic()), TODAY, RiskPolicy())
+    plan = engineering(engineer(), [milestone()], epic_reading(epic()), TODAY, RiskPolicy(), KNOWN)
     assert plan is not None and plan.kind is CheckInKind.CONFIDENCE_CHECK
     assert plan.payload["headline"] == (
         "Weekly check: how confident are you in *Ship Billing v2* (you said 70%)?"

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 
 import pytest
-from conftest import Conversation
+from conftest import Conversation, with_sources
 from fakes.jira import FakeJira
 
 from bot.core.checkins import plan
@@ -14,7 +14,7 @@ from bot.core.deps import Deps
 from bot.core.errors import IntegrationError
 from bot.core.model import CheckInKind, CheckInState
 from bot.core.prompts import ActionId
-from bot.core.sync import sync_tracker
+from bot.core.sync import sync
 from integrations.jira import JiraCredentials, JiraTracker
 
 ERIN = "erin@acme.example"
@@ -44,7 +44,7 @@ def tracker(fake: FakeJira) -> JiraTracker:
 
 
 def with_jira(chat: Conversation, fake: FakeJira) -> Deps:
-    deps = replace(chat.deps, tracker=tracker(fake))
+    deps = with_sources(chat.deps, jira=tracker(fake))
     chat.deps = deps
     return deps
 
@@ -55,7 +55,7 @@ async def test_every_epic_in_one_search_and_the_nudge_names_the_signal(
     jira.add_user("acct-erin", ERIN, "Erin Walsh")
     deps = with_jira(chat, jira)
     chat.at("2026-11-19 10:00", "Europe/Berlin")
-    report = await sync_tracker(deps)
+    report = await sync(deps, "jira")
     assert report.ok, report.errors
     erin = await deps.directory.person(ERIN)
     assert erin is not None and erin.ids.tracker == "acct-erin"  # matched by email, remembered
@@ -80,8 +80,7 @@ async def test_jira_statuses_that_mean_blocked_are_mapped_at_the_edge(
     jira: FakeJira, chat: Conversation
 ) -> None:
     jira.issues["PAY-12"]["status"]["name"] = "On Hold"
-    tracker = with_jira(chat, jira).tracker
-    assert tracker is not None
+    tracker = with_jira(chat, jira).sources.trackers["jira"]
     [epic] = await tracker.epics(["PAY-12"])
     assert (epic.status, epic.blocked) == ("On Hold", True)
     jira.issues["PAY-12"]["status"]["name"] = "In Review"
@@ -102,7 +101,7 @@ async def test_flag_writes_back_a_comment_and_the_flag_and_on_track_clears_it(
     [(key, body)] = jira.comments
     assert key == "PAY-12" and "Erin Walsh" in body and "Waiting on certs" in body
     assert [o["value"] for o in jira.issues["PAY-12"][jira.flagged_field_id]] == ["Impediment"]
-    await sync_tracker(deps)  # the tracker now shows it flagged
+    await sync(deps, "jira")  # the tracker now shows it flagged
     cleared = await chat.reply(ERIN, ActionId.ON_TRACK, "on track", prompt=False, kr="pay-gw")
     assert cleared.text.endswith("🔗 Also cleared the flag on PAY-12 in Jira.")
     assert not jira.issues["PAY-12"][jira.flagged_field_id]
@@ -126,24 +125,23 @@ async def test_a_failed_write_back_is_reported_and_nothing_else_is_lost(
 async def test_bad_credentials_are_one_clear_error(chat: Conversation) -> None:
     with FakeJira("cloud") as fake:
         stock(fake)
-        deps = replace(
-            chat.deps, tracker=JiraTracker(JiraCredentials(fake.url, "bot@acme.example", "wrong"))
-        )
-        report = await sync_tracker(deps)
+        wrong = JiraTracker(JiraCredentials(fake.url, "bot@acme.example", "wrong"))
+        deps = with_sources(chat.deps, jira=wrong)
+        report = await sync(deps, "jira")
     assert report.errors and report.errors[0].startswith("Jira: HTTP 401")
 
 
 async def test_a_key_result_bound_to_jql_sums_up_what_it_matches(
     jira: FakeJira, chat: Conversation
 ) -> None:
-    from bot.core.model import SourceBinding, SourceKind
+    from bot.core.model import SourceBinding
 
     jql = "project = MOB AND fixVersion = 3.0"
     jira.register_jql(jql, ["MOB-3", "PAY-100", "PAY-110"])
     kr = await chat.deps.directory.key_result("mobile-sdk")
     assert kr is not None
     chart = await chat.deps.directory.export_chart()
-    bound = replace(kr, source=SourceBinding(SourceKind.JIRA, jql=jql))
+    bound = replace(kr, source=SourceBinding("jira", query=jql))
     await chat.deps.directory.import_chart(
         replace(
             chart, key_results=tuple(bound if k.key == kr.key else k for k in chart.key_results)
@@ -151,7 +149,7 @@ async def test_a_key_result_bound_to_jql_sums_up_what_it_matches(
     )
     deps = with_jira(chat, jira)
     chat.at("2026-11-19 10:00", "Europe/Berlin")
-    report = await sync_tracker(deps)
+    report = await sync(deps, "jira")
     assert (
         "Grace Kim",
         "Release mobile SDK 3.0",
@@ -168,9 +166,9 @@ async def test_a_rate_limit_is_waited_out(chat: Conversation) -> None:
     with FakeJira("cloud") as fake:
         stock(fake)
         deps = with_jira(chat, fake)
-        await sync_tracker(deps)  # warm: the client and its field cache
+        await sync(deps, "jira")  # warm: the client and its field cache
         fake.fail_next(429, retry_after=1)
-        report = await sync_tracker(deps)
+        report = await sync(deps, "jira")
     assert report.ok, report.errors
     assert sum(1 for method, path in fake.calls if "search/jql" in path) == 5  # 2 + 1 retried + 2
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.core.errors import OrgFileError
-from bot.core.model import KrKind, QuietHours, Role, SourceBinding, SourceKind
+from bot.core.model import KrKind, QuietHours, Role, SourceBinding
 from bot.demo import SAMPLE_ORG
 from bot.orgfile import Loaded, dump, load_file, load_text
 
@@ -100,11 +100,11 @@ def test_sample_objectives_and_key_results(sample: Loaded) -> None:
     krs = {kr.key: kr for kr in sample.chart.key_results}
     alice = krs["arr-alice"]
     assert (alice.quota, alice.target, alice.current, alice.unit) == (600000, 720000, 300000, "$")
-    assert alice.source == SourceBinding(SourceKind.SALESFORCE, metric="closed_won_amount")
+    assert alice.source == SourceBinding("salesforce", metric="closed_won_amount")
     gateway = krs["pay-gw"]
     assert gateway.kind is KrKind.MILESTONE and gateway.due == date(2026, 11, 13)
     assert (gateway.current, gateway.target, gateway.unit) == (60, 100, "%")
-    assert gateway.source == SourceBinding(SourceKind.JIRA, epic="PAY-12")
+    assert gateway.source == SourceBinding("jira", epic="PAY-12")
 
 
 # Each line number below is the line of the mistake in this text (line 1 is `organisation:`).
@@ -231,12 +231,12 @@ def test_a_missing_file_says_it_cannot_be_read(tmp_path: Path) -> None:
         ("manual", SourceBinding()),
         (
             "{salesforce: {metric: closed_won_amount}}",
-            SourceBinding(SourceKind.SALESFORCE, metric="closed_won_amount"),
+            SourceBinding("salesforce", metric="closed_won_amount"),
         ),
-        ("{jira: {epic: PAY-12}}", SourceBinding(SourceKind.JIRA, epic="PAY-12")),
+        ("{jira: {epic: PAY-12}}", SourceBinding("jira", epic="PAY-12")),
         (
             '{jira: {jql: "project = PAY AND fixVersion = 2.0"}}',
-            SourceBinding(SourceKind.JIRA, jql="project = PAY AND fixVersion = 2.0"),
+            SourceBinding("jira", query="project = PAY AND fixVersion = 2.0"),
         ),
     ],
 )

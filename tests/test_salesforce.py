@@ -7,14 +7,15 @@ from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from conftest import Conversation
+from conftest import Conversation, with_sources
 from fakes.salesforce import FakeSalesforce
 
 from bot.core.checkins import plan
 from bot.core.errors import AuthError
 from bot.core.model import Identities, Person, Role
-from bot.core.sync import sync_crm
+from bot.core.sync import sync
 from bot.core.syncing import SyncSchedule, sync_due
+from integrations import registry
 from integrations.salesforce import Credentials, SalesforceCrm
 
 ALICE_ID, BOB_ID = "0058d000001AbCdAAK", "0058d000002XyZwAAK"
@@ -137,9 +138,9 @@ async def test_an_outage_turns_the_nudge_into_a_question(
     salesforce: FakeSalesforce, chat: Conversation
 ) -> None:
     salesforce.fail_next(503, times=20)
-    deps = replace(chat.deps, crm=crm(salesforce))
+    deps = with_sources(chat.deps, salesforce=crm(salesforce))
     chat.at("2026-11-16 16:30", "America/New_York")
-    report = await sync_crm(deps)
+    report = await sync(deps, "salesforce")
     assert not report.ok and "HTTP 503" in report.errors[0]
     result = await plan(deps)
     [row] = [r for r in result.planned if r.person == "alice@acme.example"]
@@ -177,7 +178,7 @@ async def test_jwt_bearer_and_session_id_logins(salesforce: FakeSalesforce) -> N
 async def test_salesforce_is_read_on_its_interval_and_again_just_before_a_rep_is_asked(
     salesforce: FakeSalesforce, chat: Conversation
 ) -> None:
-    deps = replace(chat.deps, crm=crm(salesforce), tracker=None)
+    deps = replace(chat.deps, sources=registry.of({"salesforce": crm(salesforce)}))
     schedule = SyncSchedule(every=timedelta(hours=24))
     chat.at("2026-11-16 15:00", "America/New_York")
     [full] = await sync_due(deps, schedule)

@@ -6,11 +6,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from bot.core import playbooks
+from bot.core import playbooks, sync
 from bot.core.cadence import Due, due, local_time
 from bot.core.deps import Deps
 from bot.core.model import CheckIn, CheckInKind, CheckInState, KeyResult, Person, Role
 from bot.core.prompts import Action, ActionId, Input, InputKind, Prompt, PromptItem
+from bot.core.sources import SourceRole
 
 STALE_READING = timedelta(days=1)
 UNREACHABLE = "could not be reached: "  # how the digest shows someone the platform refused
@@ -55,15 +56,13 @@ async def plan(
     chosen, dues = await unasked(deps, now, people=people, force=force)
     krs = await deps.directory.key_results([p.email for p in chosen]) if chosen else []
     history = {kr.key: await deps.ledger.history(kr.key) for kr in krs}
-    crm_name = "Salesforce" if deps.crm is None else deps.crm.name
     # A reading older than a day means the last syncs failed: ask by hand rather than guess.
     readings = {
         key: reading
-        for key, reading in (await deps.snapshots.latest(crm_name, [kr.key for kr in krs])).items()
+        for key, reading in (await sync.readings(deps, krs, SourceRole.CRM)).items()
         if reading.seen_at >= now - STALE_READING
     }
-    tracker = "Jira" if deps.tracker is None else deps.tracker.name
-    epics = await deps.snapshots.latest(tracker, [kr.key for kr in krs])
+    epics = await sync.readings(deps, krs, SourceRole.TRACKER)
     for person in chosen:
         when = dues[person.email]
         mine = [kr for kr in krs if kr.owner == person.email]
@@ -105,10 +104,10 @@ async def plan(
                 for i in (previous.payload.get("items", []) if previous and answered else [])  # type: ignore[union-attr]
                 if i.get("proposed") is not None
             }
-            decided = playbooks.sales(person, mine, readings, last, seen, crm_name)
+            decided = playbooks.sales(person, mine, readings, last, seen, deps.sources)
         else:
             decided = playbooks.engineering(
-                person, mine, epics, when.local.date(), deps.risk, tracker
+                person, mine, epics, when.local.date(), deps.risk, deps.sources
             )
         if decided is None:
             quiet.append(person.email)

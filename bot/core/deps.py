@@ -10,7 +10,6 @@ from bot.core.jobs import Jobs
 from bot.core.ports import (
     Availability,
     Clock,
-    CrmSource,
     Digests,
     Directory,
     Holidays,
@@ -20,9 +19,9 @@ from bot.core.ports import (
     Outbox,
     Reachability,
     Snapshots,
-    TrackerSource,
 )
 from bot.core.risk import RiskPolicy
+from bot.core.sources import Sources
 
 
 class SystemClock:
@@ -68,8 +67,7 @@ class Deps:
     snapshots: Snapshots
     digests: Digests
     clock: Clock = field(default_factory=SystemClock)
-    crm: CrmSource | None = None
-    tracker: TrackerSource | None = None
+    sources: Sources = field(default_factory=Sources)
     risk: RiskPolicy = field(default_factory=RiskPolicy)
     holidays: Holidays | None = None
     availability: Availability | None = None

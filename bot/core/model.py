@@ -30,10 +30,7 @@ class KrKind(enum.StrEnum):
     MILESTONE = "milestone"
 
 
-class SourceKind(enum.StrEnum):
-    MANUAL = "manual"
-    SALESFORCE = "salesforce"
-    JIRA = "jira"
+MANUAL = "manual"  # the kind of a key result no source reads: it is updated by hand
 
 
 class UpdateSource(enum.StrEnum):
@@ -145,21 +142,22 @@ class Objective:
 
 @dataclass(frozen=True)
 class SourceBinding:
-    kind: SourceKind = SourceKind.MANUAL
-    metric: str | None = None
-    epic: str | None = None
-    jql: str | None = None
+    """Which source reads a key result — a kind registered at the edge, whose role (a CRM's
+    metric, a tracker's epic or query) decides how — and that source's own options."""
+
+    kind: str = MANUAL
+    metric: str | None = None  # a CRM's figure
+    epic: str | None = None  # a tracker's epic (or its equivalent) by key
+    query: str | None = None  # a tracker's search, in its own query language
     options: tuple[tuple[str, str], ...] = ()  # e.g. (("opportunity_type", "New Business"),)
 
     def option(self, name: str) -> str | None:
         return dict(self.options).get(name)
 
     def describe(self) -> str:
-        if self.kind is SourceKind.SALESFORCE:
-            return f"salesforce {self.metric}"
-        if self.kind is SourceKind.JIRA:
-            return f"jira {self.epic or self.jql}"
-        return "manual"
+        if self.kind == MANUAL:
+            return MANUAL
+        return f"{self.kind} {self.metric or self.epic or self.query}"
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,9 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from bot.core.model import CheckInKind, KeyResult, Person, Snapshot, SourceKind
+from bot.core.model import CheckInKind, KeyResult, Person, Snapshot
 from bot.core.risk import RiskPolicy, signals
+from bot.core.sources import SourceRole, Sources
 from bot.core.sync import epic_from_details
 from bot.core.text import CURRENCY_PREFIXES, amount, day, percent
 
@@ -58,8 +59,8 @@ def sales(
     krs: list[KeyResult],
     readings: dict[str, Snapshot],
     last_update: dict[str, date],
-    acknowledged: dict[str, float] | None = None,
-    crm_name: str = "Salesforce",
+    acknowledged: dict[str, float] | None,
+    sources: Sources,
 ) -> Plan | None:
     """Ask the rep to confirm what the CRM shows; nothing when nothing changed.
 
@@ -67,7 +68,7 @@ def sales(
     not asked about again until the CRM shows something new.
     """
     acknowledged = acknowledged or {}
-    bound = [kr for kr in krs if kr.source.kind is SourceKind.SALESFORCE]
+    bound = [kr for group in sources.bound(krs, SourceRole.CRM).values() for kr in group]
     if not bound:
         return None
     missing = [kr for kr in bound if kr.key not in readings]
@@ -76,7 +77,7 @@ def sales(
         return Plan(
             CheckInKind.CRM_CONFIRM,
             {
-                "headline": f"I couldn't reach {crm_name} just now.",
+                "headline": f"I couldn't reach {sources.title(kr.source.kind)} just now.",
                 "facts": [],
                 "question": f"Where does *{kr.title}* stand? "
                 f"(last value {amount(kr.current, kr.unit)})",
@@ -102,8 +103,8 @@ def sales(
             currency = kr.unit if kr.unit in CURRENCY_PREFIXES else "$"
             money = amount(total, currency)
             facts.append(
-                f"{crm_name} shows you closed {len(deals)} deal{'s' * (len(deals) != 1)} "
-                f"{when} ({money})."
+                f"{sources.title(kr.source.kind)} shows you closed {len(deals)} "
+                f"deal{'s' * (len(deals) != 1)} {when} ({money})."
             )
             for d in sorted(deals, key=lambda d: str(d["closed_on"]), reverse=True)[:MAX_DEALS]:
                 label = (
@@ -121,7 +122,8 @@ def sales(
     else:
         question = "Update these key results?\n" + "\n".join(f"• {line}" for line in lines)
     if not facts:
-        facts.append(f"{crm_name} shows new numbers since your last update.")
+        crm = sources.title(changed[0].source.kind)
+        facts.append(f"{crm} shows new numbers since your last update.")
     return Plan(
         CheckInKind.CRM_CONFIRM,
         {
@@ -141,7 +143,7 @@ def engineering(
     epics: dict[str, Snapshot],
     today: date,
     policy: RiskPolicy,
-    tracker_name: str = "Jira",
+    sources: Sources,
 ) -> Plan | None:
     """Ask the engineer to explain tracker risk, else a light weekly confidence check."""
     milestones = [kr for kr in krs if kr.status.value != "done"]
@@ -153,6 +155,7 @@ def engineering(
             continue
         epic = epic_from_details(reading.details)
         fired = signals(epic, today, policy)
+        tracker_name = sources.title(kr.source.kind)
         if fired:
             reasons = "; it ".join(s.text for s in fired)
             return Plan(
@@ -160,7 +163,7 @@ def engineering(
                 {
                     "headline": (
                         f"{tracker_name} shows the work for *{kr.title}* ({epic.status}) {reasons}."
-                        if kr.source.jql
+                        if kr.source.query
                         else f"{tracker_name} shows epic {epic.key} *{epic.title}* {reasons}."
                     ),
                     "facts": [],

@@ -11,7 +11,9 @@ from typing import TYPE_CHECKING, Any
 from bot.core.breaker import Skipped, guarded
 from bot.core.cadence import local_time
 from bot.core.errors import IntegrationError, TransientError
-from bot.core.model import EpicFacts, KeyResult, Person, Snapshot, SourceKind
+from bot.core.model import EpicFacts, KeyResult, Person, Snapshot
+from bot.core.ports import CrmSource, TrackerSource
+from bot.core.sources import SourceRole
 from bot.core.text import amount
 
 if TYPE_CHECKING:
@@ -46,17 +48,39 @@ def epic_from_details(details: dict[str, Any]) -> EpicFacts:
     return EpicFacts(**data)
 
 
-async def sync_crm(deps: Deps, owners: Sequence[str] | None = None) -> SyncReport:
-    """One CRM call per (metric, period) for every rep at once (or only `owners`' key results);
-    snapshots keyed by key result."""
-    report = SyncReport(deps.crm.name if deps.crm else "crm")
-    if deps.crm is None:
-        return report
-    krs = [
-        kr
-        for kr in await deps.directory.key_results(owners)
-        if kr.source.kind is SourceKind.SALESFORCE
+async def sync_all(
+    deps: Deps, role: SourceRole | None = None, owners: Sequence[str] | None = None
+) -> list[SyncReport]:
+    """Every configured source (of `role`), each in bulk; a report per source."""
+    kinds = [
+        k
+        for k, known in deps.sources.kinds.items()
+        if (role is None or known.role is role) and configured(deps, k)
     ]
+    return [await sync(deps, kind, owners) for kind in kinds]
+
+
+def configured(deps: Deps, kind: str) -> bool:
+    return kind in deps.sources.crms or kind in deps.sources.trackers
+
+
+async def sync(deps: Deps, kind: str, owners: Sequence[str] | None = None) -> SyncReport:
+    """Read source `kind` for every key result bound to it (or only `owners`'); snapshots keyed
+    by key result."""
+    crm, tracker = deps.sources.crms.get(kind), deps.sources.trackers.get(kind)
+    report = SyncReport(deps.sources.title(kind))
+    krs = [kr for kr in await deps.directory.key_results(owners) if kr.source.kind == kind]
+    if crm is not None:
+        await _crm(deps, kind, crm, krs, report)
+    elif tracker is not None:
+        await _tracker(deps, kind, tracker, krs, report)
+    return report
+
+
+async def _crm(
+    deps: Deps, kind: str, crm: CrmSource, krs: list[KeyResult], report: SyncReport
+) -> None:
+    """One CRM call per (metric, options, period) for every rep at once."""
     people = {p.email: p for p in await deps.directory.people()}
     objectives = {o.key: o for o in await deps.directory.objectives()}
     now = deps.clock.now()
@@ -72,7 +96,6 @@ async def sync_crm(deps: Deps, owners: Sequence[str] | None = None) -> SyncRepor
             objective.period_end,
         )
         groups[key].append(kr)
-    crm = deps.crm
     before = crm.calls
     snapshots: list[Snapshot] = []
     for (metric, options, start, end), group in groups.items():
@@ -101,73 +124,74 @@ async def sync_crm(deps: Deps, owners: Sequence[str] | None = None) -> SyncRepor
                 asdict(d) | {"closed_on": d.closed_on.isoformat()}
                 for d in (figure.deals if figure else ())
             ]
-            snapshots.append(Snapshot(deps.crm.name, kr.key, metric, value, now, {"deals": deals}))
+            snapshots.append(Snapshot(kind, kr.key, metric, value, now, {"deals": deals}))
             name = people[kr.owner].name if kr.owner in people else kr.owner
             report.readings.append((name, kr.title, amount(value, kr.unit)))
     await deps.snapshots.record(snapshots)
     report.calls = crm.calls - before
     report.usage = crm.usage
-    return report
 
 
-async def sync_tracker(deps: Deps, owners: Sequence[str] | None = None) -> SyncReport:
-    """One tracker call for every linked epic (or only `owners`'); snapshots keyed by key result."""
-    report = SyncReport(deps.tracker.name if deps.tracker else "tracker")
-    if deps.tracker is None:
-        return report
-    krs = [
-        kr for kr in await deps.directory.key_results(owners) if kr.source.kind is SourceKind.JIRA
-    ]
+async def _tracker(
+    deps: Deps, kind: str, tracker: TrackerSource, krs: list[KeyResult], report: SyncReport
+) -> None:
+    """One tracker call for every linked epic, and one per query."""
     keys = sorted({kr.source.epic for kr in krs if kr.source.epic})
-    queries = sorted({kr.source.jql for kr in krs if kr.source.jql})
+    queries = sorted({kr.source.query for kr in krs if kr.source.query})
     if not keys and not queries:
-        return report
-    tracker = deps.tracker
+        return
     before = tracker.calls
 
     async def read() -> dict[str, EpicFacts]:
         epics = {e.key: e for e in await tracker.epics(keys)} if keys else {}
-        for jql in queries:  # a query is its own search: it cannot be merged with others
-            epics[jql] = await tracker.query(jql)
+        for text in queries:  # a query is its own search: it cannot be merged with others
+            epics[text] = await tracker.query(text)
         return epics
 
     try:
         epics = await guarded(deps, tracker.name, read)
     except Skipped as exc:
         report.skipped = str(exc)
-        return report
+        return
     except IntegrationError as exc:
         report.errors.append(str(exc))
-        return report
+        return
     finally:
         report.calls = tracker.calls - before
     people = {p.email: p for p in await deps.directory.people()}
-    await link_tracker_accounts(deps, [people[e] for e in {kr.owner for kr in krs} if e in people])
+    owners = [people[e] for e in {kr.owner for kr in krs} if e in people]
+    await link_tracker_accounts(deps, kind, tracker, owners)
     now = deps.clock.now()
     snapshots = []
     for kr in krs:
-        epic = epics.get(kr.source.epic or kr.source.jql or "")
+        epic = epics.get(kr.source.epic or kr.source.query or "")
         if epic is None:
             report.errors.append(f"{report.source}: epic {kr.source.epic} not found")
             continue
-        snapshots.append(
-            Snapshot(report.source, kr.key, "epic", epic.open_issues, now, epic_details(epic))
-        )
+        snapshots.append(Snapshot(kind, kr.key, "epic", epic.open_issues, now, epic_details(epic)))
         name = people[kr.owner].name if kr.owner in people else kr.owner
         state = "done" if epic.done else f"{epic.open_issues}/{epic.total_issues} open"
         report.readings.append((name, kr.title, f"{epic.key} {epic.status}, {state}"))
     await deps.snapshots.record(snapshots)
-    return report
 
 
-async def link_tracker_accounts(deps: Deps, owners: list[Person]) -> None:
+async def readings(deps: Deps, krs: Sequence[KeyResult], role: SourceRole) -> dict[str, Snapshot]:
+    """The latest reading of each of `krs` bound to a source of `role`, by key result."""
+    found: dict[str, Snapshot] = {}
+    for kind, bound in deps.sources.bound(krs, role).items():
+        found |= await deps.snapshots.latest(kind, [kr.key for kr in bound])
+    return found
+
+
+async def link_tracker_accounts(
+    deps: Deps, kind: str, tracker: TrackerSource, owners: list[Person]
+) -> None:
     """Match key result owners to tracker accounts by email, once; the org file's id wins."""
-    assert deps.tracker is not None
     for person in owners:
         if person.ids.tracker:
             continue
         try:
-            account = await deps.tracker.account(person.email)
+            account = await tracker.account(person.email)
         except IntegrationError:
             return  # matching is a nicety: a sync never fails for it
         if account:

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from bot.core.checkins import unasked
-from bot.core.sync import SyncReport, sync_crm, sync_tracker
+from bot.core.sync import SyncReport, configured, sync
 
 if TYPE_CHECKING:
     from bot.core.deps import Deps
-
-Sync = Callable[["Deps", Sequence[str] | None], Awaitable[SyncReport]]
 
 
 @dataclass
@@ -33,17 +30,11 @@ async def sync_due(deps: Deps, schedule: SyncSchedule) -> list[SyncReport]:
     about to be asked. A failure is reported, never raised: the prompt then asks by hand."""
     now = deps.clock.now()
     reports: list[SyncReport] = []
-    sources: list[tuple[str, object, Sync]] = [
-        ("crm", deps.crm, sync_crm),
-        ("tracker", deps.tracker, sync_tracker),
-    ]
     waiting: list[str] | None = None
-    for name, source, sync in sources:
-        if source is None:
-            continue
+    for name in [kind for kind in deps.sources.kinds if configured(deps, kind)]:
         last = schedule.last_full.get(name)
         if last is None or now - last >= schedule.every:
-            report = await sync(deps, None)
+            report = await sync(deps, name, None)
             if report.skipped is None:  # a skipped source is read as soon as it may be again
                 schedule.last_full[name] = now
             reports.append(report)
@@ -53,7 +44,7 @@ async def sync_due(deps: Deps, schedule: SyncSchedule) -> list[SyncReport]:
             p for p in waiting if now - schedule.read_at.get((name, p), last) >= schedule.fresh
         ]
         if owners:
-            report = await sync(deps, owners)
+            report = await sync(deps, name, owners)
             if report.skipped is None:
                 schedule.read_at.update({(name, p): now for p in owners})
             reports.append(report)

@@ -24,17 +24,21 @@ async def write_back(
     cleared) left pending: the edge runs it after the ack; a failure is reported and the answer
     itself stands."""
     flagging = reply.action is ActionId.FLAG_RISK and reply.write_back
-    tracker = deps.tracker
-    if tracker is None or not (flagging or reply.action is ActionId.ON_TRACK):
+    if not (flagging or reply.action is ActionId.ON_TRACK):
         return outcome
-    epics = [kr.source.epic for kr in krs if kr.source.epic]
+    bound = [kr for kr in krs if kr.source.epic and kr.source.kind in deps.sources.trackers]
+    if not bound:
+        return outcome
+    kind = bound[0].source.kind  # an answer is about one key result: one tracker
+    tracker: TrackerSource = deps.sources.trackers[kind]
+    epics = [kr.source.epic for kr in bound if kr.source.kind == kind and kr.source.epic]
     if not flagging:  # clear only what the tracker last showed as flagged
-        seen = await deps.snapshots.latest(tracker.name, [kr.key for kr in krs])
+        seen = await deps.snapshots.latest(kind, [kr.key for kr in bound])
         flagged = {str(s.details["key"]) for s in seen.values() if s.details.get("flagged")}
         epics = [epic for epic in epics if epic in flagged]
     if not epics:
         return outcome
-    source: TrackerSource = tracker
+    source = tracker
 
     async def tell() -> None:
         for epic in epics:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import date, time
 from typing import Any
 
+from pydantic import BaseModel
+
 from bot.core.model import (
     Identities,
     KeyResult,
@@ -16,7 +18,6 @@ from bot.core.model import (
     QuietHours,
     Role,
     SourceBinding,
-    SourceKind,
     Status,
     Team,
 )
@@ -77,13 +78,19 @@ def to_person(
     )
 
 
+def to_binding(spec: BaseModel) -> SourceBinding:
+    """`{KIND: {…}}` as a binding: the role's own fields (a metric, an epic, a query in the
+    kind's own language), and the kind's other options as text."""
+    [(kind, options)] = [(kind, options) for kind, options in spec if options is not None]
+    data = options.model_dump(exclude_none=True)
+    query = data.pop(getattr(type(options), "QUERY", "query"), None)
+    metric, epic = data.pop("metric", None), data.pop("epic", None)
+    rest = tuple(sorted((k, str(v)) for k, v in data.items()))
+    return SourceBinding(kind, metric=metric, epic=epic, query=query, options=rest)
+
+
 def to_key_result(kr: KeyResultSpec, objective: ObjectiveSpec) -> KeyResult:
-    source = SourceBinding()
-    if not isinstance(kr.source, str) and kr.source.salesforce:
-        sf = kr.source.salesforce
-        source = SourceBinding(SourceKind.SALESFORCE, metric=sf.metric, options=sf.options())
-    elif not isinstance(kr.source, str) and kr.source.jira:
-        source = SourceBinding(SourceKind.JIRA, epic=kr.source.jira.epic, jql=kr.source.jira.jql)
+    source = SourceBinding() if isinstance(kr.source, str) else to_binding(kr.source)
     milestone = kr.kind == "milestone"
     return KeyResult(
         key=kr.id,

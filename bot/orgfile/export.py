@@ -6,8 +6,9 @@ from typing import Any
 
 import yaml
 
-from bot.core.model import KeyResult, OrgChart, Person, SourceKind
+from bot.core.model import KeyResult, OrgChart, Person
 from bot.orgfile.schema import DAYS
+from integrations import registry
 
 
 def _person(p: Person) -> dict[str, Any]:
@@ -46,11 +47,11 @@ def _key_result(kr: KeyResult) -> dict[str, Any]:
     if kr.confidence is not None:
         data["confidence"] = kr.confidence
     data["status"] = kr.status.value
-    if kr.source.kind is SourceKind.SALESFORCE:
-        data["source"] = {"salesforce": {"metric": kr.source.metric, **dict(kr.source.options)}}
-    elif kr.source.kind is SourceKind.JIRA:
-        jira = {"epic": kr.source.epic} if kr.source.epic else {"jql": kr.source.jql}
-        data["source"] = {"jira": jira}
+    model = registry.binding_model(kr.source.kind)
+    if model is not None:
+        b = kr.source
+        own = {"metric": b.metric, "epic": b.epic, getattr(model, "QUERY", "query"): b.query}
+        data["source"] = {b.kind: {k: v for k, v in own.items() if v} | dict(b.options)}
     return data
 
 

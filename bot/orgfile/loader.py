@@ -19,6 +19,7 @@ from bot.orgfile.convert import to_chart
 from bot.orgfile.schema import (
     OrgFileSpec,
 )
+from integrations import registry
 
 Path_ = tuple[str | int, ...]
 SANDBAG_RATIO = 1.2
@@ -111,10 +112,12 @@ def load_text(text: str, filename: str = "<org file>") -> Loaded:
     return Loaded(to_chart(spec), tuple(sandbagging(spec, problems.lines, filename)))
 
 
-SOURCE_FORMS = (
-    "source must be manual, {salesforce: {metric: METRIC, …}}, "
-    "{jira: {epic: KEY}} or {jira: {jql: QUERY}}"
-)
+def _forms() -> str:
+    forms = ["manual"] + [f for m in registry.binding_models().values() for f in m.FORMS]  # type: ignore[attr-defined]
+    return f"source must be {', '.join(forms[:-1])} or {forms[-1]}"
+
+
+SOURCE_FORMS = _forms()
 
 
 def field_path(data: Any, loc: tuple[Any, ...]) -> Path_ | None:

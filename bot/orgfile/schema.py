@@ -12,11 +12,13 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    create_model,
     field_validator,
     model_validator,
 )
 
 from bot.core.text import MAX_MAGNITUDE
+from integrations import registry
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -30,12 +32,6 @@ def _email(value: str) -> str:
 def _key(value: str) -> str:
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}", value):
         raise ValueError(f"{value!r}: ids use letters, digits, '-', '_' or '.' (at most 100)")
-    return value
-
-
-def _epic(value: str) -> str:
-    if not re.fullmatch(r"[A-Z][A-Z0-9_]*-\d+", value):
-        raise ValueError(f"{value!r} is not a Jira issue key like PAY-12")
     return value
 
 
@@ -148,56 +144,25 @@ class PeriodSpec(Strict):
         return self
 
 
-class SalesforceSpec(Strict):
-    metric: Literal[
-        "closed_won_amount", "closed_won_count", "meetings_held", "sales_cycle_days", "custom"
-    ]
-    opportunity_type: str | None = None
-    record_type: str | None = None
-    currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
-    event_type: str | None = None
-    soql: str | None = None
-
-    @model_validator(mode="after")
-    def complete(self) -> SalesforceSpec:
-        if self.metric == "meetings_held" and not self.event_type:
-            raise ValueError("meetings_held needs event_type (the Event Type counted, e.g. Demo)")
-        if self.metric == "custom" and not (
-            self.soql and "GROUP BY OwnerId" in self.soql and " value" in self.soql
-        ):
-            raise ValueError(
-                "custom needs soql: an aggregate selecting `OwnerId` and a `value` alias, "
-                "with `GROUP BY OwnerId` ({start} and {end} are replaced by the period)"
-            )
-        return self
-
-    def options(self) -> tuple[tuple[str, str], ...]:
-        found = self.model_dump(exclude={"metric"}, exclude_none=True)
-        return tuple(sorted((k, str(v)) for k, v in found.items()))
+def _one_source(spec: BaseModel) -> BaseModel:
+    given = [kind for kind, options in spec if options is not None]
+    kinds = registry.names()
+    names = f"{', '.join(kinds[:-1])} or {kinds[-1]}" if len(kinds) > 1 else kinds[0]
+    if len(given) > 1:
+        raise ValueError(f"a key result has one source: {' or '.join(given)}, not both")
+    if not given:
+        raise ValueError(f"give {names} here, or write `source: manual`")
+    return spec
 
 
-class JiraSpec(Strict):
-    epic: Annotated[str, AfterValidator(_epic)] | None = None
-    jql: str | None = None
-
-    @model_validator(mode="after")
-    def one(self) -> JiraSpec:
-        if (self.epic is None) == (self.jql is None):
-            raise ValueError("give exactly one of epic or jql")
-        return self
-
-
-class SourceSpec(Strict):
-    salesforce: SalesforceSpec | None = None
-    jira: JiraSpec | None = None
-
-    @model_validator(mode="after")
-    def one(self) -> SourceSpec:
-        if self.salesforce and self.jira:
-            raise ValueError("a key result has one source: salesforce or jira, not both")
-        if not self.salesforce and not self.jira:
-            raise ValueError("give salesforce or jira here, or write `source: manual`")
-        return self
+# `{KIND: {…}}`: one registered source kind (integrations/registry.py), its options checked by
+# that kind's own binding model.
+SourceSpec: type[BaseModel] = create_model(
+    "SourceSpec",
+    __base__=Strict,
+    __validators__={"one": model_validator(mode="after")(_one_source)},
+    **{kind: (model | None, None) for kind, model in registry.binding_models().items()},  # type: ignore[call-overload]
+)
 
 
 class KeyResultSpec(Strict):
