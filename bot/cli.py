@@ -37,6 +37,11 @@ def parser() -> argparse.ArgumentParser:
         default=Path("goalnudge-demo.db"),
         help="SQLite file to create afresh (default: goalnudge-demo.db)",
     )
+    for role, default in ((SourceRole.CRM, "salesforce"), (SourceRole.TRACKER, "jira")):
+        choices = [k.name for k in registry.kinds().values() if k.role is role]
+        demo.add_argument(
+            f"--{role}", choices=choices, default=default, help=f"the {role} the demo reads"
+        )
     chat = sub.add_parser("chat", help="talk to the bot in the terminal as a person")
     chat.add_argument("--as", dest="email", required=True, metavar="EMAIL")
     db = sub.add_parser("db", help="database schema").add_subparsers(dest="action", required=True)
@@ -73,7 +78,9 @@ async def run_command(args: argparse.Namespace, settings: Settings) -> int:
         for leftover in (args.db, *(args.db.with_name(args.db.name + s) for s in ("-wal", "-shm"))):
             leftover.unlink(missing_ok=True)
         real = registry.sources(settings.model_copy(update={"goalnudge_sample_data": None}))
-        return await run_demo(f"sqlite+aiosqlite:///{args.db}", out, {**real.crms, **real.trackers})
+        url = f"sqlite+aiosqlite:///{args.db}"
+        configured = {**real.crms, **real.trackers}
+        return await run_demo(url, out, configured, crm=args.crm, tracker=args.tracker)
     if args.command == "serve":
         from bot.server import serve
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from itertools import count
 from pathlib import Path
@@ -15,6 +15,7 @@ from bot.core import checkins, digest
 from bot.core.answers import answer
 from bot.core.delivery import chase, deliver
 from bot.core.deps import Deps, FixedClock
+from bot.core.model import OrgChart
 from bot.core.ports import CrmSource, TrackerSource
 from bot.core.prompts import ActionId, Answer, Outcome
 from bot.core.sync import sync_all
@@ -81,22 +82,37 @@ class Demo:
         return outcome
 
 
+def bound_to(chart: OrgChart, kinds: Mapping[str, str]) -> OrgChart:
+    """The chart with each key result read by `kinds[its kind]` instead, its options kept."""
+    krs = tuple(
+        replace(kr, source=replace(kr.source, kind=kinds.get(kr.source.kind, kr.source.kind)))
+        for kr in chart.key_results
+    )
+    return replace(chart, key_results=krs)
+
+
 async def run_demo(
     url: str,
     write: Callable[[str], None] = print,
     configured: Mapping[str, CrmSource | TrackerSource] | None = None,
+    *,
+    crm: str = "salesforce",
+    tracker: str = "jira",
 ) -> int:
-    """Play the week; `configured` sources (by kind) replace the sample data's."""
+    """Play the week reading the `crm` and `tracker` kinds: sample data stands in for each
+    unless a `configured` source of that kind is given."""
     await upgrade(url)
     store = open_store(url, "acme")
     try:
-        loaded = load_file(SAMPLE_ORG)
-        report = await store.directory.import_chart(loaded.chart)
+        chart = bound_to(load_file(SAMPLE_ORG).chart, {"salesforce": crm, "jira": tracker})
+        report = await store.directory.import_chart(chart)
         clock = FixedClock(datetime(2026, 11, 16, 8, 0, tzinfo=ZoneInfo("UTC")))
-        sample = {"salesforce": SampleCrm(SAMPLE_DATA), "jira": SampleTracker(SAMPLE_DATA)}
+        kinds = registry.kinds()
+        sample_crm, sample_tracker = SampleCrm(SAMPLE_DATA), SampleTracker(SAMPLE_DATA)
+        sample_crm.name, sample_tracker.name = kinds[crm].title, kinds[tracker].title
+        sample = {crm: sample_crm, tracker: sample_tracker}
         deps = build_deps(store, clock, registry.of(sample | dict(configured or {})))
         demo = Demo(deps, clock, ConsoleChannel(write, clock), write)
-        chart = loaded.chart
         write(f"goalnudge demo — {chart.organisation.name}, one working week (database: {url})")
         write(
             f"Imported {SAMPLE_ORG.name}: {len(chart.people)} people, {len(chart.teams)} teams, "
