@@ -116,7 +116,10 @@ async def test_a_refused_body_is_never_logged(
             await slack.post((big, sr.signed(big, "wrong", content_type=sr.FORM)))
         ).status == 401
     assert SECRET_NOTE not in text_of(logged.records)
-    assert len(text_of(logged.records)) < 5_000  # 20 forged 900 KB requests, a few short lines
+    # 22 refused requests, 18 MB of forged bodies: no line carries any of it, and the refusals
+    # are throttled to a line or two (whatever else a busy machine logs meanwhile)
+    assert "x" * 40 not in text_of(logged.records)
+    assert len([r for r in logged.records if "refused" in r.getMessage()]) <= 2
     kr = await slack.app.deps.directory.key_result("arr-alice")
     assert kr is not None and kr.current == 300_000
 
