@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
+import json
 import time
 import uuid
 from collections import deque
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -29,6 +32,7 @@ class Invalid(Exception):
     pass
 
 
+@functools.cache
 def _comparable(name: str, value: Any) -> Any:
     if value is None:
         return None
@@ -42,29 +46,29 @@ def _comparable(name: str, value: Any) -> Any:
     return text.casefold()  # HubSpot compares enumerations and booleans ignoring case
 
 
-def _matches(deal: Json, f: Json) -> bool:
+def _predicate(f: Json) -> Callable[[Json], bool]:
+    """One filter of a search as a test on a deal's properties."""
     name, op = f.get("propertyName"), f.get("operator")
     if not name or not op:
         raise Invalid("filter needs propertyName and operator")
-    have = _comparable(name, deal.get(name))
     if op in ("IN", "NOT_IN"):
         values = f.get("values") or []
         if len(values) > MAX_VALUES:
             raise Invalid(f"at most {MAX_VALUES} values in an {op} filter, got {len(values)}")
-        inside = have in {_comparable(name, v) for v in values}
-        return inside if op == "IN" else not inside
+        wanted = {_comparable(name, v) for v in values}
+        return lambda d: (_comparable(name, d.get(name)) in wanted) == (op == "IN")
     if op == "HAS_PROPERTY":
-        return have is not None
-    want = _comparable(name, f.get("value"))
-    if have is None:
-        return False
-    if op == "BETWEEN":
-        return bool(want <= have <= _comparable(name, f.get("highValue")))
-    checks = {"EQ": have == want, "NEQ": have != want, "GT": have > want, "GTE": have >= want,
-              "LT": have < want, "LTE": have <= want}  # fmt: skip
-    if op not in checks:
+        return lambda d: d.get(name) is not None
+    want, high = _comparable(name, f.get("value")), _comparable(name, f.get("highValue"))
+    tests: dict[str, Callable[[Any], bool]] = {
+        "EQ": lambda v: v == want, "NEQ": lambda v: v != want, "GT": lambda v: v > want,
+        "GTE": lambda v: v >= want, "LT": lambda v: v < want, "LTE": lambda v: v <= want,
+        "BETWEEN": lambda v: want <= v <= high,
+    }  # fmt: skip
+    if op not in tests:
         raise Invalid(f"unsupported operator {op}")
-    return checks[op]
+    test = tests[op]
+    return lambda d: (v := _comparable(name, d.get(name))) is not None and test(v)
 
 
 class FakeHubSpot(ThreadedServer):
@@ -82,6 +86,7 @@ class FakeHubSpot(ThreadedServer):
         self.secondly: int | None = None  # answer 429 past this many requests in one second
         self._failures: deque[int] = deque()
         self._ids = itertools.count(1001)
+        self._searches: dict[str, list[Json]] = {}
 
     @property
     def url(self) -> str:
@@ -182,16 +187,7 @@ class FakeHubSpot(ThreadedServer):
             raise Invalid(f"limit must be at most {MAX_LIMIT}")
         if after + limit > MAX_RESULTS:
             raise Invalid(f"the search reaches at most {MAX_RESULTS} results")
-        found = [
-            d
-            for d in self.deals
-            if not groups or any(all(_matches(d, f) for f in g["filters"]) for g in groups)
-        ]
-        for sort in reversed(body.get("sorts") or []):
-            name = sort["propertyName"] if isinstance(sort, dict) else sort.lstrip("-")
-            down = (sort.get("direction") == "DESCENDING") if isinstance(sort, dict) else (
-                sort.startswith("-"))  # fmt: skip
-            found.sort(key=lambda d: _comparable(name, d.get(name)) or 0, reverse=down)
+        found = self._found(groups, body.get("sorts") or [])
         wanted = body.get("properties") or ["dealname", "amount", "closedate", "dealstage"]
         page = found[after : after + limit]
         answer: Json = {"total": len(found), "results": [
@@ -201,6 +197,22 @@ class FakeHubSpot(ThreadedServer):
         if after + limit < len(found):
             answer["paging"] = {"next": {"after": str(after + limit)}}
         return answer
+
+    def _found(self, groups: list[Json], sorts: list[Any]) -> list[Json]:
+        """The matching deals in order; kept while the deals stay as they are (paging reads
+        one search many times)."""
+        key = json.dumps([len(self.deals), groups, sorts], sort_keys=True)
+        if key in self._searches:
+            return self._searches[key]
+        tests = [[_predicate(f) for f in g.get("filters") or []] for g in groups]
+        found = [d for d in self.deals if not tests or any(all(t(d) for t in g) for g in tests)]
+        for sort in reversed(sorts):
+            name = sort["propertyName"] if isinstance(sort, dict) else sort.lstrip("-")
+            down = (sort.get("direction") == "DESCENDING") if isinstance(sort, dict) else (
+                sort.startswith("-"))  # fmt: skip
+            found.sort(key=lambda d: _comparable(name, d.get(name)) or 0, reverse=down)
+        self._searches = {key: found}
+        return found
 
     async def _owners(self, request: web.Request) -> web.Response:
         if (refused := self._refusal(request, dict(request.query))) is not None:
