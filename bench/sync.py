@@ -18,6 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
+from fakes.hubspot import FakeHubSpot  # noqa: E402
 from fakes.jira import FakeJira  # noqa: E402
 from fakes.salesforce import FakeSalesforce  # noqa: E402
 
@@ -36,9 +37,10 @@ from bot.core.model import (  # noqa: E402
     SourceKind,
 )
 from bot.core.sync import SyncReport, sync_crm, sync_tracker  # noqa: E402
+from integrations.hubspot import OWNERS_PER_SEARCH, PAGE, HubSpotCrm  # noqa: E402
 from integrations.jira import JiraCredentials, JiraTracker  # noqa: E402
 from integrations.salesforce import GROUPS, Credentials, SalesforceCrm  # noqa: E402
-from storage import open_store, upgrade  # noqa: E402
+from storage import Store, open_store, upgrade  # noqa: E402
 
 NOW = datetime(2026, 11, 16, 12, 0, tzinfo=UTC)
 START, END = date(2026, 10, 1), date(2026, 12, 31)
@@ -173,6 +175,7 @@ async def run(args: argparse.Namespace, database_url: str) -> list[dict[str, obj
             tracker_report = await sync_tracker(deps)
             tracker_seconds = time.perf_counter() - started
             ok = await correct(deps, args.people, args.epics, [crm_report, tracker_report])
+            hubspot = await hubspot_sync(store, args.people)
         finally:
             await store.close()
     size = min(JIRA_PAGE, jira.page_size)
@@ -190,7 +193,37 @@ async def run(args: argparse.Namespace, database_url: str) -> list[dict[str, obj
     }  # fmt: skip
     explain("salesforce", salesforce, sf.calls)
     explain("jira", tracked, jira.calls)
-    return [salesforce, tracked]
+    return [salesforce, tracked, hubspot]
+
+
+async def hubspot_sync(store: Store, people: int) -> dict[str, object]:
+    """The same reps and deals read from HubSpot: one deal search per 100 owners and 200 deals."""
+    async with FakeHubSpot() as fake:
+        for i in range(people):
+            for amount, day in zip(deals(i), DEAL_DAYS, strict=True):
+                fake.add_deal(owner(i), amount, day)
+        crm = HubSpotCrm(fake.token, fake.url)
+        deps = build_deps(store, FixedClock(NOW), crm, None)
+        started = time.perf_counter()
+        report = await sync_crm(deps)
+        seconds = time.perf_counter() - started
+    found = await deps.snapshots.latest("HubSpot", [f"arr-{i}" for i in range(people)])
+    bad = [i for i in range(people) if (s := found.get(f"arr-{i}")) is None
+           or s.value != sum(deals(i))]  # fmt: skip
+    if bad or report.errors:
+        log.error("HubSpot: wrong snapshots for reps %s; errors %s", bad[:10], report.errors[:5])
+    bound = (
+        METRICS
+        * math.ceil(people / OWNERS_PER_SEARCH)
+        * pages(len(DEAL_DAYS) * OWNERS_PER_SEARCH, PAGE)
+    )
+    result: dict[str, object] = {
+        "bench": "sync", "system": "hubspot", "people": people, "api_calls": len(fake.calls),
+        "bound": bound, "seconds": round(seconds, 3), "client_calls": crm.calls,
+        "within_bound": len(fake.calls) <= bound, "correct": not bad and not report.errors,
+    }  # fmt: skip
+    explain("hubspot", result, [(call, json.dumps(body)) for call, body in fake.calls])
+    return result
 
 
 def main() -> int:

@@ -182,9 +182,11 @@ class HubSpotCrm:
         floor: str | None = None
         after: str | None = None
         while True:
-            since = [Filter(property_name="hs_object_id", operator="GT", value=floor)]
+            since = (
+                [Filter(property_name="hs_object_id", operator="GT", value=floor)] if floor else []
+            )
             request = PublicObjectSearchRequest(
-                filter_groups=[FilterGroup(filters=base + (since if floor else []))],
+                filter_groups=[FilterGroup(filters=base + since)],
                 sorts=[{"propertyName": "hs_object_id", "direction": "ASCENDING"}],
                 properties=PROPERTIES,
                 limit=PAGE,

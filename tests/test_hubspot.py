@@ -28,8 +28,10 @@ async def hubspot() -> AsyncIterator[FakeHubSpot]:
         yield fake
 
 
-def crm(fake: FakeHubSpot, **kwargs: float) -> HubSpotCrm:
-    return HubSpotCrm(fake.token, fake.url, portal_id="24681357", **kwargs)  # type: ignore[arg-type]
+def crm(fake: FakeHubSpot, attempts: int = 5, backoff: float = 1.0) -> HubSpotCrm:
+    return HubSpotCrm(
+        fake.token, fake.url, attempts=attempts, backoff=backoff, portal_id="24681357"
+    )
 
 
 def rep(i: int, owner: str | None = None) -> Person:
