@@ -18,6 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
+from fakes.hubspot import FakeHubSpot  # noqa: E402
 from fakes.jira import FakeJira  # noqa: E402
 from fakes.salesforce import FakeSalesforce  # noqa: E402
 
@@ -35,10 +36,12 @@ from bot.core.model import (  # noqa: E402
     SourceBinding,
 )
 from bot.core.sync import SyncReport, sync  # noqa: E402
+from bot.demo import bound_to  # noqa: E402
 from integrations import registry  # noqa: E402
+from integrations.hubspot import OWNERS_PER_SEARCH, PAGE, HubSpotCrm  # noqa: E402
 from integrations.jira import JiraCredentials, JiraTracker  # noqa: E402
 from integrations.salesforce import GROUPS, Credentials, SalesforceCrm  # noqa: E402
-from storage import open_store, upgrade  # noqa: E402
+from storage import Store, open_store, upgrade  # noqa: E402
 
 NOW = datetime(2026, 11, 16, 12, 0, tzinfo=UTC)
 START, END = date(2026, 10, 1), date(2026, 12, 31)
@@ -122,11 +125,11 @@ async def correct(deps: Deps, people: int, epics: int, reports: list[SyncReport]
     for report in reports:
         if report.errors:
             log.error("%s sync errors: %s", report.source, report.errors[:5])
-    sf = await deps.snapshots.latest("Salesforce", [f"arr-{i}" for i in range(people)])
+    sf = await deps.snapshots.latest("salesforce", [f"arr-{i}" for i in range(people)])
     bad_sf = [
         i for i in range(people) if (s := sf.get(f"arr-{i}")) is None or s.value != sum(deals(i))
     ]
-    jira = await deps.snapshots.latest("Jira", [f"ship-{j}" for j in range(1, epics + 1)])
+    jira = await deps.snapshots.latest("jira", [f"ship-{j}" for j in range(1, epics + 1)])
     want = {j: (CHILDREN - done_children(j), CHILDREN) for j in range(1, epics + 1)}
     bad_jira = [
         j for j, (open_, total) in want.items()
@@ -175,6 +178,7 @@ async def run(args: argparse.Namespace, database_url: str) -> list[dict[str, obj
             tracker_report = await sync(deps, "jira")
             tracker_seconds = time.perf_counter() - started
             ok = await correct(deps, args.people, args.epics, [crm_report, tracker_report])
+            hubspot = await hubspot_sync(store, args.people, args.epics)
         finally:
             await store.close()
     size = min(JIRA_PAGE, jira.page_size)
@@ -192,7 +196,39 @@ async def run(args: argparse.Namespace, database_url: str) -> list[dict[str, obj
     }  # fmt: skip
     explain("salesforce", salesforce, sf.calls)
     explain("jira", tracked, jira.calls)
-    return [salesforce, tracked]
+    return [salesforce, tracked, hubspot]
+
+
+async def hubspot_sync(store: Store, people: int, epics: int) -> dict[str, object]:
+    """The same reps and deals read from HubSpot (their key results bound to it now, beside the
+    engineers' Jira): one deal search per 100 owners and 200 deals."""
+    await store.directory.import_chart(bound_to(chart(people, epics), {"salesforce": "hubspot"}))
+    async with FakeHubSpot() as fake:
+        for i in range(people):
+            for amount, day in zip(deals(i), DEAL_DAYS, strict=True):
+                fake.add_deal(owner(i), amount, day)
+        crm = HubSpotCrm(fake.token, fake.url)
+        deps = build_deps(store, FixedClock(NOW), registry.of({"hubspot": crm}))
+        started = time.perf_counter()
+        report = await sync(deps, "hubspot")
+        seconds = time.perf_counter() - started
+    found = await deps.snapshots.latest("hubspot", [f"arr-{i}" for i in range(people)])
+    bad = [i for i in range(people) if (s := found.get(f"arr-{i}")) is None
+           or s.value != sum(deals(i))]  # fmt: skip
+    if bad or report.errors:
+        log.error("HubSpot: wrong snapshots for reps %s; errors %s", bad[:10], report.errors[:5])
+    bound = (
+        METRICS
+        * math.ceil(people / OWNERS_PER_SEARCH)
+        * pages(len(DEAL_DAYS) * OWNERS_PER_SEARCH, PAGE)
+    )
+    result: dict[str, object] = {
+        "bench": "sync", "system": "hubspot", "people": people, "api_calls": len(fake.calls),
+        "bound": bound, "seconds": round(seconds, 3), "client_calls": crm.calls,
+        "within_bound": len(fake.calls) <= bound, "correct": not bad and not report.errors,
+    }  # fmt: skip
+    explain("hubspot", result, [(call, json.dumps(body)) for call, body in fake.calls])
+    return result
 
 
 def main() -> int:

@@ -75,6 +75,10 @@ class Settings(BaseSettings):
     jira_pat: str | None = None
     jira_timeout_seconds: float = Field(20.0, gt=0, le=300)
     salesforce_timeout_seconds: float = Field(20.0, gt=0, le=300)
+    hubspot_access_token: str | None = None  # a private app's token, scope crm.objects.deals.read
+    hubspot_api_url: str = "https://api.hubapi.com"
+    hubspot_timeout_seconds: float = Field(20.0, gt=0, le=300)
+    hubspot_portal_id: str | None = None  # only to link deals to their HubSpot page
     goalnudge_breaker_failures: int = Field(3, ge=1)
     goalnudge_breaker_cooldown_seconds: float = Field(300.0, ge=0)
 

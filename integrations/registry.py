@@ -24,6 +24,7 @@ CRM, TRACKER = SourceRole.CRM, SourceRole.TRACKER
 KINDS: tuple[tuple[Kind, str], ...] = (
     (Kind("salesforce", CRM, "Salesforce"), "integrations.salesforce"),
     (Kind("jira", TRACKER, "Jira"), "integrations.jira"),
+    (Kind("hubspot", CRM, "HubSpot"), "integrations.hubspot"),
 )
 
 

@@ -189,7 +189,7 @@ async def test_an_unreachable_jira_costs_one_timeout_a_round_then_is_left_alone_
         slack.at("2026-11-19 10:09", "Europe/Berlin")  # the cool-down has passed: one probe
         await tick(slack.app, slack.channel)
         assert len(jira.calls) > seen
-        readings = await slack.app.deps.snapshots.latest("Jira", ["fraud-api"])
+        readings = await slack.app.deps.snapshots.latest("jira", ["fraud-api"])
         assert readings["fraud-api"].details["key"] == "RISK-7"
         metric = samples(await metrics_text(slack))
         assert metric("goalnudge_integration_circuit_total", source="Jira", event="closed") == 1
