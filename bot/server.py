@@ -17,6 +17,8 @@ from bot import logs
 from bot.app import App, open_app
 from bot.channels.base import Channel
 from bot.channels.router import Router
+from bot.channels.slack import PLATFORM as SLACK
+from bot.channels.teams import PLATFORM as TEAMS
 from bot.config import Settings
 from bot.core import checkins, digest, firstrun
 from bot.core.deps import Deps
@@ -74,7 +76,7 @@ def channels(
         settings, app.deps, app.store.conversations, worker
     )
     app.deps = replace(app.deps, reachability=teams.refusals)  # whom Teams refused: not asked
-    return Router(slack, teams), parts
+    return Router({TEAMS: teams, SLACK: slack}, by_email={SLACK}), parts  # Teams first, as ever
 
 
 async def outbound_channel(settings: Settings, app: App) -> Channel | None:
@@ -111,11 +113,10 @@ def build_web_app(settings: Settings, app: App) -> tuple[web.Application, Channe
     worker = web_app[WORKER] = Worker()
     router, parts = channels(settings, app, worker)
     web_app.cleanup_ctx.append(inbox_worker(worker, parts.get("workspaces")))  # type: ignore[arg-type]
-    for name, channel in (("slack", router.slack), ("teams", router.teams)):
-        if channel is not None:
-            health.api[name] = channel.stats  # type: ignore[attr-defined]
-    if router.slack is not None:
-        health.platform_checks["slack"] = router.slack.ready  # type: ignore[attr-defined]
+    for name, channel in router.channels.items():
+        health.api[name] = channel.stats  # type: ignore[attr-defined]
+    if SLACK in router.channels:
+        health.platform_checks[SLACK] = router.channels[SLACK].ready  # type: ignore[attr-defined]
     if "workspaces" in parts:  # OAuth: no one token to check; the calls of all workspaces
         health.api["slack"] = parts["workspaces"].stats  # type: ignore[attr-defined]
     if teams_ready := credentials_check(settings):

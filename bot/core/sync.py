@@ -142,7 +142,8 @@ async def sync_tracker(deps: Deps, owners: Sequence[str] | None = None) -> SyncR
     finally:
         report.calls = tracker.calls - before
     people = {p.email: p for p in await deps.directory.people()}
-    await link_tracker_accounts(deps, [people[e] for e in {kr.owner for kr in krs} if e in people])
+    owners = sorted({(str(kr.source.kind), kr.owner) for kr in krs})  # the source's kind: its ids
+    await link_tracker_accounts(deps, [(kind, people[e]) for kind, e in owners if e in people])
     now = deps.clock.now()
     snapshots = []
     for kr in krs:
@@ -160,15 +161,16 @@ async def sync_tracker(deps: Deps, owners: Sequence[str] | None = None) -> SyncR
     return report
 
 
-async def link_tracker_accounts(deps: Deps, owners: list[Person]) -> None:
-    """Match key result owners to tracker accounts by email, once; the org file's id wins."""
+async def link_tracker_accounts(deps: Deps, owners: list[tuple[str, Person]]) -> None:
+    """Match key result owners to their accounts in the tracker of that kind by email, once; the
+    org file's id wins."""
     assert deps.tracker is not None
-    for person in owners:
-        if person.ids.tracker:
+    for kind, person in owners:
+        if person.ids.get(kind):
             continue
         try:
             account = await deps.tracker.account(person.email)
         except IntegrationError:
             return  # matching is a nicety: a sync never fails for it
         if account:
-            await deps.directory.link_identity(person.email, "tracker", account)
+            await deps.directory.link_identity(person.email, kind, account)
