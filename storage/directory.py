@@ -9,10 +9,10 @@ from typing import Any, TypeVar
 
 from sqlalchemy import select
 
-from bot.core.model import Identities, KeyResult, Objective, Organisation, OrgChart, Person, Team
+from bot.core.model import KeyResult, Objective, Organisation, OrgChart, Person, Team
 from bot.core.ports import ImportReport
 from storage import convert
-from storage.db import Scope
+from storage.db import Scope, upsert
 from storage.models import (
     Base,
     IdentityRow,
@@ -25,6 +25,7 @@ from storage.models import (
 
 Row = TypeVar("Row", bound=Base)
 log = logging.getLogger("goalnudge.storage")
+UNIQUE_KIND = ("person_id", "kind")  # a person has one id of each kind
 
 
 class SqlDirectory:
@@ -212,7 +213,9 @@ class SqlDirectory:
             )
             if taken is not None and taken != row.id:
                 log.warning("a %s id already belongs to someone else: not linked to another", kind)
-            else:
-                convert.set_identities(row, Identities.of({kind: value}))
+            else:  # two requests may link the same person at once: the last one stays
+                ids = {"org_id": org, "person_id": row.id, "kind": kind, "value": value}
+                dialect = session.bind.dialect.name
+                await session.execute(upsert(dialect, IdentityRow, UNIQUE_KIND, ids))
             if timezone and not row.timezone_known:
                 row.timezone, row.timezone_known = timezone, True

@@ -261,7 +261,7 @@ async def test_rate_limits_and_errors_never_lose_a_nudge(slack: Slack) -> None:
         row is not None
         and row.state.value == "sent"
         and row.message_ref
-        == "DUALICE:" + (sent[-1].params.get("ts", "") or row.message_ref.split(":")[1])
+        == "slack|DUALICE:" + (sent[-1].params.get("ts", "") or row.message_ref.split(":")[1])
     )
 
 
