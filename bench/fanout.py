@@ -58,7 +58,7 @@ def chart(slug: str, n: int) -> OrgChart:
     """N engineers, each owning one manual milestone key result."""
     people = tuple(
         Person(email(i), f"Engineer {i}", Role.ENGINEERING, "UTC", working_days=EVERY_DAY,
-               ids=Identities(slack=user(i)))
+               ids=Identities.of(slack=user(i)))
         for i in range(n)
     )  # fmt: skip
     objective = Objective("ship", "Ship things", date(2026, 10, 1), date(2026, 12, 31))

@@ -72,7 +72,12 @@ def done_children(j: int) -> int:
 
 def chart(people: int, epics: int) -> OrgChart:
     reps = [
-        Person(f"rep{i}@bench.example", f"Rep {i}", Role.SALES, ids=Identities(crm=owner(i)))
+        Person(
+            f"rep{i}@bench.example",
+            f"Rep {i}",
+            Role.SALES,
+            ids=Identities.of(salesforce=owner(i), hubspot=owner(i)),  # one id in each CRM
+        )
         for i in range(people)
     ]
     engineers = [
@@ -80,7 +85,7 @@ def chart(people: int, epics: int) -> OrgChart:
             f"eng{j}@bench.example",
             f"Engineer {j}",
             Role.ENGINEERING,
-            ids=Identities(tracker=f"acct-{j}"),
+            ids=Identities.of(jira=f"acct-{j}"),
         )
         for j in range(1, epics + 1)
     ]

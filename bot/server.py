@@ -16,6 +16,8 @@ from aiohttp import web
 from bot import logs
 from bot.app import App, open_app
 from bot.channels.router import Router
+from bot.channels.slack import PLATFORM as SLACK
+from bot.channels.teams import PLATFORM as TEAMS
 from bot.config import Settings
 from bot.core import checkins, digest, firstrun
 from bot.core.channel import Channel
@@ -53,7 +55,7 @@ def channels(
     `worker` applies what their listeners record in the inbox (none runs for CLI commands)."""
     worker = worker or Worker()
     parts: dict[str, object] = {}
-    router = Router()
+    router = Router({TEAMS: None, SLACK: None}, by_email={SLACK})  # Teams first, as ever
 
     async def send_queued() -> None:
         """What an answer queued (a manager's notice), to each person where they are."""
@@ -64,7 +66,7 @@ def channels(
         from bot.channels.slack.channel import SlackAvailability
 
         parts["slack"], slack = build_slack(settings, app.deps, worker, send_queued)
-        router.slack = slack
+        router.register(SLACK, slack)
         app.deps = replace(app.deps, availability=SlackAvailability(slack))
     elif settings.slack_oauth:
         from bot.channels.slack.app import build_oauth
@@ -79,7 +81,7 @@ def channels(
     parts["teams_adapter"], parts["teams_bot"], teams = build_teams(
         settings, app.deps, app.store.conversations, worker, send_queued
     )
-    router.teams = teams
+    router.register(TEAMS, teams)
     app.deps = replace(app.deps, reachability=teams.refusals)  # whom Teams refused: not asked
     return router, parts
 
@@ -118,11 +120,10 @@ def build_web_app(settings: Settings, app: App) -> tuple[web.Application, Channe
     worker = web_app[WORKER] = Worker()
     router, parts = channels(settings, app, worker)
     web_app.cleanup_ctx.append(inbox_worker(worker, parts.get("workspaces")))  # type: ignore[arg-type]
-    for name, channel in (("slack", router.slack), ("teams", router.teams)):
-        if channel is not None:
-            health.api[name] = channel.stats  # type: ignore[attr-defined]
-    if router.slack is not None:
-        health.platform_checks["slack"] = router.slack.ready  # type: ignore[attr-defined]
+    for name, channel in router.channels.items():
+        health.api[name] = channel.stats  # type: ignore[attr-defined]
+    if SLACK in router.channels:
+        health.platform_checks[SLACK] = router.channels[SLACK].ready  # type: ignore[attr-defined]
     if "workspaces" in parts:  # OAuth: no one token to check; the calls of all workspaces
         health.api["slack"] = parts["workspaces"].stats  # type: ignore[attr-defined]
     if teams_ready := credentials_check(settings):

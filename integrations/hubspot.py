@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from bot.config import Settings
 
 NAME = "HubSpot"
+KIND = "hubspot"  # its registered kind: the org file's `ids: {hubspot: OWNER_ID}`
 API_URL = "https://api.hubapi.com"
 METRICS = ("closed_won_amount", "closed_won_count")
 OPTIONS = {"pipeline": "pipeline", "deal_type": "dealtype"}  # binding option -> deal property
@@ -41,7 +42,7 @@ MAX_PAUSE = 10.0  # seconds at most between two tries of a 429/5xx
 
 def owner_id(person: Person) -> str | None:
     """The person's HubSpot owner id, when the org file gives it."""
-    return person.ids.crm
+    return person.ids.get(KIND)
 
 
 def millis(day: date, *, end: bool = False) -> str:

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("goalnudge.salesforce")
 T = TypeVar("T")
 NAME = "Salesforce"
+KIND = "salesforce"  # of key result sources, and of the people's ids here (Salesforce User ids)
 GROUPS = 2000  # Salesforce returns at most 2,000 aggregate groups per query
 EMAILS_PER_QUERY = 300  # keeps a User lookup's URL well under the 16,384-character limit
 DEAL_DAYS = 14
@@ -89,6 +90,11 @@ def login(c: Credentials, timeout: float = TIMEOUT) -> Salesforce:
         "no credentials: set SALESFORCE_USERNAME and SALESFORCE_PASSWORD "
         "(+ SALESFORCE_SECURITY_TOKEN), a JWT key, or a session id",
     )
+
+
+def owner_id(person: Person) -> str | None:
+    """The person's Salesforce User id, when the org file (or a lookup) gave one."""
+    return person.ids.get(KIND)
 
 
 def soql_date(value: date) -> str:
@@ -184,8 +190,8 @@ class SalesforceCrm:
 
     async def owners(self, people: Sequence[Person]) -> dict[str, str]:
         """Salesforce User id per email: from the org file, else one User query by email."""
-        found = {p.email: p.ids.crm for p in people if p.ids.crm}
-        missing = [p.email for p in people if not p.ids.crm and p.email not in self.owner_ids]
+        found = {p.email: known for p in people if (known := owner_id(p))}
+        missing = [p.email for p in people if not owner_id(p) and p.email not in self.owner_ids]
         for i in range(0, len(missing), EMAILS_PER_QUERY):
             emails = ", ".join(quote(e) for e in missing[i : i + EMAILS_PER_QUERY])
             for row in await self.query_all(

@@ -26,6 +26,7 @@ from bot.core.model import (
 from storage.models import (
     BlockerRow,
     CheckInRow,
+    IdentityRow,
     KeyResultRow,
     ObjectiveRow,
     PersonRow,
@@ -47,7 +48,7 @@ def person(row: PersonRow) -> Person:
         working_days=tuple(int(d) for d in row.working_days.split(",") if d),
         quiet_hours=quiet,
         snoozed_until=row.snoozed_until,
-        ids=Identities(row.slack_id, row.teams_id, row.crm_id, row.tracker_id),
+        ids=Identities(tuple((i.kind, i.value) for i in row.identities)),
         timezone_known=row.timezone_known,
         country=row.country,
         checkin_days=tuple(int(d) for d in row.checkin_days.split(","))
@@ -58,21 +59,11 @@ def person(row: PersonRow) -> Person:
 
 
 def person_fields(p: Person) -> dict[str, Any]:
-    """Declared fields; a timezone or chat/CRM id only when given (else chat may supply it)."""
+    """Declared fields; a timezone only when given (else chat may supply it). Identities are
+    rows of their own: `set_identities`."""
     zone = {"timezone": p.timezone, "timezone_known": True} if p.timezone_known else {}
-    ids = {
-        column: value
-        for column, value in (
-            ("slack_id", p.ids.slack),
-            ("teams_id", p.ids.teams),
-            ("crm_id", p.ids.crm),
-            ("tracker_id", p.ids.tracker),
-        )
-        if value is not None
-    }
     return (
         zone
-        | ids
         | {
             "email": p.email,
             "name": p.name,
@@ -87,6 +78,21 @@ def person_fields(p: Person) -> dict[str, Any]:
         | ({"checkin_days": ",".join(map(str, p.checkin_days))} if p.checkin_days else {})
         | ({"checkin_at": p.checkin_at.strftime("%H:%M")} if p.checkin_at else {})
     )
+
+
+def set_identities(row: PersonRow, ids: Identities) -> list[str]:
+    """Give the person these ids (others they have are kept); the kinds that changed."""
+    have = {i.kind: i for i in row.identities}
+    changed = []
+    for kind, value in ids.items():
+        if kind not in have:
+            row.identities.append(IdentityRow(org_id=row.org_id, kind=kind, value=value))
+        elif have[kind].value != value:
+            have[kind].value = value
+        else:
+            continue
+        changed.append(f"{kind} id")
+    return changed
 
 
 def team(row: TeamRow) -> Team:

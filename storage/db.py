@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import heapq
 import itertools
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,6 +53,15 @@ def insert_new(dialect: str, model: Any, *unique: str) -> Any:
     stays as it is."""
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
     return insert(model.__table__).on_conflict_do_nothing(index_elements=list(unique))
+
+
+def upsert(dialect: str, model: Any, unique: Sequence[str], values: dict[str, Any]) -> Any:
+    """INSERT … ON CONFLICT (`unique`) DO UPDATE: the row takes `values` whether or not it was
+    there, even when another transaction inserts it at the same time."""
+    insert = (pg_insert if dialect == "postgresql" else sqlite_insert)(model.__table__)
+    insert = insert.values(values)
+    changed = {k: insert.excluded[k] for k in values if k not in unique}
+    return insert.on_conflict_do_update(index_elements=list(unique), set_=changed)
 
 
 def _pragmas(dbapi_connection: Any, _record: object) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
@@ -11,9 +12,10 @@ from sqlalchemy import select
 from bot.core.model import KeyResult, Objective, Organisation, OrgChart, Person, Team
 from bot.core.ports import ImportReport
 from storage import convert
-from storage.db import Scope
+from storage.db import Scope, upsert
 from storage.models import (
     Base,
+    IdentityRow,
     KeyResultRow,
     ObjectiveRow,
     OrganisationRow,
@@ -22,13 +24,8 @@ from storage.models import (
 )
 
 Row = TypeVar("Row", bound=Base)
-IDENTITY_COLUMNS = {
-    "slack": PersonRow.slack_id,
-    "teams": PersonRow.teams_id,
-    "crm": PersonRow.crm_id,
-    "tracker": PersonRow.tracker_id,
-    "email": PersonRow.email,
-}
+log = logging.getLogger("goalnudge.storage")
+UNIQUE_KIND = ("person_id", "kind")  # a person has one id of each kind
 
 
 class SqlDirectory:
@@ -49,13 +46,22 @@ class SqlDirectory:
         return convert.person(rows[0]) if rows else None
 
     async def person_by_identity(self, kind: str, value: str) -> Person | None:
-        rows = await self._all(PersonRow, IDENTITY_COLUMNS[kind] == value)
-        return convert.person(rows[0]) if rows else None
+        return (await self.people_by_identity(kind, [value])).get(value)
 
     async def people_by_identity(self, kind: str, values: Sequence[str]) -> dict[str, Person]:
-        column = IDENTITY_COLUMNS[kind]
-        rows = await self._all(PersonRow, column.in_(list(set(values))))
-        return {str(getattr(r, column.key)): convert.person(r) for r in rows}
+        """Whom each id of `kind` belongs to, in one query through the (org, kind, value) key."""
+        async with self.scope.sessions() as session:
+            org = await self.scope.org_id(session)
+            query = (
+                select(IdentityRow.value, PersonRow)
+                .join(PersonRow, PersonRow.id == IdentityRow.person_id)
+                .where(
+                    IdentityRow.org_id == org,
+                    IdentityRow.kind == kind,
+                    IdentityRow.value.in_(list(set(values))),
+                )
+            )
+            return {value: convert.person(row) for value, row in (await session.execute(query))}
 
     async def people(self, emails: Sequence[str] | None = None) -> list[Person]:
         where = [PersonRow.email.in_(list(emails))] if emails is not None else []
@@ -119,6 +125,7 @@ class SqlDirectory:
                 fields: dict[str, Any],
                 position: int | None = None,
                 extra_on_create: Callable[[], dict[str, Any]] | None = None,
+                related: Callable[[Any], list[str]] | None = None,
             ) -> None:
                 column = getattr(model, key_column)
                 row = (
@@ -130,14 +137,17 @@ class SqlDirectory:
                     fields = fields | {"position": position}
                 if row is None:
                     more = extra_on_create() if extra_on_create else {}
-                    session.add(model(org_id=org_id, **(more | fields)))
+                    session.add(row := model(org_id=org_id, **(more | fields)))
+                    if related:
+                        related(row)
                     created.append(f"{label} {key}")
                     return
                 changed = {k: v for k, v in fields.items() if getattr(row, k) != v}
                 for name, value in changed.items():
                     setattr(row, name, value)
-                if changed:
-                    updated.append(f"{label} {key} ({', '.join(sorted(changed))})")
+                names = sorted([*changed, *(related(row) if related else [])])
+                if names:
+                    updated.append(f"{label} {key} ({', '.join(names)})")
 
             for p in chart.people:
                 await upsert(
@@ -150,6 +160,7 @@ class SqlDirectory:
                         "timezone": p.timezone,
                         "timezone_known": p.timezone_known,
                     },
+                    related=lambda row, p=p: convert.set_identities(row, p.ids),
                 )
             for t in chart.teams:
                 await upsert(TeamRow, "name", t.name, "team", convert.team_fields(t))
@@ -185,7 +196,7 @@ class SqlDirectory:
     async def link_identity(
         self, email: str, kind: str, value: str, timezone: str | None = None
     ) -> None:
-        """Remember how a chat platform knows a person; adopt its timezone if we had none."""
+        """Remember how another system knows a person; adopt its timezone if we had none."""
         async with self.scope.sessions() as session, session.begin():
             org = await self.scope.org_id(session)
             row = (
@@ -193,7 +204,18 @@ class SqlDirectory:
                     select(PersonRow).where(PersonRow.org_id == org, PersonRow.email == email)
                 )
             ).first()
-            if row is not None:
-                setattr(row, IDENTITY_COLUMNS[kind].key, value)
-                if timezone and not row.timezone_known:
-                    row.timezone, row.timezone_known = timezone, True
+            if row is None:
+                return
+            taken = await session.scalar(
+                select(IdentityRow.person_id).where(
+                    IdentityRow.org_id == org, IdentityRow.kind == kind, IdentityRow.value == value
+                )
+            )
+            if taken is not None and taken != row.id:
+                log.warning("a %s id already belongs to someone else: not linked to another", kind)
+            else:  # two requests may link the same person at once: the last one stays
+                ids = {"org_id": org, "person_id": row.id, "kind": kind, "value": value}
+                dialect = session.bind.dialect.name
+                await session.execute(upsert(dialect, IdentityRow, UNIQUE_KIND, ids))
+            if timezone and not row.timezone_known:
+                row.timezone, row.timezone_known = timezone, True

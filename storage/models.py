@@ -19,7 +19,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
 
@@ -75,10 +75,25 @@ class PersonRow(Base):
     quiet_start: Mapped[str | None] = mapped_column(String(5))
     quiet_end: Mapped[str | None] = mapped_column(String(5))
     snoozed_until: Mapped[date | None] = mapped_column(Date)
-    slack_id: Mapped[str | None] = mapped_column(String(64), index=True)
-    teams_id: Mapped[str | None] = mapped_column(String(128), index=True)
-    crm_id: Mapped[str | None] = mapped_column(String(64))
-    tracker_id: Mapped[str | None] = mapped_column(String(128))
+    # Loaded with the people, in one more query for all of them (never one per person).
+    identities: Mapped[list[IdentityRow]] = relationship(
+        lazy="selectin", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class IdentityRow(Base):
+    """How another system (a chat platform, a CRM, a tracker) knows a person: one row a kind."""
+
+    __tablename__ = "identities"
+    __table_args__ = (
+        UniqueConstraint("org_id", "kind", "value"),  # also the index lookups by id go through
+        UniqueConstraint("person_id", "kind"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int] = org_fk()
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(40))
+    value: Mapped[str] = mapped_column(String(128))
 
 
 class TeamRow(Base):

@@ -49,7 +49,9 @@ def message(i: int) -> tuple[str, str]:
 
 
 def chart(slug: str, n: int) -> OrgChart:
-    people = [Person(email(i), f"Rep {i}", Role.SALES, ids=Identities(user(i))) for i in range(n)]
+    people = [
+        Person(email(i), f"Rep {i}", Role.SALES, ids=Identities.of(slack=user(i))) for i in range(n)
+    ]
     objective = Objective("arr", "Grow new ARR", date(2026, 10, 1), date(2026, 12, 31))
     krs = [
         KeyResult(f"arr-{i}", "arr", TITLE.format(i), email(i), unit="$", target=TARGET, source=CRM)

@@ -37,7 +37,7 @@ async def seed(url: str) -> None:
             Role.ENGINEERING,
             "UTC",
             working_days=EVERY_DAY,
-            ids=Identities(slack=f"U{i:04d}"),
+            ids=Identities.of(slack=f"U{i:04d}"),
             checkin_days=EVERY_DAY,
             checkin_at=time(0, 0),
         )

@@ -36,7 +36,7 @@ def crm(fake: FakeHubSpot, attempts: int = 5, backoff: float = 1.0) -> HubSpotCr
 
 
 def rep(i: int, owner: str | None = None) -> Person:
-    return Person(f"rep{i}@acme.example", f"Rep {i}", Role.SALES, ids=Identities(crm=owner))
+    return Person(f"rep{i}@acme.example", f"Rep {i}", Role.SALES, ids=Identities.of(hubspot=owner))
 
 
 async def test_many_owners_are_read_in_a_few_searches_with_the_deals_behind_them(

@@ -58,7 +58,7 @@ async def test_every_epic_in_one_search_and_the_nudge_names_the_signal(
     report = await sync(deps, "jira")
     assert report.ok, report.errors
     erin = await deps.directory.person(ERIN)
-    assert erin is not None and erin.ids.tracker == "acct-erin"  # matched by email, remembered
+    assert erin is not None and erin.ids.get("jira") == "acct-erin"  # matched by email, remembered
     assert ("Erin Walsh", "Ship Payment Gateway v2", "PAY-12 In Progress, 6/15 open") in (
         report.readings
     )

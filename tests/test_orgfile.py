@@ -82,7 +82,7 @@ def test_sample_people_keep_their_own_settings(sample: Loaded) -> None:
     assert bob.working_days == (0, 1, 2, 3, 4)
     assert lena.timezone == "America/New_York"  # no timezone of her own: the organisation's
     assert lena.manager is None
-    assert people["alice@acme.example"].ids.crm == "0058d000001AbCdAAK"
+    assert people["alice@acme.example"].ids.get("salesforce") == "0058d000001AbCdAAK"
     platform = sample.chart.teams[1]
     assert platform.manager == "maya@acme.example"
     assert platform.members == ("erin@acme.example", "farid@acme.example", "grace@acme.example")

@@ -62,7 +62,9 @@ def crm(fake: FakeSalesforce) -> SalesforceCrm:
 
 
 def person(name: str, crm_id: str | None = None) -> Person:
-    return Person(f"{name}@acme.example", name.title(), Role.SALES, ids=Identities(crm=crm_id))
+    return Person(
+        f"{name}@acme.example", name.title(), Role.SALES, ids=Identities.of(salesforce=crm_id)
+    )
 
 
 async def test_closed_won_per_rep_in_one_query_with_the_deals_behind_it(

@@ -61,9 +61,11 @@ async def everyone_due(on: Running) -> int:
     return len(PEOPLE)
 
 
-async def assert_one_message_each_and_recorded(fake: FakeSlack, on: Running) -> None:
+async def assert_one_message_each_and_recorded(
+    fake: FakeSlack, on: Running, kind: str = "slack|"
+) -> None:
     """Every person asked has exactly one message in their DM, and their row is sent with the
-    reference of that very message."""
+    reference of that very message (named by its platform when sent through the router)."""
     since = on.clock.now() - timedelta(days=1)
     rows = await on.app.deps.outbox.between(since, on.clock.now())
     assert rows
@@ -71,7 +73,7 @@ async def assert_one_message_each_and_recorded(fake: FakeSlack, on: Running) -> 
         user = next(u for u, name in PEOPLE.items() if row.person.startswith(name))
         [message] = fake.history[f"D{user}"]
         assert row.state is CheckInState.SENT
-        assert row.message_ref == f"D{user}:{message['ts']}"
+        assert row.message_ref == f"{kind}D{user}:{message['ts']}"
         assert message["metadata"]["event_payload"]["checkin"] == row.id
     sends = Counter(c.params["channel"] for c in fake.called("chat.postMessage"))
     assert set(sends.values()) == {1}  # not a single resend
@@ -127,7 +129,7 @@ async def assert_one_message_each_and_recorded_after_refusal(
     assert len([c for c in fake.called("chat.postMessage") if c.params["channel"] == user]) == 2
     row = await on.app.deps.outbox.open_prompt(person)
     assert row is not None and row.state is CheckInState.SENT
-    assert row.message_ref == f"D{user}:{fake.history[f'D{user}'][0]['ts']}"
+    assert row.message_ref == f"slack|D{user}:{fake.history[f'D{user}'][0]['ts']}"
 
 
 async def test_history_lookups_keep_to_slacks_limit_and_hold_up_nobody(tmp_path: Path) -> None:
@@ -154,7 +156,7 @@ async def test_history_lookups_keep_to_slacks_limit_and_hold_up_nobody(tmp_path:
         for _ in range(2):  # one a window, as Slack allows
             await asyncio.sleep(window + 0.1)
             await recover(on.app.deps, channel)
-        await assert_one_message_each_and_recorded(fake, on)
+        await assert_one_message_each_and_recorded(fake, on, kind="")  # Slack alone, no router
         asked = [c.at for c in fake.called("conversations.history")]
         assert len(asked) == 3 and all(b - a >= window for a, b in itertools.pairwise(asked))
         assert all(int(c.params["limit"]) <= 15 for c in fake.called("conversations.history"))

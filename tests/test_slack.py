@@ -261,7 +261,7 @@ async def test_rate_limits_and_errors_never_lose_a_nudge(slack: Slack) -> None:
         row is not None
         and row.state.value == "sent"
         and row.message_ref
-        == "DUALICE:" + (sent[-1].params.get("ts", "") or row.message_ref.split(":")[1])
+        == "slack|DUALICE:" + (sent[-1].params.get("ts", "") or row.message_ref.split(":")[1])
     )
 
 
@@ -272,7 +272,7 @@ async def test_timezone_comes_from_slack_only_when_the_org_file_gives_none(slack
         await slack.post(sr.slash_command(user, "/goals", "", secret=SECRET))
     directory = slack.app.deps.directory
     lena, bob = [await directory.person(f"{n}@acme.example") for n in ("lena", "bob")]
-    assert lena is not None and (lena.timezone, lena.ids.slack) == ("Europe/Lisbon", "ULENA")
+    assert lena is not None and (lena.timezone, lena.ids.get("slack")) == ("Europe/Lisbon", "ULENA")
     assert bob is not None and bob.timezone == "America/Chicago"
     report = await directory.import_chart(load_file(SAMPLE_ORG).chart)
     assert not report.changed

@@ -268,7 +268,7 @@ async def test_a_slack_identity_is_matched_only_in_the_organisations_workspace(
     again = sr.slash_command("UALICE2", "/goals", "", secret=SECRET)
     assert "I don't know you yet" in await (await slack.post(again)).text()
     alice = await slack.app.deps.directory.person("alice@acme.example")
-    assert alice is not None and alice.ids.slack == "UALICE"  # never replaced
+    assert alice is not None and alice.ids.get("slack") == "UALICE"  # never replaced
     refusals = [r.getMessage() for r in logged.records if r.levelno == logging.WARNING]
     assert len([r for r in refusals if "T9" in r]) == 1
     assert len([r for r in refusals if "UALICE2" in r]) == 1

@@ -107,7 +107,7 @@ def alice_confirms(teams: Teams, confirm: dict[str, Any], card: str) -> dict[str
 async def test_install_links_the_person_and_survives_in_the_database(teams: Teams) -> None:
     await teams.install(ALICE)
     alice = await teams.app.deps.directory.person("alice@acme.example")
-    assert alice is not None and alice.ids.teams == ALICE.aad_object_id
+    assert alice is not None and alice.ids.get("teams") == ALICE.aad_object_id
     [welcome] = teams.to(ALICE.personal_conversation_id)
     assert welcome.body["text"].startswith("Hi Alice! I'll check in on your goals.")
     stored = await teams.app.store.conversations.get("teams", ALICE.aad_object_id)
@@ -329,7 +329,7 @@ async def test_with_an_app_id_an_unauthenticated_call_gets_401(tmp_path: Path) -
                     assert response.status == 401
         await server.close()
         alice = await app.deps.directory.person("alice@acme.example")
-        assert alice is not None and alice.ids.teams is None
+        assert alice is not None and alice.ids.get("teams") is None
 
 
 async def test_sends_to_one_conversation_are_paced_to_teams_limits() -> None:

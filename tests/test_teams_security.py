@@ -87,7 +87,7 @@ async def test_someone_from_another_tenant_with_alices_email_is_not_alice(
     assert len(replies) == 2 and all("I don't know you yet" in r for r in replies)
     assert not any("Close $600k" in r for r in replies)
     alice = await teams.app.deps.directory.person("alice@acme.example")
-    assert alice is not None and alice.ids.teams == ALICE.aad_object_id
+    assert alice is not None and alice.ids.get("teams") == ALICE.aad_object_id
     refusals = [r for r in caplog.records if "refused" in r.getMessage()]
     assert len(refusals) == 1 and refusals[0].levelno == logging.WARNING
     assert OTHER_TENANT in refusals[0].getMessage()
@@ -105,7 +105,7 @@ async def test_with_a_configured_tenant_even_the_first_stranger_is_refused(tmp_p
         assert "I don't know you yet" in texts(teams, STRANGER.personal_conversation_id)[0]
         await teams.install(ALICE)
         alice = await teams.app.deps.directory.person("alice@acme.example")
-        assert alice is not None and alice.ids.teams == ALICE.aad_object_id
+        assert alice is not None and alice.ids.get("teams") == ALICE.aad_object_id
 
 
 async def test_a_second_teams_id_in_the_tenant_never_replaces_a_known_one(teams: Teams) -> None:
@@ -117,7 +117,7 @@ async def test_a_second_teams_id_in_the_tenant_never_replaces_a_known_one(teams:
     await teams.post(said(teams, twin, "goals", "t-1"))
     assert "I don't know you yet" in texts(teams, twin.personal_conversation_id)[0]
     alice = await teams.app.deps.directory.person("alice@acme.example")
-    assert alice is not None and alice.ids.teams == ALICE.aad_object_id
+    assert alice is not None and alice.ids.get("teams") == ALICE.aad_object_id
 
 
 async def test_a_team_installed_from_another_tenant_does_not_take_a_digest_channel(

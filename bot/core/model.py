@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 
@@ -92,12 +93,32 @@ class QuietHours:
 
 @dataclass(frozen=True)
 class Identities:
-    """How other systems know a person; every field is optional."""
+    """How other systems know a person: kind (e.g. a chat platform or a CRM) → their id there.
 
-    slack: str | None = None
-    teams: str | None = None
-    crm: str | None = None
-    tracker: str | None = None
+    Kinds are named at the edges that use them; the core names none."""
+
+    pairs: tuple[tuple[str, str], ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "pairs", tuple(sorted(dict(self.pairs).items())))
+
+    @classmethod
+    def of(cls, kinds: Mapping[str, str | None] | None = None, /, **more: str | None) -> Identities:
+        """From a mapping (or keywords); kinds without a value are left out."""
+        given = {**(kinds or {}), **more}
+        return cls(tuple((k, v) for k, v in given.items() if v))
+
+    def get(self, kind: str) -> str | None:
+        return dict(self.pairs).get(kind)
+
+    def items(self) -> tuple[tuple[str, str], ...]:
+        return self.pairs
+
+    def with_(self, kind: str, value: str) -> Identities:
+        return Identities((*self.pairs, (kind, value)))
+
+    def __bool__(self) -> bool:
+        return bool(self.pairs)
 
 
 @dataclass(frozen=True)

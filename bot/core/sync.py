@@ -188,11 +188,11 @@ async def link_tracker_accounts(
 ) -> None:
     """Match key result owners to tracker accounts by email, once; the org file's id wins."""
     for person in owners:
-        if person.ids.tracker:
+        if person.ids.get(kind):
             continue
         try:
             account = await tracker.account(person.email)
         except IntegrationError:
             return  # matching is a nicety: a sync never fails for it
         if account:
-            await deps.directory.link_identity(person.email, "tracker", account)
+            await deps.directory.link_identity(person.email, kind, account)

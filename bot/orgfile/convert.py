@@ -70,7 +70,7 @@ def to_person(
         manager=p.manager,
         working_days=tuple(sorted(DAYS.index(d) for d in p.working_days)),
         quiet_hours=quiet,
-        ids=Identities(**p.ids.model_dump()),
+        ids=Identities.of(p.ids),
         timezone_known=p.timezone is not None,
         country=p.country or country,
         checkin_days=tuple(sorted(DAYS.index(d) for d in days)) if days else None,

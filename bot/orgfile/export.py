@@ -30,9 +30,8 @@ def _person(p: Person) -> dict[str, Any]:
         checkin["at"] = f"{p.checkin_at:%H:%M}"
     if checkin:
         data["checkin"] = checkin
-    ids = {k: v for k, v in vars(p.ids).items() if v}
-    if ids:
-        data["ids"] = ids
+    if p.ids:
+        data["ids"] = dict(p.ids.items())
     return data
 
 

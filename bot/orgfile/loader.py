@@ -149,7 +149,11 @@ SCALARS = ("str", "constrained-str", "int", "float", "date")
 
 def cross_check(spec: OrgFileSpec, problems: Problems) -> None:
     emails = Counter(p.email for p in spec.people)
+    ids = Counter(pair for p in spec.people for pair in p.ids.items())
     for i, p in enumerate(spec.people):
+        for kind, value in p.ids.items():
+            if ids[kind, value] > 1:
+                problems.add(("people", i, "ids", kind), f"{kind} id {value} is someone else's too")
         if emails[p.email] > 1:
             problems.add(("people", i, "email"), f"{p.email} is listed more than once")
         if p.manager and p.manager not in emails:

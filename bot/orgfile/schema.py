@@ -85,11 +85,28 @@ class OrganisationSpec(Strict):
     _tz = field_validator("timezone")(check_timezone)
 
 
-class IdsSpec(Strict):
-    slack: str | None = None
-    teams: str | None = None
-    crm: str | None = None
-    tracker: str | None = None
+# Deprecated names of kinds, still read: from when there was one CRM and one tracker.
+KIND_ALIASES = {"crm": "salesforce", "tracker": "jira"}
+
+
+def _ids(value: dict[str, str | None]) -> dict[str, str]:
+    """How other systems know a person, by kind (`slack`, `teams`, `salesforce`, `jira`, ...)."""
+    ids: dict[str, str] = {}
+    for given, id_ in value.items():
+        if not re.fullmatch(r"[a-z][a-z0-9_]{0,39}", given):
+            raise ValueError(f"{given!r}: a kind of id is a lower-case name like slack or jira")
+        kind = KIND_ALIASES.get(given, given)
+        if kind in ids:
+            raise ValueError(f"{kind} is given twice ({given!r} is another name for it)")
+        if id_ is None:
+            continue
+        if not id_ or len(id_) > 128:
+            raise ValueError(f"{kind}: an id is 1 to 128 characters")
+        ids[kind] = id_
+    return ids
+
+
+Ids = Annotated[dict[str, str | None], AfterValidator(_ids)]
 
 
 class PersonSpec(Strict):
@@ -102,7 +119,7 @@ class PersonSpec(Strict):
         default_factory=lambda: ["mon", "tue", "wed", "thu", "fri"], min_length=1
     )
     quiet_hours: str | None = None
-    ids: IdsSpec = Field(default_factory=IdsSpec)
+    ids: Ids = Field(default_factory=dict)
     country: str | None = None
     checkin: CheckinSpec | None = None
 

@@ -13,7 +13,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.channels.base import ApiStats
 from bot.channels.console import plain
-from bot.channels.slack import blocks
+from bot.channels.slack import PLATFORM, blocks
 from bot.channels.slack.ratelimit import (
     HISTORY,
     Budget,
@@ -126,14 +126,14 @@ class SlackChannel:
         return "ok"
 
     async def user_id(self, person: Person) -> str:
-        if person.ids.slack:
-            return person.ids.slack
+        if known := person.ids.get(PLATFORM):
+            return known
         try:
             found = await self.client.users_lookupByEmail(email=person.email)
         except FAILURES as exc:
             raise slack_error(exc) from exc
         user = str(found["user"]["id"])
-        await self.directory.link_identity(person.email, "slack", user, found["user"].get("tz"))
+        await self.directory.link_identity(person.email, PLATFORM, user, found["user"].get("tz"))
         return user
 
     async def post(

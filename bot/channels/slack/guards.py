@@ -11,11 +11,11 @@ from slack_bolt.async_app import AsyncBoltContext
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.channels.slack import PLATFORM
 from bot.channels.slack.inbound import refusals
 from bot.core.deps import Deps
 from bot.core.model import Person
 
-PLATFORM = "slack"  # identities, inbox rows
 OUT_OF_DATE = "That button is out of date: use the latest message from goalnudge."
 MAX_ID = 2**63 - 1  # the largest id a database column holds
 
@@ -69,7 +69,7 @@ async def person(
 
 async def match(deps: Deps, client: AsyncWebClient, user_id: str) -> Person | None:
     """A Slack user of the organisation's own workspace, by id, else by email."""
-    found = await deps.directory.person_by_identity("slack", user_id)
+    found = await deps.directory.person_by_identity(PLATFORM, user_id)
     if found is not None:
         return found
     try:
@@ -80,15 +80,15 @@ async def match(deps: Deps, client: AsyncWebClient, user_id: str) -> Person | No
     found = await deps.directory.person(email) if email else None
     if found is None:
         return None
-    if found.ids.slack and found.ids.slack != user_id:
+    if (known := found.ids.get(PLATFORM)) and known != user_id:
         refusals.warning(
             f"user:{user_id}",
             "Slack user %s refused: their email is a person's already known as Slack user %s",
             user_id,
-            found.ids.slack,
+            known,
         )
         return None
-    await deps.directory.link_identity(found.email, "slack", user_id, info["user"].get("tz"))
+    await deps.directory.link_identity(found.email, PLATFORM, user_id, info["user"].get("tz"))
     return await deps.directory.person(found.email)
 
 

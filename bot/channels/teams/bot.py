@@ -18,7 +18,7 @@ from botbuilder.schema.teams import (
 )
 
 from bot import logs
-from bot.channels.teams import cards, payloads
+from bot.channels.teams import PLATFORM, cards, payloads
 from bot.channels.teams.edge import TeamsEdge, card_of
 from bot.channels.teams.identity import Identities, event_key, reference_of
 from bot.core import access, checkins, commands, digest
@@ -97,8 +97,8 @@ class TeamsBot(TeamsActivityHandler):
         post to them again."""
         if person is None or ctx.activity.conversation.conversation_type != "personal":
             return
-        if await self.channel.refusals.clear(person.ids.teams):
-            log.info("Teams: %s is reachable again", person.ids.teams)
+        if await self.channel.refusals.clear(person.ids.get(PLATFORM)):
+            log.info("Teams: %s is reachable again", person.ids.get(PLATFORM))
 
     async def on_message_activity(self, ctx: TurnContext) -> None:
         submitted = bool(ctx.activity.value and not ctx.activity.text)

@@ -17,7 +17,7 @@ from botbuilder.schema import Activity, Attachment, ConversationReference
 from msrest.exceptions import ClientRequestError
 
 from bot.channels.base import ApiStats
-from bot.channels.teams import cards
+from bot.channels.teams import PLATFORM, cards
 from bot.channels.teams.refusals import Refusals
 from bot.core.deps import SystemClock
 from bot.core.digest import Digest, RollupNode
@@ -225,7 +225,7 @@ class TeamsChannel:
     ) -> str:
         """Post into the person's chat, unless Teams refused it for good (then remembered, so
         nothing is posted until they message the bot or install it again)."""
-        key = person.ids.teams
+        key = person.ids.get(PLATFORM)
         if (why := await self.refusals.why(key)) is not None:
             raise IntegrationError("teams", why)
         try:

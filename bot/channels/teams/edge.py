@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from botbuilder.schema import Activity
 
+from bot.channels.teams import PLATFORM
 from bot.channels.teams.channel import TeamsChannel
 from bot.channels.teams.identity import event_key, sender
 from bot.core import inbox
@@ -16,8 +17,6 @@ from bot.core.model import Person
 from bot.core.ports import Inbound
 from bot.core.prompts import Answer, Outcome, Said
 from bot.core.writeback import follow_up
-
-PLATFORM = "teams"
 
 
 def card_of(activity: Activity) -> str:

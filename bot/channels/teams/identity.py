@@ -12,6 +12,7 @@ from botbuilder.core import TurnContext
 from botbuilder.core.teams import TeamsInfo
 from botbuilder.schema import Activity
 
+from bot.channels.teams import PLATFORM
 from bot.core.deps import Deps
 from bot.core.model import Person
 from bot.core.ports import Conversations
@@ -98,7 +99,7 @@ class Identities:
             return None
         user = activity.from_property
         key = sender(activity)
-        found = await self.deps.directory.person_by_identity("teams", key)
+        found = await self.deps.directory.person_by_identity(PLATFORM, key)
         if found is None:
             try:
                 member = await asyncio.wait_for(TeamsInfo.get_member(ctx, user.id), self.timeout)
@@ -109,11 +110,11 @@ class Identities:
             found = await self.deps.directory.person(email) if email else None
             if found is None:
                 return None
-            if found.ids.teams and found.ids.teams != key:
+            if (known := found.ids.get(PLATFORM)) and known != key:
                 self.refused(activity, "claims a person already known by another Teams id")
                 return None
             await self.bind_tenant(activity)
-            await self.deps.directory.link_identity(found.email, "teams", key)
+            await self.deps.directory.link_identity(found.email, PLATFORM, key)
         elif await self.org_tenant() is None:
             await self.bind_tenant(activity)
         if activity.conversation.conversation_type == "personal":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.channels.teams import PLATFORM as TEAMS
 from bot.core.model import Person
 from bot.core.ports import Clock, Conversations
 
@@ -37,5 +38,5 @@ class Refusals:
 
     async def unreachable(self, person: Person) -> str | None:
         """The core's Reachability port: the reason as the outbox and digest show it."""
-        why = await self.why(person.ids.teams)
+        why = await self.why(person.ids.get(TEAMS))
         return f"teams: {why}" if why else None
