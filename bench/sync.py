@@ -11,6 +11,7 @@ import os
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from itertools import groupby
 from pathlib import Path
@@ -19,6 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from fakes.jira import FakeJira  # noqa: E402
+from fakes.linear import FakeLinear  # noqa: E402
 from fakes.salesforce import FakeSalesforce  # noqa: E402
 
 from bot.app import build_deps  # noqa: E402
@@ -37,6 +39,7 @@ from bot.core.model import (  # noqa: E402
 )
 from bot.core.sync import SyncReport, sync_crm, sync_tracker  # noqa: E402
 from integrations.jira import JiraCredentials, JiraTracker  # noqa: E402
+from integrations.linear import EPIC_PAGE, WORK_PAGE, LinearTracker  # noqa: E402
 from integrations.salesforce import GROUPS, Credentials, SalesforceCrm  # noqa: E402
 from storage import open_store, upgrade  # noqa: E402
 
@@ -113,6 +116,17 @@ def seed_fakes(sf: FakeSalesforce, jira: FakeJira, people: int, epics: int) -> N
             jira.add_child(epic(j), f"TSK-{child}", done=c < done_children(j))
 
 
+def seed_linear(linear: FakeLinear, epics: int) -> None:
+    """The same epics as Linear issues, their children as sub-issues."""
+    child = 0
+    for j in range(1, epics + 1):
+        linear.add_issue(epic(j), f"Epic {j}", due="2026-12-11")
+        for c in range(CHILDREN):
+            child += 1
+            linear.add_issue(f"TSK-{child}", "task", "Done" if c < done_children(j) else "Todo",
+                             parent=epic(j))  # fmt: skip
+
+
 def pages(count: int, size: int) -> int:
     return max(1, math.ceil(count / size))
 
@@ -126,17 +140,22 @@ async def correct(deps: Deps, people: int, epics: int, reports: list[SyncReport]
     bad_sf = [
         i for i in range(people) if (s := sf.get(f"arr-{i}")) is None or s.value != sum(deals(i))
     ]
-    jira = await deps.snapshots.latest("Jira", [f"ship-{j}" for j in range(1, epics + 1)])
-    want = {j: (CHILDREN - done_children(j), CHILDREN) for j in range(1, epics + 1)}
-    bad_jira = [
-        j for j, (open_, total) in want.items()
-        if (s := jira.get(f"ship-{j}")) is None
-        or (s.value, s.details.get("open_issues"), s.details.get("total_issues"))
-        != (open_, open_, total)
-    ]  # fmt: skip
+    bad_jira = await wrong_epics(deps, "Jira", epics)
     if bad_sf or bad_jira:
         log.error("wrong snapshots: reps %s, epics %s", bad_sf[:10], bad_jira[:10])
     return [not bad_sf and not reports[0].errors, not bad_jira and not reports[1].errors]
+
+
+async def wrong_epics(deps: Deps, source: str, epics: int) -> list[int]:
+    """The epics whose snapshot from `source` has the wrong open/total counts."""
+    found = await deps.snapshots.latest(source, [f"ship-{j}" for j in range(1, epics + 1)])
+    want = {j: (CHILDREN - done_children(j), CHILDREN) for j in range(1, epics + 1)}
+    return [
+        j for j, (open_, total) in want.items()
+        if (s := found.get(f"ship-{j}")) is None
+        or (s.value, s.details.get("open_issues"), s.details.get("total_issues"))
+        != (open_, open_, total)
+    ]  # fmt: skip
 
 
 def explain(system: str, result: dict[str, object], calls: list[tuple[str, str]]) -> None:
@@ -173,6 +192,7 @@ async def run(args: argparse.Namespace, database_url: str) -> list[dict[str, obj
             tracker_report = await sync_tracker(deps)
             tracker_seconds = time.perf_counter() - started
             ok = await correct(deps, args.people, args.epics, [crm_report, tracker_report])
+            linear_result = await sync_linear(deps, args.epics)
         finally:
             await store.close()
     size = min(JIRA_PAGE, jira.page_size)
@@ -190,7 +210,28 @@ async def run(args: argparse.Namespace, database_url: str) -> list[dict[str, obj
     }  # fmt: skip
     explain("salesforce", salesforce, sf.calls)
     explain("jira", tracked, jira.calls)
-    return [salesforce, tracked]
+    return [salesforce, tracked, linear_result]
+
+
+async def sync_linear(deps: Deps, epics: int) -> dict[str, object]:
+    """The same key results read from Linear (its fake on this loop) by the real gql client."""
+    async with FakeLinear() as linear:
+        seed_linear(linear, epics)
+        tracker = LinearTracker(linear.api_key, linear.url)
+        started = time.perf_counter()
+        report = await sync_tracker(replace(deps, tracker=tracker))
+        seconds = time.perf_counter() - started
+    bad = await wrong_epics(deps, "Linear", epics)
+    if bad or report.errors:
+        log.error("Linear: wrong snapshots %s, errors %s", bad[:10], report.errors[:5])
+    bound = pages(epics, EPIC_PAGE) + pages(epics * CHILDREN, WORK_PAGE)
+    result: dict[str, object] = {
+        "bench": "sync", "system": "linear", "epics": epics, "api_calls": len(linear.calls),
+        "bound": bound, "seconds": round(seconds, 3), "client_calls": tracker.calls,
+        "within_bound": len(linear.calls) <= bound, "correct": not bad and not report.errors,
+    }  # fmt: skip
+    explain("linear", result, [(name, json.dumps(v)) for name, v in linear.calls])
+    return result
 
 
 def main() -> int:

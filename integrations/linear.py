@@ -157,14 +157,6 @@ def vendor_error(exc: Exception, headers: Mapping[str, str] | None) -> Integrati
     return TransientError(NAME, f"unreachable: {type(exc).__name__}")
 
 
-def parse_date(value: str | None) -> date | None:
-    return date.fromisoformat(value) if value else None
-
-
-def parse_time(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value) if value else None
-
-
 class LinearTracker:
     """Issues (`MOB-3`, their sub-issues as its issues) and projects (`project:<slugId>`, their
     issues) read in a few paged queries for every bound key at once."""
@@ -309,16 +301,17 @@ def epic_facts(node: Json) -> EpicFacts:
     project = "slugId" in node
     state = node["status" if project else "state"]
     labels = {label["name"].lower() for label in node.get("labels", {}).get("nodes", [])}
+    due, updated = node.get("targetDate" if project else "dueDate"), node.get("updatedAt")
     return EpicFacts(
         key=PROJECT + node["slugId"] if project else node["identifier"],
         title=node["name" if project else "title"],
         status=state["name"],
         done=state["type"] in CLOSED,
-        due=parse_date(node.get("targetDate" if project else "dueDate")),
+        due=date.fromisoformat(due) if due else None,
         open_issues=0,
         total_issues=0,
         flagged=node.get("health") in AT_RISK or FLAG_LABEL.lower() in labels,
-        updated=parse_time(node.get("updatedAt")),
+        updated=datetime.fromisoformat(updated) if updated else None,
         link=node.get("url"),
         blocked=bool(BLOCKED & {state["name"].lower(), *labels}),
     )
