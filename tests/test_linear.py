@@ -14,6 +14,7 @@ from fakes.linear import FakeLinear
 from bot.core.checkins import plan
 from bot.core.deps import Deps
 from bot.core.errors import AuthError, IntegrationError, TransientError
+from bot.core.model import SourceBinding, SourceKind
 from bot.core.prompts import ActionId
 from bot.core.sync import sync_tracker
 from integrations.linear import EPIC_PAGE, WORK_PAGE, LinearTracker
@@ -75,6 +76,46 @@ async def test_a_sync_reads_every_epic_in_two_calls_and_the_nudge_names_the_sign
     )
     [grace] = [r for r in result.planned if r.person == "grace@acme.example"]
     assert "is flagged as an impediment" in str(grace.payload["headline"])
+
+
+async def rebind(chat: Conversation, **bindings: SourceBinding) -> None:
+    """Bind key results (by id) to other tracker keys or queries, as an org file import would."""
+    chart = await chat.deps.directory.export_chart()
+    krs = tuple(replace(k, source=bindings.get(k.key, k.source)) for k in chart.key_results)
+    await chat.deps.directory.import_chart(replace(chart, key_results=krs))
+
+
+async def test_a_project_and_a_filter_query_sync_through_the_core(
+    linear: FakeLinear, chat: Conversation
+) -> None:
+    linear.label("MOB-12", "payments")
+    linear.label("MOB-13", "payments")
+    query = "label:payments state:started state:unstarted"
+    await rebind(
+        chat,
+        **{
+            "mobile-sdk": SourceBinding(SourceKind.JIRA, epic=SDK),
+            "fraud-api": SourceBinding(SourceKind.JIRA, jql=query),
+        },
+    )
+    deps = with_linear(chat, linear)
+    chat.at("2026-11-19 10:00", "Europe/Berlin")
+    report = await sync_tracker(deps)
+    assert report.ok, report.errors
+    assert ("Grace Kim", "Release mobile SDK 3.0", f"{SDK} In Progress, 3/5 open") in (
+        report.readings
+    )
+    assert ("Farid Haddad", "Launch the fraud scoring API", f"{query} 0 of 2 done, 2/2 open") in (
+        report.readings
+    )
+    assert linear.operations("Issues", "Projects", "Work") == [
+        "Issues", "Projects", "Work", "Issues"
+    ]  # fmt: skip  # the bound epics and project, their work, then the query
+    result = await plan(deps)
+    [grace] = [r for r in result.planned if r.person == "grace@acme.example"]
+    assert str(grace.payload["headline"]).startswith(
+        f"Linear shows epic {SDK} *Mobile SDK* is flagged as an impediment"
+    )
 
 
 async def test_hundreds_of_keys_are_read_in_a_few_paged_calls() -> None:
