@@ -20,6 +20,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from fakes.hubspot import FakeHubSpot  # noqa: E402
 from fakes.jira import FakeJira  # noqa: E402
+from fakes.linear import FakeLinear  # noqa: E402
 from fakes.salesforce import FakeSalesforce  # noqa: E402
 
 from bot.app import build_deps  # noqa: E402
@@ -40,6 +41,7 @@ from bot.demo import bound_to  # noqa: E402
 from integrations import registry  # noqa: E402
 from integrations.hubspot import OWNERS_PER_SEARCH, PAGE, HubSpotCrm  # noqa: E402
 from integrations.jira import JiraCredentials, JiraTracker  # noqa: E402
+from integrations.linear import EPIC_PAGE, WORK_PAGE, LinearTracker  # noqa: E402
 from integrations.salesforce import GROUPS, Credentials, SalesforceCrm  # noqa: E402
 from storage import Store, open_store, upgrade  # noqa: E402
 
@@ -121,6 +123,17 @@ def seed_fakes(sf: FakeSalesforce, jira: FakeJira, people: int, epics: int) -> N
             jira.add_child(epic(j), f"TSK-{child}", done=c < done_children(j))
 
 
+def seed_linear(linear: FakeLinear, epics: int) -> None:
+    """The same epics as Linear issues, their children as sub-issues."""
+    child = 0
+    for j in range(1, epics + 1):
+        linear.add_issue(epic(j), f"Epic {j}", due="2026-12-11")
+        for c in range(CHILDREN):
+            child += 1
+            linear.add_issue(f"TSK-{child}", "task", "Done" if c < done_children(j) else "Todo",
+                             parent=epic(j))  # fmt: skip
+
+
 def pages(count: int, size: int) -> int:
     return max(1, math.ceil(count / size))
 
@@ -134,17 +147,22 @@ async def correct(deps: Deps, people: int, epics: int, reports: list[SyncReport]
     bad_sf = [
         i for i in range(people) if (s := sf.get(f"arr-{i}")) is None or s.value != sum(deals(i))
     ]
-    jira = await deps.snapshots.latest("jira", [f"ship-{j}" for j in range(1, epics + 1)])
-    want = {j: (CHILDREN - done_children(j), CHILDREN) for j in range(1, epics + 1)}
-    bad_jira = [
-        j for j, (open_, total) in want.items()
-        if (s := jira.get(f"ship-{j}")) is None
-        or (s.value, s.details.get("open_issues"), s.details.get("total_issues"))
-        != (open_, open_, total)
-    ]  # fmt: skip
+    bad_jira = await wrong_epics(deps, "jira", epics)
     if bad_sf or bad_jira:
         log.error("wrong snapshots: reps %s, epics %s", bad_sf[:10], bad_jira[:10])
     return [not bad_sf and not reports[0].errors, not bad_jira and not reports[1].errors]
+
+
+async def wrong_epics(deps: Deps, source: str, epics: int) -> list[int]:
+    """The epics whose snapshot from `source` has the wrong open/total counts."""
+    found = await deps.snapshots.latest(source, [f"ship-{j}" for j in range(1, epics + 1)])
+    want = {j: (CHILDREN - done_children(j), CHILDREN) for j in range(1, epics + 1)}
+    return [
+        j for j, (open_, total) in want.items()
+        if (s := found.get(f"ship-{j}")) is None
+        or (s.value, s.details.get("open_issues"), s.details.get("total_issues"))
+        != (open_, open_, total)
+    ]  # fmt: skip
 
 
 def explain(system: str, result: dict[str, object], calls: list[tuple[str, str]]) -> None:
@@ -184,6 +202,7 @@ async def run(args: argparse.Namespace, database_url: str) -> list[dict[str, obj
             tracker_seconds = time.perf_counter() - started
             ok = await correct(deps, args.people, args.epics, [crm_report, tracker_report])
             hubspot = await hubspot_sync(store, args.people, args.epics)
+            linear_result = await sync_linear(store, args.people, args.epics)
         finally:
             await store.close()
     size = min(JIRA_PAGE, jira.page_size)
@@ -201,7 +220,7 @@ async def run(args: argparse.Namespace, database_url: str) -> list[dict[str, obj
     }  # fmt: skip
     explain("salesforce", salesforce, sf.calls)
     explain("jira", tracked, jira.calls)
-    return [salesforce, tracked, hubspot]
+    return [salesforce, tracked, hubspot, linear_result]
 
 
 async def hubspot_sync(store: Store, people: int, epics: int) -> dict[str, object]:
@@ -233,6 +252,30 @@ async def hubspot_sync(store: Store, people: int, epics: int) -> dict[str, objec
         "within_bound": len(fake.calls) <= bound, "correct": not bad and not report.errors,
     }  # fmt: skip
     explain("hubspot", result, [(call, json.dumps(body)) for call, body in fake.calls])
+
+
+async def sync_linear(store: Store, people: int, epics: int) -> dict[str, object]:
+    """The same epic key results read from Linear (its fake on this loop, the key results bound
+    to it now) by the real gql client."""
+    now_bound = {"salesforce": "hubspot", "jira": "linear"}
+    await store.directory.import_chart(bound_to(chart(people, epics), now_bound))
+    async with FakeLinear() as linear:
+        seed_linear(linear, epics)
+        tracker = LinearTracker(linear.api_key, linear.url)
+        deps = build_deps(store, FixedClock(NOW), registry.of({"linear": tracker}))
+        started = time.perf_counter()
+        report = await sync(deps, "linear")
+        seconds = time.perf_counter() - started
+    bad = await wrong_epics(deps, "linear", epics)
+    if bad or report.errors:
+        log.error("Linear: wrong snapshots %s, errors %s", bad[:10], report.errors[:5])
+    bound = pages(epics, EPIC_PAGE) + pages(epics * CHILDREN, WORK_PAGE)
+    result: dict[str, object] = {
+        "bench": "sync", "system": "linear", "epics": epics, "api_calls": len(linear.calls),
+        "bound": bound, "seconds": round(seconds, 3), "client_calls": tracker.calls,
+        "within_bound": len(linear.calls) <= bound, "correct": not bad and not report.errors,
+    }  # fmt: skip
+    explain("linear", result, [(name, json.dumps(v)) for name, v in linear.calls])
     return result
 
 

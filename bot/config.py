@@ -74,6 +74,9 @@ class Settings(BaseSettings):
     jira_api_token: str | None = None
     jira_pat: str | None = None
     jira_timeout_seconds: float = Field(20.0, gt=0, le=300)
+    linear_api_key: str | None = None
+    linear_api_url: str = "https://api.linear.app/graphql"  # tests point it at a fake
+    linear_timeout_seconds: float = Field(20.0, gt=0, le=300)
     salesforce_timeout_seconds: float = Field(20.0, gt=0, le=300)
     hubspot_access_token: str | None = None  # a private app's token, scope crm.objects.deals.read
     hubspot_api_url: str = "https://api.hubapi.com"

@@ -28,7 +28,8 @@ PATTERNS = re.compile(
 )
 FIELDS = {"asctime": "time", "levelname": "level", "name": "logger"}
 QUIET_LIBRARIES = ("alembic", "slack_bolt", "slack_sdk", "botbuilder", "msrest", "msal",
-                   "apscheduler", "asyncio", "urllib3", "jira", "simple_salesforce")  # fmt: skip
+                   "apscheduler", "asyncio", "urllib3", "jira", "simple_salesforce",
+                   "gql")  # fmt: skip
 
 
 class Redactor:

@@ -25,6 +25,7 @@ KINDS: tuple[tuple[Kind, str], ...] = (
     (Kind("salesforce", CRM, "Salesforce"), "integrations.salesforce"),
     (Kind("jira", TRACKER, "Jira"), "integrations.jira"),
     (Kind("hubspot", CRM, "HubSpot"), "integrations.hubspot"),
+    (Kind("linear", TRACKER, "Linear"), "integrations.linear"),
 )
 
 

@@ -302,9 +302,10 @@ def test_fields_with_several_forms_are_reported_on_the_line_the_user_wrote() -> 
         "21 objectives[0].key_results[1].source.salesforce.metric: Input should be "
         "'closed_won_amount', 'closed_won_count', 'meetings_held', 'sales_cycle_days' or 'custom'",
         "26 objectives[0].key_results[2].source: source must be manual, {salesforce: {metric: "
-        "METRIC, …}}, {jira: {epic: KEY}} or {jira: {jql: QUERY}}",
-        "31 objectives[0].key_results[3].source: give salesforce or jira here, or write "
-        "`source: manual`",
+        "METRIC, …}}, {jira: {epic: KEY}}, {jira: {jql: QUERY}}, {hubspot: {metric: METRIC, …}}, "
+        "{linear: {epic: KEY}} or {linear: {query: FILTER}}",
+        "31 objectives[0].key_results[3].source: give salesforce, jira, hubspot or linear here, "
+        "or write `source: manual`",
         "36 objectives[0].key_results[4].source.jira.epic: 'pay12' is not a Jira issue key "
         "like PAY-12",
     ]
