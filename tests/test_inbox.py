@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from conftest import Conversation
 
+from bot.channels.slack.mrkdwn import mrkdwn
 from bot.core import commands, inbox
 from bot.core.inbox import Inbound
 from bot.core.model import Person, Role
@@ -34,7 +35,7 @@ class Edge:
         if self.fail_shows:
             self.fail_shows -= 1
             raise ConnectionError("the platform did not answer")
-        self.shown.append((item.key, outcome.text))
+        self.shown.append((item.key, mrkdwn(outcome.text)))  # as Slack shows it
 
     async def close(self) -> None:
         pass
@@ -94,7 +95,7 @@ async def test_an_unknown_sender_is_told_and_nothing_changes(
     edge = Edge()
     await store.inbox.put(click("a3", checkin, user="stranger"))
     await inbox.drain(chat.deps, store.inbox, {"test": edge})
-    assert edge.shown == [("a3", inbox.UNKNOWN.text)]
+    assert edge.shown == [("a3", mrkdwn(inbox.UNKNOWN.text))]
     assert await chat.deps.ledger.history("arr-alice") == []
 
 
@@ -172,7 +173,7 @@ async def test_apply_now_answers_in_the_request_and_the_worker_leaves_it(
     checkin = await alice_prompt(chat)
     edge = Edge()
     outcome = await inbox.apply_now(chat.deps, store.inbox, {"test": edge}, click("n1", checkin))
-    assert outcome.ok and "Confirmed" in outcome.text
+    assert outcome.ok and "Confirmed" in str(outcome.text)
     again = await inbox.apply_now(chat.deps, store.inbox, {"test": edge}, click("n1", checkin))
     assert again.duplicate  # Teams' retry of the same activity
     assert await inbox.drain(chat.deps, store.inbox, {"test": edge}) == 0
