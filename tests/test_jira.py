@@ -161,7 +161,7 @@ async def test_a_key_result_bound_to_jql_sums_up_what_it_matches(
     ) in report.readings
     result = await plan(deps)
     [grace] = [r for r in result.planned if r.person == "grace@acme.example"]
-    assert str(Rich.load(grace.payload["headline"])).startswith(
+    assert mrkdwn(Rich.load(grace.payload["headline"])).startswith(
         "Jira shows the work for *Release mobile SDK 3.0* (1 of 3 done) is flagged"
     )
 

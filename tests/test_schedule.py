@@ -122,4 +122,4 @@ def test_check_in_times_are_read_as_people_type_them(
     ],
 )
 def test_a_check_in_time_that_makes_no_sense_is_refused_with_why(said: str, error: str) -> None:
-    assert str(parse(said).error) == error
+    assert str(parse(said).error) == str(error)
