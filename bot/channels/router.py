@@ -9,6 +9,7 @@ from bot.core.digest import Digest, RollupNode
 from bot.core.errors import IntegrationError
 from bot.core.model import Person
 from bot.core.prompts import Outcome, Prompt
+from bot.core.rich import Rich
 
 TEAMS_CHANNEL_PREFIX = "19:"
 
@@ -30,7 +31,7 @@ class Router:
     async def find(self, person: Person, checkin: int, since: datetime) -> str | None:
         return await self.pick(person).find(person, checkin, since)
 
-    async def notify(self, person: Person, text: str, checkin: int | None = None) -> str | None:
+    async def notify(self, person: Person, text: Rich, checkin: int | None = None) -> str | None:
         return await self.pick(person).notify(person, text, checkin)
 
     async def replace(self, person: Person, message_ref: str | None, outcome: Outcome) -> None:
