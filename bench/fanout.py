@@ -20,6 +20,7 @@ from fakes.slack_api import FakeSlack  # noqa: E402
 
 from bot.app import build_deps  # noqa: E402
 from bot.channels.slack.channel import SlackChannel, make_client  # noqa: E402
+from bot.core.delivery import deliver  # noqa: E402
 from bot.core.deps import SystemClock  # noqa: E402
 from bot.core.model import (  # noqa: E402
     CheckIn,
@@ -35,7 +36,6 @@ from bot.core.model import (  # noqa: E402
     Role,
 )
 from bot.core.playbooks import item  # noqa: E402
-from bot.sender import deliver  # noqa: E402
 from storage import Store, open_store, upgrade  # noqa: E402
 
 PERIOD = "2026-W47"

@@ -20,8 +20,8 @@ from fanout import chart, seed  # noqa: E402
 
 from bot.app import App, build_deps  # noqa: E402
 from bot.channels.slack.channel import SlackChannel, make_client  # noqa: E402
+from bot.core.delivery import deliver  # noqa: E402
 from bot.core.deps import FixedClock  # noqa: E402
-from bot.sender import deliver  # noqa: E402
 from bot.server import tick  # noqa: E402
 from storage import open_store, upgrade  # noqa: E402
 

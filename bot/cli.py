@@ -14,10 +14,10 @@ from bot.channels.console import ConsoleChannel
 from bot.chat import Chat
 from bot.config import Settings, load_settings
 from bot.core import checkins
+from bot.core.delivery import chase, deliver
 from bot.core.errors import ConfigError, DatabaseUnavailable, GoalnudgeError, OrgFileError
 from bot.core.sync import sync_crm, sync_tracker
 from bot.orgfile import dump, load_file
-from bot.sender import chase, deliver
 from bot.server import outbound_channel, post_digest
 from storage import SecretBox, Store, open_store, upgrade
 from storage.secrets import new_key

@@ -13,13 +13,13 @@ from bot.app import build_deps
 from bot.channels.console import ConsoleChannel
 from bot.core import checkins, digest
 from bot.core.answers import answer
+from bot.core.delivery import chase, deliver
 from bot.core.deps import Deps, FixedClock
 from bot.core.ports import CrmSource, TrackerSource
 from bot.core.prompts import ActionId, Answer, Outcome
 from bot.core.sync import sync_crm, sync_tracker
 from bot.core.writeback import settled
 from bot.orgfile import load_file
-from bot.sender import chase, deliver
 from integrations.sample import SampleCrm, SampleTracker
 from storage import open_store, upgrade
 

@@ -15,10 +15,11 @@ from aiohttp import web
 
 from bot import logs
 from bot.app import App, open_app
-from bot.channels.base import Channel
 from bot.channels.router import Router
 from bot.config import Settings
 from bot.core import checkins, digest, firstrun
+from bot.core.channel import Channel
+from bot.core.delivery import chase, deliver, recover
 from bot.core.deps import Deps
 from bot.core.errors import GoalnudgeError, IntegrationError
 from bot.core.inbox import Worker
@@ -27,7 +28,6 @@ from bot.core.syncing import sync_due
 from bot.observability import Health
 from bot.scheduler import Leader
 from bot.scheduler import start as start_scheduler
-from bot.sender import chase, deliver, recover
 
 if TYPE_CHECKING:
     from bot.workspaces import Workspace, Workspaces
@@ -53,12 +53,18 @@ def channels(
     `worker` applies what their listeners record in the inbox (none runs for CLI commands)."""
     worker = worker or Worker()
     parts: dict[str, object] = {}
-    slack = teams = None
+    router = Router()
+
+    async def send_queued() -> None:
+        """What an answer queued (a manager's notice), to each person where they are."""
+        await deliver(app.deps, router)
+
     if settings.slack_bot_token:
         from bot.channels.slack.app import build as build_slack
         from bot.channels.slack.channel import SlackAvailability
 
-        parts["slack"], slack = build_slack(settings, app.deps, worker)
+        parts["slack"], slack = build_slack(settings, app.deps, worker, send_queued)
+        router.slack = slack
         app.deps = replace(app.deps, availability=SlackAvailability(slack))
     elif settings.slack_oauth:
         from bot.channels.slack.app import build_oauth
@@ -71,10 +77,11 @@ def channels(
     from bot.channels.teams.app import build as build_teams
 
     parts["teams_adapter"], parts["teams_bot"], teams = build_teams(
-        settings, app.deps, app.store.conversations, worker
+        settings, app.deps, app.store.conversations, worker, send_queued
     )
+    router.teams = teams
     app.deps = replace(app.deps, reachability=teams.refusals)  # whom Teams refused: not asked
-    return Router(slack, teams), parts
+    return router, parts
 
 
 async def outbound_channel(settings: Settings, app: App) -> Channel | None:

@@ -4,6 +4,7 @@ one engine), its Slack client and its listeners, built once per bot token."""
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import partial
 
 from slack_bolt.async_app import AsyncBoltContext
 
@@ -12,6 +13,7 @@ from bot.channels.base import ApiStats
 from bot.channels.slack.channel import SlackAvailability, SlackChannel, SlackLimits, make_client
 from bot.channels.slack.edge import SlackEdge
 from bot.channels.slack.listeners import PLATFORM, SlackBot
+from bot.core.delivery import deliver
 from bot.core.errors import ConfigError
 from bot.core.inbox import Worker
 from storage.installations import Installed
@@ -54,7 +56,7 @@ class Workspaces:
         if cached is None or cached.token != found.bot_token:  # new, or installed again
             app = for_org(self.root, found.org_slug)
             channel = slack_channel(app, found.bot_token, self.api_url, self.stats, self.limits)
-            edge = SlackEdge(app.deps, channel)
+            edge = SlackEdge(app.deps, channel, partial(deliver, app.deps, channel))
             bot = SlackBot(app.deps, channel, edge, self.worker)
             self.worker.add(f"slack:{found.team_id}", app.deps, {PLATFORM: edge})
             cached = Workspace(found.team_id, found.bot_token, app, channel, bot)

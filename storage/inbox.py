@@ -25,15 +25,15 @@ SHOW_FOR = timedelta(minutes=30)  # Slack's response_url lives 30 minutes: no us
 class SqlInbox:
     def __init__(self, scope: Scope) -> None:
         self.scope = scope
-        self._waiting: list[tuple[Inbound, asyncio.Future[bool]]] = []
+        self._waiting: list[tuple[Inbound, timedelta | None, asyncio.Future[int | None]]] = []
         self._writer: asyncio.Task[None] | None = None
 
-    async def put(self, item: Inbound) -> bool:
+    async def put(self, item: Inbound, hold: timedelta | None = None) -> int | None:
         """Committed when this returns. Puts that arrive while a write is under way share the
         next one (group commit): a transaction per burst, not per click."""
         loop = asyncio.get_running_loop()
-        done: asyncio.Future[bool] = loop.create_future()
-        self._waiting.append((item, done))
+        done: asyncio.Future[int | None] = loop.create_future()
+        self._waiting.append((item, hold, done))
         if self._writer is None or self._writer.done() or self._writer.get_loop() is not loop:
             self._writer = loop.create_task(self._write())
         return await asyncio.shield(done)  # a caller that gives up does not undo the write
@@ -49,32 +49,34 @@ class SqlInbox:
         while self._waiting:
             batch, self._waiting = self._waiting[:PUT_BATCH], self._waiting[PUT_BATCH:]
             try:
-                new = await self._insert([item for item, _ in batch])
+                new = await self._insert([(item, hold) for item, hold, _ in batch])
             except BaseException as exc:  # each waiter hears it; no ack is sent for them
-                for _, done in batch:
+                for _, _, done in batch:
                     if not done.done():
                         done.set_exception(exc)
                 if not isinstance(exc, Exception):
                     raise
                 continue
-            for item, done in batch:
+            for item, _, done in batch:
                 if not done.done():
-                    done.set_result(item.key in new)
-                new.discard(item.key)  # the same key twice in a burst: the second is a repeat
+                    # the same key twice in a burst: the second is a repeat
+                    done.set_result(new.pop(item.key, None))
 
-    async def _insert(self, items: Sequence[Inbound]) -> set[str]:
-        """Insert the rows whose key is new; those keys."""
+    async def _insert(self, items: Sequence[tuple[Inbound, timedelta | None]]) -> dict[str, int]:
+        """Insert the rows whose key is new; their ids by key."""
         org = await self.scope.org()
         params = [
             {"org_id": org, "key": i.key, "platform": i.platform, "body": _body(i),
-             "received_at": i.received_at}
-            for i in items
+             "received_at": i.received_at,
+             "claimed_until": i.received_at + hold if hold else None}
+            for i, hold in items
         ]  # fmt: skip
 
-        def insert(connection: Connection) -> set[str]:
+        def insert(connection: Connection) -> dict[str, int]:
+            table = InboxRow.__table__
             statement = insert_new(connection.dialect.name, InboxRow, "org_id", "key")
-            found = connection.execute(statement.returning(InboxRow.__table__.c.key), params)
-            return set(found.scalars().all())
+            found = connection.execute(statement.returning(table.c.key, table.c.id), params)
+            return {key: row_id for key, row_id in found.all()}
 
         return await self.scope.at_once(insert, first=True)
 

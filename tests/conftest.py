@@ -20,9 +20,9 @@ sys.path.insert(0, str(Path(__file__).parent))
 from pgserver import PostgresServer
 
 from bot.app import App, build_deps, open_app
-from bot.channels.base import Channel
 from bot.channels.console import ConsoleChannel
 from bot.config import Settings
+from bot.core.channel import Channel
 from bot.core.deps import Deps, FixedClock
 from bot.demo import SAMPLE_DATA, SAMPLE_ORG, Demo
 from bot.orgfile import load_file

@@ -17,8 +17,8 @@ from conftest import running, sample_database
 from fakes.slack_api import Call, FakeSlack
 
 from bot.app import App
-from bot.channels.base import Channel
 from bot.config import Settings
+from bot.core.channel import Channel
 from bot.core.deps import FixedClock
 from bot.demo import SAMPLE_DATA
 from bot.server import tick

@@ -10,8 +10,8 @@ import pytest
 from slack_harness import PEOPLE, Slack, slack_app
 
 from bot.core import checkins
+from bot.core.delivery import deliver
 from bot.core.model import CheckInState
-from bot.sender import deliver
 from bot.server import post_digest, tick
 
 

@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from conftest import Conversation
 
@@ -178,4 +179,36 @@ async def test_apply_now_answers_in_the_request_and_the_worker_leaves_it(
     assert again.duplicate  # Teams' retry of the same activity
     assert await inbox.drain(chat.deps, store.inbox, {"test": edge}) == 0
     assert edge.shown == []  # shown in the request's own reply, not again by the worker
+    assert [u.value for u in await chat.deps.ledger.history("arr-alice")] == [384_000]
+
+
+async def test_an_answer_applied_in_its_request_is_not_taken_by_a_worker_meanwhile(
+    chat: Conversation, store: Store
+) -> None:
+    """A Teams card submit is recorded, then applied while Teams waits; a worker draining right
+    after the record (its one-second round) must leave that row alone, or the person hears
+    "Already recorded — nothing changed" for their first answer."""
+    checkin = await alice_prompt(chat)
+    drained: list[int] = []
+    worker_edge = Edge()
+
+    class Racing:
+        """The real inbox, with a worker's drain landing right after each record."""
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(store.inbox, name)
+
+        async def put(self, item: Inbound, hold: timedelta | None = None) -> int | None:
+            row_id = await store.inbox.put(item, hold)
+            drained.append(await inbox.drain(chat.deps, store.inbox, {"test": worker_edge}))
+            return row_id
+
+    item = replace(click("held", checkin), received_at=chat.deps.clock.now())
+    outcome = await inbox.apply_now(chat.deps, Racing(), {"test": Edge()}, item)  # type: ignore[arg-type]
+    assert outcome.text == (
+        "✅ Confirmed *Close $600k in New ARR (Alice)*: $384,000 of $720,000 (53%)."
+    )
+    assert drained == [0] and worker_edge.shown == []
+    again = await inbox.apply_now(chat.deps, store.inbox, {"test": Edge()}, item)  # Teams' retry
+    assert again.text == "Already recorded — nothing changed."
     assert [u.value for u in await chat.deps.ledger.history("arr-alice")] == [384_000]

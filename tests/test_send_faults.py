@@ -22,9 +22,9 @@ from slack_harness import PEOPLE
 from bot.channels.slack.channel import SlackChannel, SlackLimits, make_client
 from bot.config import Settings
 from bot.core import checkins
+from bot.core.delivery import deliver, recover
 from bot.core.model import CheckIn, CheckInKind, CheckInState
 from bot.demo import SAMPLE_DATA
-from bot.sender import deliver, recover
 from bot.server import tick
 
 TIMEOUT = 0.4  # seconds: the clients' timeout in these tests (30 s would make them crawl)

@@ -19,8 +19,8 @@ from conftest import running, sample_database
 from fakes.bot_connector import FakeConnector, Sent
 
 from bot.app import App, open_app
-from bot.channels.base import Channel
 from bot.config import Settings
+from bot.core.channel import Channel
 from bot.core.deps import FixedClock
 from bot.core.inbox import Worker
 from bot.core.model import CheckInState
@@ -93,6 +93,18 @@ async def nudge_alice(teams: Teams) -> dict[str, Any]:
     return cards[0]
 
 
+def alice_confirms(teams: Teams, confirm: dict[str, Any], card: str) -> dict[str, Any]:
+    """Alice presses `Yes, update` (`confirm`, the card's action) on the card whose id is `card`."""
+    return ta.card_action(
+        ALICE,
+        "confirm",
+        confirm["data"],
+        service_url=teams.fake.url,
+        conversation_id=ALICE.personal_conversation_id,
+        reply_to_id=card,
+    )
+
+
 async def test_install_links_the_person_and_survives_in_the_database(teams: Teams) -> None:
     await teams.install(ALICE)
     alice = await teams.app.deps.directory.person("alice@acme.example")
@@ -116,14 +128,7 @@ async def test_nudge_card_action_stores_the_update_and_replaces_the_card(teams: 
         "confirm",
         "Action.Submit",
     )
-    action = ta.card_action(
-        ALICE,
-        "confirm",
-        confirm["data"],
-        service_url=teams.fake.url,
-        conversation_id=ALICE.personal_conversation_id,
-        reply_to_id="act-1",
-    )
+    action = alice_confirms(teams, confirm, "act-1")
     status, body = await teams.post(action)
     assert status == 200 and body["type"] == "application/vnd.microsoft.card.adaptive"
     assert body["value"]["body"][0]["text"] == (

@@ -1,38 +1,9 @@
-"""The Channel protocol every platform edge implements."""
+"""Plumbing shared by the platform channels (the Channel port itself is bot.core.channel)."""
 
 from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Protocol
-
-from bot.core.digest import Digest, RollupNode
-from bot.core.model import Person
-from bot.core.prompts import Outcome, Prompt
-from bot.core.rich import Rich
-
-
-class Channel(Protocol):
-    async def send(self, person: Person, prompt: Prompt) -> str | None:
-        """Deliver a prompt; return the platform's reference to update it in place later."""
-        ...
-
-    async def notify(self, person: Person, text: Rich, checkin: int | None = None) -> str | None:
-        """Deliver a text; `checkin`: the outbox row it is for, so `find` can find it."""
-        ...
-
-    async def find(self, person: Person, checkin: int, since: datetime) -> str | None:
-        """The message a cut-off send (claimed at `since`) delivered for `checkin`; None when
-        the platform shows it is not there. Raises TransientError when it cannot look now, and
-        Unconfirmed when the platform cannot tell at all."""
-        ...
-
-    async def replace(self, person: Person, message_ref: str | None, outcome: Outcome) -> None: ...
-
-    async def post_digest(self, digest: Digest) -> str | None: ...
-
-    async def post_rollup(self, person: Person, nodes: tuple[RollupNode, ...]) -> str | None: ...
 
 
 @dataclass

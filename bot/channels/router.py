@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.channels.base import Channel
+from bot.core.channel import Channel
 from bot.core.digest import Digest, RollupNode
 from bot.core.errors import IntegrationError
 from bot.core.model import Person

@@ -31,6 +31,8 @@ ALREADY_RECORDED = Outcome(True, rich("Already recorded — nothing changed."), 
 ALREADY_ANSWERED = Outcome(
     True, rich("This check-in was already answered — nothing changed."), duplicate=True
 )
+# Shown (not a duplicate): the click came from a message still showing buttons, e.g. a reminder.
+EXPIRED = Outcome(False, rich("⌛ This check-in has expired — nothing changed."))
 
 
 @dataclass
@@ -119,6 +121,8 @@ async def _plan(
             f"I don't know {reply.actor} yet: ask your admin to add you to the org file."
         )
     checkin = await _checkin(deps, reply, actor, seen)
+    if checkin is not None and checkin.state is CheckInState.EXPIRED:
+        return EXPIRED
     if checkin is not None and not checkin.state.is_open:
         return ALREADY_ANSWERED
     now = deps.clock.now()

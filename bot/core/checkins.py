@@ -217,34 +217,3 @@ def prompt_for(checkin: CheckIn, krs: dict[str, KeyResult] | None = None) -> Pro
         reminder=checkin.state is CheckInState.REMINDED,
         links=tuple(tuple(link) for link in data.get("links", [])),  # type: ignore[misc]
     )
-
-
-@dataclass(frozen=True)
-class Chase:
-    reminded: tuple[CheckIn, ...] = ()
-    expired: tuple[CheckIn, ...] = ()
-
-
-async def chase(deps: Deps) -> Chase:
-    """One reminder for a prompt left unanswered, then expiry; each row moves once."""
-    now = deps.clock.now()
-    timing = deps.timing
-    reminded: list[CheckIn] = []
-    expired: list[CheckIn] = []
-    if timing.reminder_after is not None:
-        for row in await deps.outbox.in_state(CheckInState.SENT, now - timing.reminder_after):
-            if row.kind.is_prompt and await deps.outbox.transition(
-                row.id or 0, CheckInState.SENT, CheckInState.REMINDED, now
-            ):
-                reminded.append(replace(row, state=CheckInState.REMINDED, reminded_at=now))
-        stale_state = CheckInState.REMINDED
-    else:
-        stale_state = CheckInState.SENT
-    for row in await deps.outbox.in_state(stale_state, now - timing.expire_after):
-        if row.kind.is_prompt and await deps.outbox.transition(
-            row.id or 0, stale_state, CheckInState.EXPIRED, now
-        ):
-            expired.append(replace(row, state=CheckInState.EXPIRED, closed_at=now))
-    deps.metrics.prompts("reminded", len(reminded))
-    deps.metrics.prompts("expired", len(expired))
-    return Chase(tuple(reminded), tuple(expired))

@@ -77,9 +77,14 @@ async def apply_now(
     if inbox is None:
         [(_, _, outcome)] = await apply(deps, edges, [item])
         return outcome
-    await inbox.put(item)
-    rows = await inbox.claim(1, deps.clock.now(), LEASE, key=item.key)
-    if not rows:  # applied and shown already, or in another worker's hands this moment
+    # Held from its insert: a worker draining this moment must not take it from under us (the
+    # person would hear "already recorded" for their first answer).
+    row_id = await inbox.put(item, hold=LEASE)
+    if row_id is not None:
+        rows = [replace(item, id=row_id)]
+    else:  # a repeat: applied and shown already, or in another's hands this moment
+        rows = await inbox.claim(1, deps.clock.now(), LEASE, key=item.key)
+    if not rows:
         return ALREADY_RECORDED
     [(row, _, outcome)] = await apply(deps, edges, rows)
     if row.id is not None:

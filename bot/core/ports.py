@@ -169,8 +169,10 @@ class Inbound:
 class Inbox(Protocol):
     """Durable inbound answers, unique per organisation and key."""
 
-    async def put(self, item: Inbound) -> bool:
-        """Record it; False when the same key was recorded before (a retry, a double click)."""
+    async def put(self, item: Inbound, hold: timedelta | None = None) -> int | None:
+        """Record it: its row's id, or None when the same key was recorded before (a retry, a
+        double click). `hold`: the row is the caller's to apply for that long (no worker claims
+        it meanwhile)."""
         ...
 
     async def ready(self) -> None:

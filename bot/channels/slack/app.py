@@ -31,6 +31,7 @@ from bot.channels.slack.inbound import unhandled
 from bot.channels.slack.listeners import MODAL, PLATFORM, SIMPLE, SlackBot
 from bot.channels.slack.oauth import oauth_settings
 from bot.config import Settings
+from bot.core.channel import SendQueued
 from bot.core.deps import Deps
 from bot.core.errors import ConfigError, IntegrationError
 from bot.core.inbox import Worker
@@ -132,8 +133,10 @@ def register(app: AsyncApp, bot_for: BotFor) -> None:
     app.event("message")(**later("on_message"))
 
 
-def build(settings: Settings, deps: Deps, worker: Worker) -> tuple[AsyncApp, SlackChannel]:
-    """One workspace, one bot token (SLACK_BOT_TOKEN)."""
+def build(
+    settings: Settings, deps: Deps, worker: Worker, send_queued: SendQueued
+) -> tuple[AsyncApp, SlackChannel]:
+    """One workspace, one bot token (SLACK_BOT_TOKEN); `send_queued` sends what answers queued."""
     limits = SlackLimits.of(settings)
     client = make_client(settings.slack_bot_token, settings.slack_api_url, timeout=limits.timeout)
     channel = SlackChannel(client, deps.directory, limits)
@@ -143,7 +146,7 @@ def build(settings: Settings, deps: Deps, worker: Worker) -> tuple[AsyncApp, Sla
         process_before_response=True,  # no polling for the ack; slow work goes lazy
         **CHECKED_AT_THE_DOOR,
     )
-    edge = SlackEdge(deps, channel)
+    edge = SlackEdge(deps, channel, send_queued)
     bot = SlackBot(deps, channel, edge, worker)
     worker.add("slack", deps, {PLATFORM: edge})
 

@@ -16,13 +16,13 @@ from bot.channels.slack.channel import SlackChannel
 from bot.channels.slack.mrkdwn import mrkdwn
 from bot.core import commands, inbox
 from bot.core.answers import plan
+from bot.core.channel import SendQueued
 from bot.core.deps import Deps
 from bot.core.inbox import Worker
 from bot.core.model import Person
 from bot.core.ports import Inbound
 from bot.core.prompts import Answer, Outcome, Said
 from bot.core.writeback import follow_up
-from bot.sender import deliver
 
 RESPONSE_TIMEOUT = 10  # seconds for a response_url post; chat.update takes over after
 
@@ -33,6 +33,7 @@ class SlackEdge:
 
     deps: Deps
     channel: SlackChannel
+    send_queued: SendQueued  # what an answer queued, sent through each person's platform
     http: aiohttp.ClientSession | None = None  # response_url posts reuse their connections
 
     def inbound(self, key: str, user: str, answer: Answer | Said, **reply: str | None) -> Inbound:
@@ -102,7 +103,7 @@ class SlackEdge:
         else:
             await self.replace(reply, person, outcome)
         if outcome.notices:
-            await deliver(self.deps, self.channel)
+            await self.send_queued()
         follow_up(self.deps, outcome, lambda final: self.replace(reply, person, final))
 
     async def replace(self, reply: dict[str, str], person: Person | None, outcome: Outcome) -> None:

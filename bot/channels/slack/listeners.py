@@ -24,7 +24,6 @@ from bot.core.ports import Applied, Change
 from bot.core.prompts import ActionId, Answer, Outcome, PromptItem, Said, from_form
 from bot.core.rich import rich
 from bot.core.writeback import follow_up
-from bot.sender import deliver
 
 ONBOARDING = (
     "👋 Hi! I'm goalnudge: I keep your team's goals current. I don't know you yet — "
@@ -59,7 +58,7 @@ class SlackBot:
         else:
             await self.channel.replace(person, where, outcome)
         if outcome.notices:
-            await deliver(self.deps, self.channel)
+            await self.edge.send_queued()
         follow_up(self.deps, outcome, lambda final: self.channel.replace(person, where, final))
 
     async def on_simple_action(

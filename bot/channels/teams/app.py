@@ -28,6 +28,7 @@ from bot.channels.teams.channel import TeamsChannel
 from bot.channels.teams.edge import PLATFORM
 from bot.channels.teams.firstrun import guarded
 from bot.config import Settings
+from bot.core.channel import SendQueued
 from bot.core.deps import Deps
 from bot.core.inbox import Worker
 from bot.core.ports import Conversations
@@ -68,10 +69,14 @@ class TeamsAdapter(CloudAdapter):
 
 
 def build(
-    settings: Settings, deps: Deps, conversations: Conversations, worker: Worker
+    settings: Settings,
+    deps: Deps,
+    conversations: Conversations,
+    worker: Worker,
+    send_queued: SendQueued,
 ) -> tuple[CloudAdapter, TeamsBot, TeamsChannel]:
     """The adapter, the bot and the channel; `worker` applies the Teams rows of the inbox
-    whose request did not (the process died first)."""
+    whose request did not (the process died first); `send_queued` sends what answers queued."""
     app_id = settings.teams_app_id or ""
     config = SimpleNamespace(
         APP_TYPE="SingleTenant" if settings.teams_app_tenant_id and app_id else "MultiTenant",
@@ -82,7 +87,7 @@ def build(
     timeout = settings.teams_timeout_seconds
     adapter = TeamsAdapter(TeamsAuthentication(config), timeout)
     channel = TeamsChannel(adapter, app_id, conversations, timeout, deps.clock)
-    bot = TeamsBot(deps, conversations, channel, settings.teams_app_tenant_id, timeout)
+    bot = TeamsBot(deps, conversations, channel, send_queued, settings.teams_app_tenant_id, timeout)
     worker.add(PLATFORM, deps, {PLATFORM: bot.edge})
 
     async def on_error(context: TurnContext, error: Exception) -> None:

@@ -24,12 +24,13 @@ from bot.channels.teams.edge import TeamsEdge, card_of
 from bot.channels.teams.identity import Identities, event_key, reference_of
 from bot.channels.teams.markdown import markdown
 from bot.core import access, checkins, commands, digest
+from bot.core.channel import SendQueued
 from bot.core.deps import Deps
-from bot.core.errors import NotAllowed, NotFound
+from bot.core.errors import IntegrationError, NotAllowed, NotFound
 from bot.core.model import Person
 from bot.core.ports import Applied, Change, Conversations
 from bot.core.prompts import ActionId, Outcome, PromptItem, Said, from_form
-from bot.core.rich import of, rich
+from bot.core.rich import Rich, of, rich
 
 log = logging.getLogger("goalnudge.teams")
 ONBOARDING = (
@@ -44,7 +45,8 @@ VALUED_INVOKES = ("adaptiveCard/", "composeExtension/", "task/")
 class TeamsBot(TeamsActivityHandler):
     deps: Deps
     conversations: Conversations
-    channel: Any  # the TeamsChannel, to send what an answer queued
+    channel: Any  # the TeamsChannel: the person's own chat
+    send_queued: SendQueued  # what an answer queued, through each person's platform
     tenant: str | None = None  # TEAMS_APP_TENANT_ID: the organisation's own tenant
     timeout: float = 10.0  # each call to the connector (roster lookups too)
 
@@ -52,7 +54,8 @@ class TeamsBot(TeamsActivityHandler):
         super().__init__()
         self.identities = Identities(self.deps, self.conversations, self.tenant, self.timeout)
         self.bad_cards = logs.Throttled(log)
-        self.edge = TeamsEdge(self.deps, self.channel)  # what changes state goes through it
+        # What changes state goes through the edge.
+        self.edge = TeamsEdge(self.deps, self.channel, self.send_queued)
 
     async def person(self, ctx: TurnContext) -> Person | None:
         return await self.identities.person(ctx)
@@ -253,10 +256,18 @@ class TeamsBot(TeamsActivityHandler):
         data = {**given, "verb": ActionId.FLAG_RISK.value}
         outcome = await self.apply(ctx, person, data)
         text = outcome.text if outcome else rich()
-        if outcome is not None and outcome.ok and not outcome.duplicate:
-            await ctx.send_activity(markdown(text))
+        if outcome is not None and outcome.ok and not outcome.duplicate and person is not None:
+            await self.tell(person, text)
         # A dialog's message is plain text: no markdown is read there.
         return MessagingExtensionActionResponse(task=TaskModuleMessageResponse(value=plain(text)))
+
+    async def tell(self, person: Person, text: Rich) -> None:
+        """In the person's own chat with the bot, never in the chat the message came from (its
+        other members would see it); the dialog shows it too, should that chat be gone."""
+        try:
+            await self.channel.notify(person, text)
+        except IntegrationError as exc:
+            log.warning("Teams: a flag's confirmation was not posted: %s", exc)
 
 
 def strip_html(html: str) -> str:

@@ -54,6 +54,14 @@ def execute(title: str, verb: str, data: dict[str, Any], style: str = "default")
     return made
 
 
+def placeholder(spec: Input) -> str:
+    """What an empty number field shows: its range for a percentage (a confidence), otherwise
+    an example amount."""
+    if spec.unit == "%" and spec.minimum is not None and spec.maximum is not None:
+        return f"{spec.minimum:g}–{spec.maximum:g}"
+    return "e.g. 412000"
+
+
 def field(spec: Input, error: str | None = None) -> list[Card]:
     label = spec.label + (f" ({spec.unit})" if spec.unit and spec.kind is InputKind.NUMBER else "")
     common: Card = {"id": spec.name, "label": label, "isRequired": spec.required}
@@ -79,7 +87,7 @@ def field(spec: Input, error: str | None = None) -> list[Card]:
             **common,
             "type": "Input.Text",
             "value": spec.initial or "",
-            "placeholder": "e.g. 412000",
+            "placeholder": placeholder(spec),
         }
     else:
         made = {

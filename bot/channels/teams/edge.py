@@ -10,12 +10,12 @@ from botbuilder.schema import Activity
 from bot.channels.teams.channel import TeamsChannel
 from bot.channels.teams.identity import event_key, sender
 from bot.core import inbox
+from bot.core.channel import SendQueued
 from bot.core.deps import Deps
 from bot.core.model import Person
 from bot.core.ports import Inbound
 from bot.core.prompts import Answer, Outcome, Said
 from bot.core.writeback import follow_up
-from bot.sender import deliver
 
 PLATFORM = "teams"
 
@@ -32,6 +32,7 @@ class TeamsEdge:
 
     deps: Deps
     channel: TeamsChannel
+    send_queued: SendQueued  # what an answer queued, sent through each person's platform
 
     async def close(self) -> None:
         """Nothing to let go: the adapter owns the connector's connections."""
@@ -67,5 +68,5 @@ class TeamsEdge:
         if outcome.duplicate:
             return
         if outcome.notices:
-            await deliver(self.deps, self.channel)
+            await self.send_queued()
         follow_up(self.deps, outcome, lambda final: self.channel.replace(person, card, final))

@@ -1,21 +1,21 @@
-"""Deliver the outbox through a channel, and chase unanswered prompts once."""
+"""Delivery: send the outbox through a channel, remind once then expire, settle maybe-sent rows."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
-from bot.channels.base import Channel
 from bot.core import checkins
+from bot.core.channel import Channel
 from bot.core.deps import Deps
 from bot.core.errors import AuthError, IntegrationError, TransientError, Unconfirmed
 from bot.core.model import CheckIn, CheckInKind, CheckInState, KeyResult
 from bot.core.prompts import Outcome
 from bot.core.rich import Rich, rich
 
-log = logging.getLogger("goalnudge.sender")
+log = logging.getLogger("goalnudge.delivery")
 EXPIRED_TEXT = "⌛ This check-in expired without an answer — it shows as “no answer” in the digest."
 
 
@@ -125,19 +125,86 @@ async def key_results_of(deps: Deps, rows: list[CheckIn]) -> dict[str, KeyResult
     return {kr.key: kr for kr in await deps.directory.key_results(keys=keys)} if keys else {}
 
 
-async def chase(deps: Deps, channel: Channel) -> checkins.Chase:
-    """Send the one reminder each stale prompt gets, and close expired prompts in place."""
-    moved = await checkins.chase(deps)
-    krs = await key_results_of(deps, list(moved.reminded))
-    for row in moved.reminded:
+@dataclass(frozen=True)
+class Chase:
+    reminded: tuple[CheckIn, ...] = ()
+    expired: tuple[CheckIn, ...] = ()
+
+
+async def chase(deps: Deps, channel: Channel) -> Chase:
+    """One reminder for a prompt left unanswered, then expiry, each prompt closed in place; each
+    row moves once. No send that fails here ends the round: a reminder the platform did not
+    take for now is sent in a later round, and a prompt that could not be closed in place says
+    it expired when clicked."""
+    now = deps.clock.now()
+    timing = deps.timing
+    reminded: list[CheckIn] = []
+    stale = [(CheckInState.SENT, now - timing.expire_after)]
+    if timing.reminder_after is not None:
+        due = await deps.outbox.in_state(CheckInState.SENT, now - timing.reminder_after)
+        reminded = await _remind(deps, channel, [r for r in due if r.kind.is_prompt], now)
+        # A reminder the platform kept refusing leaves its prompt `sent`: it expires as long
+        # after the reminder was due as a reminded one does after its reminder.
+        late = now - timing.reminder_after - timing.expire_after
+        stale = [(CheckInState.REMINDED, now - timing.expire_after), (CheckInState.SENT, late)]
+    expired: list[CheckIn] = []
+    for state, before in stale:
+        for row in await deps.outbox.in_state(state, before):
+            if row.kind.is_prompt and await deps.outbox.transition(
+                row.id or 0, state, CheckInState.EXPIRED, now
+            ):
+                expired.append(replace(row, state=CheckInState.EXPIRED, closed_at=now))
+    for row in expired:
         person = await deps.directory.person(row.person)
-        if person is not None:
-            await channel.send(person, checkins.prompt_for(row, krs))
-    for row in moved.expired:
-        person = await deps.directory.person(row.person)
-        if person is not None:
+        if person is None:
+            continue
+        try:
             await channel.replace(person, row.message_ref, Outcome(False, rich(EXPIRED_TEXT)))
-    return moved
+        except IntegrationError as exc:
+            log.warning("check-in %s expired; its message could not be closed: %s", row.id, exc)
+    deps.metrics.prompts("reminded", len(reminded))
+    deps.metrics.prompts("expired", len(expired))
+    return Chase(tuple(reminded), tuple(expired))
+
+
+async def _remind(
+    deps: Deps, channel: Channel, rows: list[CheckIn], now: datetime
+) -> list[CheckIn]:
+    """Send the reminder of each row this process moves to `reminded` (so no other sends it)."""
+    moved = [
+        replace(row, state=CheckInState.REMINDED, reminded_at=now)
+        for row in rows
+        if await deps.outbox.transition(row.id or 0, CheckInState.SENT, CheckInState.REMINDED, now)
+    ]
+    krs = await key_results_of(deps, moved)
+    reminded: list[CheckIn] = []
+    locked_out: AuthError | None = None
+    for row in moved:
+        person = await deps.directory.person(row.person)
+        try:
+            if locked_out is not None:
+                raise locked_out  # our credentials were refused: nobody else is tried now
+            if person is not None:
+                await channel.send(person, checkins.prompt_for(row, krs))
+        except Unconfirmed as exc:  # maybe delivered: never sent twice
+            log.warning(
+                "reminder for check-in %s may or may not have been delivered: %s", row.id, exc
+            )
+        except (TransientError, AuthError) as exc:
+            log.warning(
+                "reminder for check-in %s not sent, tried again next round: %s", row.id, exc
+            )
+            locked_out = exc if isinstance(exc, AuthError) else locked_out
+            # Back to `sent` with its send time kept: the next round reminds it again.
+            back = row.sent_at or now
+            await deps.outbox.transition(
+                row.id or 0, CheckInState.REMINDED, CheckInState.SENT, back
+            )
+            continue
+        except IntegrationError as exc:  # refused for good: the prompt still expires in time
+            log.warning("reminder for check-in %s refused: %s", row.id, exc)
+        reminded.append(row)
+    return reminded
 
 
 async def recover(deps: Deps, channel: Channel, claimed_before: datetime | None = None) -> int:
