@@ -205,10 +205,10 @@ async def test_an_answer_applied_in_its_request_is_not_taken_by_a_worker_meanwhi
 
     item = replace(click("held", checkin), received_at=chat.deps.clock.now())
     outcome = await inbox.apply_now(chat.deps, Racing(), {"test": Edge()}, item)  # type: ignore[arg-type]
-    assert outcome.text == (
+    assert mrkdwn(outcome.text) == (
         "✅ Confirmed *Close $600k in New ARR (Alice)*: $384,000 of $720,000 (53%)."
     )
     assert drained == [0] and worker_edge.shown == []
     again = await inbox.apply_now(chat.deps, store.inbox, {"test": Edge()}, item)  # Teams' retry
-    assert again.text == "Already recorded — nothing changed."
+    assert str(again.text) == "Already recorded — nothing changed."
     assert [u.value for u in await chat.deps.ledger.history("arr-alice")] == [384_000]
