@@ -59,6 +59,16 @@ class Teams:
             and s.conversation_id.startswith(conversation)
         ]
 
+    def typed(self, user: ta.TeamsUser, text: str, activity_id: str) -> dict[str, Any]:
+        """`text` typed by `user` in their own chat with the bot."""
+        return ta.message(
+            user,
+            text,
+            service_url=self.fake.url,
+            conversation_id=user.personal_conversation_id,
+            activity_id=activity_id,
+        )
+
     async def install(self, user: ta.TeamsUser) -> None:
         self.fake.add_member(
             user.personal_conversation_id, user.id, user.name, user.email, user.aad_object_id
@@ -242,25 +252,12 @@ async def test_digest_starts_a_new_thread_in_the_team_channel(teams: Teams) -> N
 
 async def test_typed_commands_and_replays(teams: Teams) -> None:
     await teams.install(MAYA)
-    message = ta.message(
-        MAYA,
-        "digest",
-        service_url=teams.fake.url,
-        conversation_id=MAYA.personal_conversation_id,
-        activity_id="m-1",
-    )
+    message = teams.typed(MAYA, "digest", "m-1")
     await teams.post(message)
     await teams.post(message)  # a replayed activity
     replies = [s for s in teams.to(MAYA.personal_conversation_id) if s.body.get("attachments")]
     assert len(replies) == 1 and "Platform digest" in json.dumps(card_of(replies[0]))
-    helped = ta.message(
-        MAYA,
-        "help",
-        service_url=teams.fake.url,
-        conversation_id=MAYA.personal_conversation_id,
-        activity_id="m-2",
-    )
-    await teams.post(helped)
+    await teams.post(teams.typed(MAYA, "help", "m-2"))
     assert "snooze until YYYY-MM-DD" in teams.to(MAYA.personal_conversation_id)[-1].body["text"]
 
 
@@ -371,14 +368,7 @@ async def test_teams_reads_its_own_markdown_not_slacks(teams: Teams) -> None:
     [digest] = [card_of(s) for s in teams.to(PLATFORM.id) if s.body.get("attachments")]
     shown += texts(digest)
     assert any("**Ship Payment Gateway v2**" in t for t in shown)
-    helped = ta.message(
-        MAYA,
-        "help",
-        service_url=teams.fake.url,
-        conversation_id=MAYA.personal_conversation_id,
-        activity_id="m-3",
-    )
-    await teams.post(helped)
+    await teams.post(teams.typed(MAYA, "help", "m-3"))
     help_text = teams.to(MAYA.personal_conversation_id)[-1].body["text"]
     assert help_text.startswith("**goals** — your key results")
     shown.append(help_text)
