@@ -15,6 +15,7 @@ from bot.core.deps import Deps
 from bot.core.errors import GoalnudgeError
 from bot.core.model import CheckInKind, CheckInState, Person, Role
 from bot.core.prompts import Action, ActionId, Answer, Input, InputKind, Outcome, from_form
+from bot.core.rich import Rich, of
 from bot.core.text import percent
 from bot.core.writeback import settled
 
@@ -38,9 +39,9 @@ class Chat:
     read: Read
     write: Callable[[str], None]
 
-    def say(self, text: str) -> None:
-        for line in text.splitlines() or [""]:
-            self.write(f"goalnudge: {plain(line)}")
+    def say(self, text: str | Rich) -> None:
+        for line in plain(of(text)).splitlines() or [""]:
+            self.write(f"goalnudge: {line}")
 
     async def run(self) -> None:
         self.say(f"Hi {self.me.first_name}! Type `help` for what I can do.")
@@ -65,7 +66,7 @@ class Chat:
                 if await self.deps.outbox.transition(
                     row.id, CheckInState.PLANNED, CheckInState.SENT, now
                 ):
-                    self.say(str(row.payload.get("text", "")))
+                    self.say(Rich.load(row.payload.get("text")))
 
     async def handle(self, line: str) -> None:
         try:

@@ -10,7 +10,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from bot.app import build_deps
-from bot.channels.console import ConsoleChannel, plain
+from bot.channels.console import ConsoleChannel
 from bot.core import checkins, digest
 from bot.core.answers import answer
 from bot.core.delivery import chase, deliver
@@ -189,4 +189,4 @@ async def week(d: Demo) -> None:
     assert leader is not None
     await d.channel.post_rollup(leader, await digest.rollup(d.deps))
     d.write("")
-    d.write(plain("Done: every number above was read back from the database."))
+    d.write("Done: every number above was read back from the database.")

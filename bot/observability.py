@@ -21,6 +21,8 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from sqlalchemy import text
 
 from bot.channels.base import ApiStats
+from bot.channels.console import plain
+from bot.core.rich import Rich
 from bot.core.sync import SyncReport
 from storage import Store
 from storage.db import schema_is_current
@@ -57,7 +59,7 @@ class Health:
     leading: Callable[[], bool] = lambda: False
     # What an admin must still do before the chats work (firstrun.missing), else None; it does
     # not make the process unready: the chats answer with that step, so traffic must reach it.
-    setup: Callable[[], Awaitable[str | None]] | None = None
+    setup: Callable[[], Awaitable[Rich | None]] | None = None
     _checked: dict[str, tuple[float, str]] = field(default_factory=dict)
     _running: dict[str, asyncio.Task[str]] = field(default_factory=dict)
 
@@ -193,7 +195,8 @@ class Health:
 
     def routes(self, store: Store) -> list[web.RouteDef]:
         async def setup() -> str:
-            return await self.setup() or "ok" if self.setup is not None else "ok"
+            todo = await self.setup() if self.setup is not None else None
+            return plain(todo) if todo else "ok"  # read by people in a terminal
 
         async def readyz(_request: web.Request) -> web.Response:
             checks, todo = await asyncio.gather(self.checks(store), self.bounded("setup", setup))

@@ -14,6 +14,7 @@ from sqlalchemy.engine import Connection
 from bot.core.inbox import RECORDED
 from bot.core.ports import Inbound
 from bot.core.prompts import ActionId, Answer, Notice, Outcome, Said
+from bot.core.rich import Rich
 from storage.db import Scope, insert_new, prune
 from storage.models import InboxRow
 
@@ -154,9 +155,9 @@ def _shown(outcome: Outcome) -> dict[str, Any]:
     """What is shown of an outcome (its pending write-back runs in the process that applied it)."""
     return {
         "ok": outcome.ok,
-        "text": outcome.text,
+        "text": outcome.text.dump(),
         "errors": outcome.errors,
-        "notices": [asdict(n) for n in outcome.notices],
+        "notices": [{"to": n.to, "text": n.text.dump()} for n in outcome.notices],
         "duplicate": outcome.duplicate,
     }
 
@@ -178,8 +179,10 @@ def _inbound(row: InboxRow) -> Inbound:
     outcome = None
     if row.outcome is not None:
         stored = dict(row.outcome)
-        stored["notices"] = tuple(Notice(**n) for n in stored.get("notices", ()))
-        outcome = Outcome(**stored)
+        stored["notices"] = tuple(
+            Notice(n["to"], Rich.load(n["text"])) for n in stored.get("notices", ())
+        )
+        outcome = Outcome(**{**stored, "text": Rich.load(stored.get("text"))})
     elif row.applied_at is not None:
         outcome = RECORDED
     return Inbound(

@@ -41,6 +41,7 @@ def test_demo_plays_the_week_and_leaves_a_database_to_explore(tmp_path: Path) ->
     assert "⏰ Reminder — still waiting on this one:" in out
     assert "No answer: Grace Kim" in out
     assert "🏢 Company roll-up" in out
+    assert "*" not in out  # bold reads as “quotes” in a terminal, never as stray markup
     url = f"sqlite+aiosqlite:///{tmp_path / 'goalnudge-demo.db'}"
     chat = goalnudge(
         "chat", "--as", "alice@acme.example", cwd=tmp_path, stdin="goals\n", DATABASE_URL=url
@@ -93,7 +94,8 @@ def test_chat_answers_the_open_prompt_and_refuses_bad_input(tmp_path: Path) -> N
     chat = goalnudge("chat", "--as", "alice@acme.example", cwd=tmp_path, stdin=script, **env)
     lines = chat.stdout
     assert "“about 400k” is not a number" in lines
-    assert "only they or their manager can update it" in lines
+    assert "“Close $500k in New ARR (Bob)” belongs to Bob Okafor" in lines
+    assert "only they or their manager can update it" in lines and "*" not in lines
     assert (
         "✅ Updated “Close $600k in New ARR (Alice)”: $400,000 of $720,000 (56%). Note: big "
         "renewal" in lines

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from bot.channels.slack.mrkdwn import mrkdwn
 from bot.core.cadence import due, next_check_in, next_working_day
 from bot.core.model import (
     CheckInKind,
@@ -21,6 +22,7 @@ from bot.core.model import (
     SourceBinding,
 )
 from bot.core.playbooks import engineering, sales
+from bot.core.rich import Rich
 from bot.core.risk import RiskPolicy, signals
 from bot.core.sync import epic_details
 from bot.core.text import amount, bar, parse_number, percent
@@ -290,7 +292,7 @@ def test_sales_proposal_without_history_counts_deals_beyond_current() -> None:
     assert body["headline"] == (
         "Salesforce shows you closed 2 deals since your last update ($84,000)."
     )
-    assert body["question"] == "Update *Close ARR* → $384,000 (53%)?"
+    assert mrkdwn(Rich.load(body["question"])) == "Update *Close ARR* → $384,000 (53%)?"
     assert body["items"][0]["proposed"] == 384_000
     assert [label for label, _ in body["links"]] == [
         "Northwind — $48,000, closed 2026-11-16",
@@ -322,7 +324,10 @@ def test_sales_missing_reading_falls_back_to_asking() -> None:
     plan = sales(rep(), [arr_kr()], {}, {}, None, KNOWN)
     assert plan is not None and plan.payload["fallback"] is True
     assert plan.payload["headline"] == "I couldn't reach Salesforce just now."
-    assert plan.payload["question"] == "Where does *Close ARR* stand? (last value $300,000)"
+    assert (
+        mrkdwn(Rich.load(plan.payload["question"]))
+        == "Where does *Close ARR* stand? (last value $300,000)"
+    )
     assert plan.payload["actions"] == ["adjust", "not_now"]
 
 
@@ -343,7 +348,7 @@ def test_engineering_past_due_epic_asks_to_explain_risk() -> None:
     late = epic(due=date(2026, 11, 13), link="https://jira/ENG-7")
     plan = engineering(engineer(), [milestone()], epic_reading(late), TODAY, RiskPolicy(), KNOWN)
     assert plan is not None and plan.kind is CheckInKind.RISK_EXPLAIN
-    assert plan.payload["headline"] == (
+    assert mrkdwn(Rich.load(plan.payload["headline"])) == (
         "Jira shows epic ENG-7 *Billing v2* is past its due date (Fri 13 Nov) "
         "with 6 of 15 issues open."
     )
@@ -354,6 +359,6 @@ def test_engineering_past_due_epic_asks_to_explain_risk() -> None:
 def test_engineering_healthy_epic_gets_a_confidence_check() -> None:
     plan = engineering(engineer(), [milestone()], epic_reading(epic()), TODAY, RiskPolicy(), KNOWN)
     assert plan is not None and plan.kind is CheckInKind.CONFIDENCE_CHECK
-    assert plan.payload["headline"] == (
+    assert mrkdwn(Rich.load(plan.payload["headline"])) == (
         "Weekly check: how confident are you in *Ship Billing v2* (you said 70%)?"
     )

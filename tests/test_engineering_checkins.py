@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from conftest import Conversation
 
+from bot.channels.slack.mrkdwn import mrkdwn
 from bot.core.answers import answer, snooze
 from bot.core.model import CheckInKind, CheckInState, Status
 from bot.core.prompts import ActionId, Answer
@@ -30,7 +31,8 @@ async def test_engineer_flags_a_delayed_epic_and_the_manager_hears_at_once(
         ERIN, ActionId.FLAG_RISK, "flag", note="Waiting on certs", confidence="40"
     )
     assert (
-        outcome.text == "🚩 Flagged *Ship Payment Gateway v2* at risk — your manager has been told."
+        mrkdwn(outcome.text)
+        == "🚩 Flagged *Ship Payment Gateway v2* at risk — your manager has been told."
     )
     told = chat.said()
     assert "goalnudge → Maya Schulz (DM, Thu 10:00 CET)" in told
@@ -81,7 +83,7 @@ async def test_a_blocker_flagged_from_any_message_carries_its_text_and_link(
 async def test_on_track_resolves_the_blocker(chat: Conversation) -> None:
     await answer(chat.deps, Answer("f1", FARID, ActionId.FLAG_RISK, kr="fraud-api", note="x"))
     outcome = await answer(chat.deps, Answer("f2", FARID, ActionId.ON_TRACK, kr="fraud-api"))
-    assert outcome.text == "👍 Noted: *Launch the fraud scoring API* is on track."
+    assert mrkdwn(outcome.text) == "👍 Noted: *Launch the fraud scoring API* is on track."
     assert await chat.deps.ledger.open_blockers() == []
     kr = await chat.deps.directory.key_result("fraud-api")
     assert kr is not None and kr.status is Status.ON_TRACK
@@ -129,14 +131,14 @@ async def test_snoozed_people_are_skipped_with_the_reason(chat: Conversation) ->
 
     chat.at("2026-11-18 09:00", "Europe/Berlin")
     result = await snooze(chat.deps, GRACE, date(2026, 11, 20), "s1")
-    assert result.text == "😴 Snoozed: no check-ins until Fri 20 Nov."
+    assert str(result.text) == "😴 Snoozed: no check-ins until Fri 20 Nov."
     chat.at("2026-11-19 10:00", "Europe/Berlin")
     await chat.tick()
     said = chat.said()
     assert "Grace Kim: skipped — snoozed until Fri 20 Nov" in said
     assert "goalnudge → Grace Kim" not in said
     past = await snooze(chat.deps, GRACE, date(2026, 1, 1), "s2")
-    assert not past.ok and "in the past" in past.text
+    assert not past.ok and "in the past" in str(past.text)
 
 
 async def test_at_most_one_open_prompt_and_one_per_week(chat: Conversation) -> None:

@@ -33,6 +33,8 @@ LINE = (
     "goalnudge isn't set up yet: an admin must run `goalnudge org import FILE.yaml` "
     "(see README → The org file)."
 )
+# Teams reads markdown, which has no inline code: the command is bold there.
+TEAMS_LINE = LINE.replace("`", "**")
 ALICE = ta.TeamsUser.from_email("alice@acme.example", "Alice Chen")
 PLATFORM = ta.TeamsTeam("19:platform0general@thread.tacv2", "Platform", "group-1")
 
@@ -177,15 +179,15 @@ async def test_every_teams_interaction_before_the_import_gets_the_admins_step(
             return [s.body.get("text") for s in sent if s.conversation_id.startswith(conversation)]
 
         installed, _ = await post(ta.installation_update(ALICE, service_url=fake.url))
-        assert (installed, said()) == (201, [LINE])
+        assert (installed, said()) == (201, [TEAMS_LINE])
         message = ta.message(ALICE, "help", activity_id="m-1", **where)
-        assert (await post(message))[0] == 201 and said()[-1] == LINE
+        assert (await post(message))[0] == 201 and said()[-1] == TEAMS_LINE
         submit = ta.card_submit(ALICE, {"verb": "confirm", "c": 1}, reply_to_id="card-1", **where)
-        assert (await post(submit))[0] == 201 and said() == [LINE] * 3
+        assert (await post(submit))[0] == 201 and said() == [TEAMS_LINE] * 3
 
         action = ta.card_action(ALICE, "confirm", {"c": 1}, reply_to_id="card-1", **where)
         status, card = await post(action)
-        assert status == 200 and card["value"]["body"][0]["text"] == LINE
+        assert status == 200 and card["value"]["body"][0]["text"] == TEAMS_LINE
         link = "https://teams.microsoft.com/l/message/19:x/1"
         fetch = ta.fetch_task(ALICE, "flagBlocker", "db down", message_link=link, **where)
         assert await post(fetch) == (200, {"task": {"type": "message", "value": LINE}})
@@ -196,7 +198,7 @@ async def test_every_teams_interaction_before_the_import_gets_the_admins_step(
         assert await post(submitted) == (200, {"task": {"type": "message", "value": LINE}})
 
         team = ta.conversation_update_members_added(ALICE, service_url=fake.url, team=PLATFORM)
-        assert (await post(team))[0] == 201 and said(PLATFORM.id) == [LINE]
+        assert (await post(team))[0] == 201 and said(PLATFORM.id) == [TEAMS_LINE]
         no_errors(caplog)
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from conftest import Conversation
 
+from bot.channels.slack.mrkdwn import mrkdwn
 from bot.core import commands, inbox
 from bot.core.inbox import Inbound
 from bot.core.model import Person, Role
@@ -35,7 +36,7 @@ class Edge:
         if self.fail_shows:
             self.fail_shows -= 1
             raise ConnectionError("the platform did not answer")
-        self.shown.append((item.key, outcome.text))
+        self.shown.append((item.key, mrkdwn(outcome.text)))  # as Slack shows it
 
     async def close(self) -> None:
         pass
@@ -95,7 +96,7 @@ async def test_an_unknown_sender_is_told_and_nothing_changes(
     edge = Edge()
     await store.inbox.put(click("a3", checkin, user="stranger"))
     await inbox.drain(chat.deps, store.inbox, {"test": edge})
-    assert edge.shown == [("a3", inbox.UNKNOWN.text)]
+    assert edge.shown == [("a3", mrkdwn(inbox.UNKNOWN.text))]
     assert await chat.deps.ledger.history("arr-alice") == []
 
 
@@ -173,7 +174,7 @@ async def test_apply_now_answers_in_the_request_and_the_worker_leaves_it(
     checkin = await alice_prompt(chat)
     edge = Edge()
     outcome = await inbox.apply_now(chat.deps, store.inbox, {"test": edge}, click("n1", checkin))
-    assert outcome.ok and "Confirmed" in outcome.text
+    assert outcome.ok and "Confirmed" in str(outcome.text)
     again = await inbox.apply_now(chat.deps, store.inbox, {"test": edge}, click("n1", checkin))
     assert again.duplicate  # Teams' retry of the same activity
     assert await inbox.drain(chat.deps, store.inbox, {"test": edge}) == 0
@@ -204,10 +205,10 @@ async def test_an_answer_applied_in_its_request_is_not_taken_by_a_worker_meanwhi
 
     item = replace(click("held", checkin), received_at=chat.deps.clock.now())
     outcome = await inbox.apply_now(chat.deps, Racing(), {"test": Edge()}, item)  # type: ignore[arg-type]
-    assert outcome.text == (
+    assert mrkdwn(outcome.text) == (
         "✅ Confirmed *Close $600k in New ARR (Alice)*: $384,000 of $720,000 (53%)."
     )
     assert drained == [0] and worker_edge.shown == []
     again = await inbox.apply_now(chat.deps, store.inbox, {"test": Edge()}, item)  # Teams' retry
-    assert again.text == "Already recorded — nothing changed."
+    assert str(again.text) == "Already recorded — nothing changed."
     assert [u.value for u in await chat.deps.ledger.history("arr-alice")] == [384_000]

@@ -9,11 +9,13 @@ import pytest
 from conftest import Conversation, with_sources
 from fakes.jira import FakeJira
 
+from bot.channels.slack.mrkdwn import mrkdwn
 from bot.core.checkins import plan
 from bot.core.deps import Deps
 from bot.core.errors import IntegrationError
 from bot.core.model import CheckInKind, CheckInState
 from bot.core.prompts import ActionId
+from bot.core.rich import Rich
 from bot.core.sync import sync
 from integrations.jira import JiraCredentials, JiraTracker
 
@@ -68,12 +70,12 @@ async def test_every_epic_in_one_search_and_the_nudge_names_the_signal(
     assert len(searches) == 2  # the epics, then their children: never one call per person
     result = await plan(deps)
     [erin] = [r for r in result.planned if r.person == ERIN]
-    assert erin.payload["headline"] == (
+    assert mrkdwn(Rich.load(erin.payload["headline"])) == (
         "Jira shows epic PAY-12 *Payment Gateway v2* is past its due date (Fri 13 Nov) with "
         "6 of 15 issues open."
     )
     [grace] = [r for r in result.planned if r.person == "grace@acme.example"]
-    assert "is flagged as an impediment" in str(grace.payload["headline"])
+    assert "is flagged as an impediment" in str(Rich.load(grace.payload["headline"]))
 
 
 async def test_jira_statuses_that_mean_blocked_are_mapped_at_the_edge(
@@ -97,13 +99,13 @@ async def test_flag_writes_back_a_comment_and_the_flag_and_on_track_clears_it(
     outcome = await chat.reply(
         ERIN, ActionId.FLAG_RISK, "flag", note="Waiting on certs", write_back=True
     )
-    assert outcome.text.endswith("🔗 Also flagged PAY-12 in Jira.")
+    assert str(outcome.text).endswith("🔗 Also flagged PAY-12 in Jira.")
     [(key, body)] = jira.comments
     assert key == "PAY-12" and "Erin Walsh" in body and "Waiting on certs" in body
     assert [o["value"] for o in jira.issues["PAY-12"][jira.flagged_field_id]] == ["Impediment"]
     await sync(deps, "jira")  # the tracker now shows it flagged
     cleared = await chat.reply(ERIN, ActionId.ON_TRACK, "on track", prompt=False, kr="pay-gw")
-    assert cleared.text.endswith("🔗 Also cleared the flag on PAY-12 in Jira.")
+    assert str(cleared.text).endswith("🔗 Also cleared the flag on PAY-12 in Jira.")
     assert not jira.issues["PAY-12"][jira.flagged_field_id]
 
 
@@ -115,7 +117,7 @@ async def test_a_failed_write_back_is_reported_and_nothing_else_is_lost(
     await chat.tick()
     jira.fail_next(500, times=3)
     outcome = await chat.reply(ERIN, ActionId.FLAG_RISK, "flag", note="certs", write_back=True)
-    assert outcome.ok and "⚠️ I couldn't flag PAY-12 in Jira just now" in outcome.text
+    assert outcome.ok and "⚠️ I couldn't flag PAY-12 in Jira just now" in str(outcome.text)
     [blocker] = await deps.ledger.open_blockers()
     assert blocker.note == "certs"
     told = await deps.outbox.in_state(CheckInState.SENT)
@@ -157,7 +159,7 @@ async def test_a_key_result_bound_to_jql_sums_up_what_it_matches(
     ) in report.readings
     result = await plan(deps)
     [grace] = [r for r in result.planned if r.person == "grace@acme.example"]
-    assert str(grace.payload["headline"]).startswith(
+    assert mrkdwn(Rich.load(grace.payload["headline"])).startswith(
         "Jira shows the work for *Release mobile SDK 3.0* (1 of 3 done) is flagged"
     )
 

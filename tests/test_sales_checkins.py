@@ -6,6 +6,7 @@ import asyncio
 
 from conftest import Conversation
 
+from bot.channels.slack.mrkdwn import mrkdwn
 from bot.core.answers import answer
 from bot.core.model import CheckInState, UpdateSource
 from bot.core.prompts import ActionId, Answer
@@ -31,7 +32,8 @@ async def test_rep_confirms_crm_numbers_in_one_click(chat: Conversation) -> None
     kr = await chat.deps.directory.key_result("arr-alice")
     assert kr is not None and kr.current == 384_000
     assert (
-        outcome.text == "✅ Confirmed *Close $600k in New ARR (Alice)*: $384,000 of $720,000 (53%)."
+        mrkdwn(outcome.text)
+        == "✅ Confirmed *Close $600k in New ARR (Alice)*: $384,000 of $720,000 (53%)."
     )
     history = await chat.deps.ledger.history("arr-alice")
     assert [(u.source, u.previous, u.value, u.actor) for u in history] == [
@@ -63,7 +65,7 @@ async def test_rep_adjusts_with_a_note_and_is_not_asked_again_for_the_same_readi
         values={"value:arr-bob": "250,000"},
         note="Globex signed at $40k",
     )
-    assert outcome.text == (
+    assert mrkdwn(outcome.text) == (
         "✅ Updated *Close $500k in New ARR (Bob)*: $250,000 of $600,000 (42%). "
         "Note: Globex signed at $40k"
     )
@@ -87,7 +89,7 @@ async def test_bad_numbers_get_an_inline_error_and_change_nothing(chat: Conversa
         ("-5", "The value can't be negative."),
         (
             "99999999",
-            "$99,999,999 is out of range for *Close $500k in New ARR (Bob)* (at most $6,000,000).",
+            "$99,999,999 is out of range for “Close $500k in New ARR (Bob)” (at most $6,000,000).",
         ),
     ]:
         outcome = await chat.reply(BOB, ActionId.ADJUST, raw, values={"value:arr-bob": raw})
@@ -106,7 +108,7 @@ async def test_only_the_owner_or_their_manager_may_update(chat: Conversation) ->
         deps, Answer("a1", BOB, ActionId.ADJUST, kr="arr-alice", values={"value": "1"})
     )
     assert not refused.ok
-    assert refused.text == (
+    assert mrkdwn(refused.text) == (
         "*Close $600k in New ARR (Alice)* belongs to Alice Chen: only they "
         "or their manager can update it."
     )
@@ -116,7 +118,7 @@ async def test_only_the_owner_or_their_manager_may_update(chat: Conversation) ->
             "a2", "mallory@evil.example", ActionId.ADJUST, kr="arr-alice", values={"value": "1"}
         ),
     )
-    assert not stranger.ok and "I don't know mallory@evil.example" in stranger.text
+    assert not stranger.ok and "I don't know mallory@evil.example" in str(stranger.text)
     kr = await deps.directory.key_result("arr-alice")
     assert kr is not None and kr.current == 300_000
     managed = await answer(
@@ -141,7 +143,7 @@ async def test_a_repeated_or_double_clicked_answer_applies_once(chat: Conversati
     second_click = await answer(
         chat.deps, Answer("slack-action-2", ALICE, ActionId.CONFIRM, checkin_id=row.id)
     )
-    assert second_click.duplicate and "already answered" in second_click.text
+    assert second_click.duplicate and "already answered" in str(second_click.text)
     assert len(await chat.deps.ledger.history("arr-alice")) == 1
 
 
@@ -151,7 +153,7 @@ async def test_a_rep_cannot_answer_someone_elses_check_in(chat: Conversation) ->
     row = await chat.deps.outbox.open_prompt(ALICE)
     assert row is not None
     outcome = await answer(chat.deps, Answer("x", BOB, ActionId.CONFIRM, checkin_id=row.id))
-    assert not outcome.ok and outcome.text == "That check-in is not yours to answer."
+    assert not outcome.ok and str(outcome.text) == "That check-in is not yours to answer."
     assert await chat.deps.ledger.history("arr-alice") == []
 
 
@@ -159,7 +161,7 @@ async def test_not_now_closes_the_prompt_until_the_next_check_in(chat: Conversat
     chat.at("2026-11-16 16:30", "America/New_York")
     await chat.tick()
     outcome = await chat.reply(ALICE, ActionId.NOT_NOW, "[3] Not now")
-    assert outcome.text == "👍 No problem — I'll ask again at your next check-in (Tue 17 Nov)."
+    assert str(outcome.text) == "👍 No problem — I'll ask again at your next check-in (Tue 17 Nov)."
     assert await chat.deps.outbox.open_prompt(ALICE) is None
     chat.said()
     chat.at("2026-11-17 16:30", "America/New_York")

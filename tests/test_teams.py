@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -57,6 +58,16 @@ class Teams:
             and s.op in ("send", "reply")
             and s.conversation_id.startswith(conversation)
         ]
+
+    def typed(self, user: ta.TeamsUser, text: str, activity_id: str) -> dict[str, Any]:
+        """`text` typed by `user` in their own chat with the bot."""
+        return ta.message(
+            user,
+            text,
+            service_url=self.fake.url,
+            conversation_id=user.personal_conversation_id,
+            activity_id=activity_id,
+        )
 
     async def install(self, user: ta.TeamsUser) -> None:
         self.fake.add_member(
@@ -131,7 +142,7 @@ async def test_nudge_card_action_stores_the_update_and_replaces_the_card(teams: 
     status, body = await teams.post(action)
     assert status == 200 and body["type"] == "application/vnd.microsoft.card.adaptive"
     assert body["value"]["body"][0]["text"] == (
-        "✅ Confirmed “Close $600k in New ARR (Alice)”: $384,000 of $720,000 (53%)."
+        "✅ Confirmed **Close $600k in New ARR (Alice)**: $384,000 of $720,000 (53%)."
     )
     kr = await teams.app.deps.directory.key_result("arr-alice")
     assert kr is not None and kr.current == 384_000
@@ -166,7 +177,7 @@ async def test_inline_adjust_shows_validation_messages_then_saves(teams: Teams) 
         reply_to_id="act-1",
     )
     _, body = await teams.post(good)
-    assert body["value"]["body"][0]["text"].startswith("✅ Updated “Close $600k in New ARR")
+    assert body["value"]["body"][0]["text"].startswith("✅ Updated **Close $600k in New ARR")
     kr = await teams.app.deps.directory.key_result("arr-alice")
     assert kr is not None and kr.current == 401_000
 
@@ -218,7 +229,7 @@ async def test_message_action_flags_a_blocker_and_the_manager_is_told(teams: Tea
     assert status == 200 and "Flagged" in body["task"]["value"]
     told = [s.body.get("text", "") for s in teams.to(MAYA.personal_conversation_id)]
     assert any(
-        "Farid Haddad flagged “Launch the fraud scoring API” at risk (confidence 55%)" in text
+        "Farid Haddad flagged **Launch the fraud scoring API** at risk (confidence 55%)" in text
         and link in text
         for text in told
     )
@@ -241,25 +252,12 @@ async def test_digest_starts_a_new_thread_in_the_team_channel(teams: Teams) -> N
 
 async def test_typed_commands_and_replays(teams: Teams) -> None:
     await teams.install(MAYA)
-    message = ta.message(
-        MAYA,
-        "digest",
-        service_url=teams.fake.url,
-        conversation_id=MAYA.personal_conversation_id,
-        activity_id="m-1",
-    )
+    message = teams.typed(MAYA, "digest", "m-1")
     await teams.post(message)
     await teams.post(message)  # a replayed activity
     replies = [s for s in teams.to(MAYA.personal_conversation_id) if s.body.get("attachments")]
     assert len(replies) == 1 and "Platform digest" in json.dumps(card_of(replies[0]))
-    helped = ta.message(
-        MAYA,
-        "help",
-        service_url=teams.fake.url,
-        conversation_id=MAYA.personal_conversation_id,
-        activity_id="m-2",
-    )
-    await teams.post(helped)
+    await teams.post(teams.typed(MAYA, "help", "m-2"))
     assert "snooze until YYYY-MM-DD" in teams.to(MAYA.personal_conversation_id)[-1].body["text"]
 
 
@@ -346,3 +344,34 @@ async def test_sends_to_one_conversation_are_paced_to_teams_limits() -> None:
     await pacer.wait("a:2")  # another conversation is not held back
     assert all(later - earlier >= 0.49 for earlier, later in zip(stamps, stamps[3:], strict=False))
     assert time.monotonic() - started - stamps[-1] < 0.25
+
+
+def texts(card: dict[str, Any]) -> list[str]:
+    """Every TextBlock's text in a card, shown cards included."""
+    found = [b["text"] for b in card.get("body", []) if b.get("type") == "TextBlock"]
+    for action in card.get("actions", []):
+        found += texts(action.get("card", {}))
+    return found
+
+
+async def test_teams_reads_its_own_markdown_not_slacks(teams: Teams) -> None:
+    card = await nudge_alice(teams)
+    shown = texts(card)
+    assert "Update **Close $600k in New ARR (Alice)** → $384,000 (53%)?" in shown
+    deals = [t for t in shown if t.startswith("[")]
+    assert deals and all(re.fullmatch(r"\[[^\]]+\]\(https?://[^)\s]+\)", t) for t in deals)
+    await teams.install(MAYA)
+    await teams.post(
+        ta.conversation_update_members_added(MAYA, service_url=teams.fake.url, team=PLATFORM)
+    )
+    await post_digest(teams.app.deps, teams.channel, "Platform")
+    [digest] = [card_of(s) for s in teams.to(PLATFORM.id) if s.body.get("attachments")]
+    shown += texts(digest)
+    assert any("**Ship Payment Gateway v2**" in t for t in shown)
+    await teams.post(teams.typed(MAYA, "help", "m-3"))
+    help_text = teams.to(MAYA.personal_conversation_id)[-1].body["text"]
+    assert help_text.startswith("**goals** — your key results")
+    shown.append(help_text)
+    for text in shown:  # Slack's markup, or the old mangling of it, nowhere
+        assert "`" not in text and "*“" not in text
+        assert re.search(r"(?<!\*)\*[^*\s][^*]*\*(?!\*)", text) is None, text

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from datetime import datetime
 from itertools import count
@@ -12,20 +11,30 @@ from bot.core.digest import Digest, RollupNode
 from bot.core.model import Person
 from bot.core.ports import Clock
 from bot.core.prompts import Outcome, Prompt
+from bot.core.rich import Rich, Span, Style, render
 from bot.core.text import bar, day, percent
 
-BOLD = re.compile(r"\*([^*\n]+)\*")
+
+def plain(text: Rich) -> str:
+    """Rich text for a terminal: strong words “quoted”, commands in backticks, links as
+    `label <url>`; nothing a terminal would show as stray markup."""
+    return render(text, _span)
 
 
-def plain(text: str) -> str:
-    """Slack-style *bold* becomes “quoted” in a terminal."""
-    return BOLD.sub(r"“\1”", text)
+def _span(span: Span) -> str:
+    if span.style is Style.STRONG:
+        return f"“{span.text}”"
+    if span.style is Style.CODE:
+        return f"`{span.text}`"
+    if span.style is Style.LINK:
+        return f"{span.text} <{span.url}>" if span.text != span.url else f"<{span.url}>"
+    return span.text
 
 
 def render_prompt(prompt: Prompt) -> list[str]:
     lines = ["⏰ Reminder — still waiting on this one:"] if prompt.reminder else []
     lines += [plain(prompt.headline), *map(plain, prompt.facts)]
-    lines += [plain(line) for line in prompt.question.splitlines()]
+    lines += plain(prompt.question).splitlines()
     lines += [f"   · {label}" + (f" <{url}>" if url else "") for label, url in prompt.links]
     lines.append("   ".join(f"[{i}] {a.label}" for i, a in enumerate(prompt.actions, 1)))
     return lines
@@ -96,12 +105,12 @@ class ConsoleChannel:
     async def find(self, person: Person, checkin: int, since: datetime) -> str | None:
         return None
 
-    async def notify(self, person: Person, text: str, checkin: int | None = None) -> str | None:
-        return self._block(person, [plain(line) for line in text.splitlines()])
+    async def notify(self, person: Person, text: Rich, checkin: int | None = None) -> str | None:
+        return self._block(person, plain(text).splitlines())
 
     async def replace(self, person: Person, message_ref: str | None, outcome: Outcome) -> None:
         where = f"updates message {message_ref}" if message_ref else "DM"
-        self._block(person, [plain(line) for line in outcome.text.splitlines()], where)
+        self._block(person, plain(outcome.text).splitlines(), where)
 
     async def post_digest(self, digest: Digest) -> str | None:
         self.write(f"goalnudge → {digest.channel or digest.manager}")

@@ -12,6 +12,7 @@ from bot.core.digest import Digest, RollupNode
 from bot.core.errors import IntegrationError
 from bot.core.model import Person
 from bot.core.prompts import Outcome, Prompt
+from bot.core.rich import Rich
 
 TEAMS_CHANNEL_PREFIX = "19:"
 SEPARATOR = "|"
@@ -62,7 +63,7 @@ class Router:
         kind = self.kind_for(person)
         return self._tagged(kind, await self.channels[kind].find(person, checkin, since))
 
-    async def notify(self, person: Person, text: str, checkin: int | None = None) -> str | None:
+    async def notify(self, person: Person, text: Rich, checkin: int | None = None) -> str | None:
         kind = self.kind_for(person)
         return self._tagged(kind, await self.channels[kind].notify(person, text, checkin))
 

@@ -22,19 +22,17 @@ from bot.core.model import (
 )
 from bot.core.ports import Applied, Change
 from bot.core.prompts import ActionId, Answer, Notice, Outcome
+from bot.core.rich import Rich, of, rich, said, strong
 from bot.core.text import amount, clean, day, parse_number, percent, shown
 from bot.core.writeback import write_back
 
 MAX_SNOOZE_DAYS = 90
-ALREADY_RECORDED = Outcome(True, "Already recorded — nothing changed.", duplicate=True)
+ALREADY_RECORDED = Outcome(True, rich("Already recorded — nothing changed."), duplicate=True)
 ALREADY_ANSWERED = Outcome(
-    True, "This check-in was already answered — nothing changed.", duplicate=True
+    True, rich("This check-in was already answered — nothing changed."), duplicate=True
 )
 # Shown (not a duplicate): the click came from a message still showing buttons, e.g. a reminder.
-EXPIRED = Outcome(
-    False,
-    "⌛ This check-in has expired — nothing changed.",
-)
+EXPIRED = Outcome(False, rich("⌛ This check-in has expired — nothing changed."))
 
 
 @dataclass
@@ -77,9 +75,10 @@ async def plan(
     try:
         return await _plan(deps, cleaned(reply), inbox_id, by, seen or Seen())
     except InvalidInput as exc:
-        return Outcome(False, "Please fix: " + "; ".join(exc.errors.values()), errors=exc.errors)
+        fix = rich("Please fix: ", "; ".join(exc.errors.values()))
+        return Outcome(False, fix, errors=exc.errors)
     except (NotAllowed, NotFound) as exc:
-        return Outcome(False, str(exc))
+        return Outcome(False, of(exc))
 
 
 async def settle(deps: Deps, planned: Planned, result: Applied) -> Outcome:
@@ -200,9 +199,10 @@ async def _targets(
         if kr.owner != actor.email:
             owner = await deps.directory.person(kr.owner)
             if owner is None or owner.manager != actor.email:
+                who = owner.name if owner else kr.owner
                 raise NotAllowed(
-                    f"*{kr.title}* belongs to {owner.name if owner else kr.owner}: only they or "
-                    "their manager can update it."
+                    rich(strong(kr.title), f" belongs to {who}: only they or ")
+                    + "their manager can update it."
                 )
         found.append(kr)
     return found
@@ -223,7 +223,7 @@ def _values(reply: Answer, krs: list[KeyResult]) -> dict[str, float]:
             errors[field.name] = "The value can't be negative."
         elif field.maximum is not None and value > field.maximum:
             errors[field.name] = (
-                f"{amount(value, kr.unit)} is out of range for *{kr.title}* "
+                f"{amount(value, kr.unit)} is out of range for “{kr.title}” "
                 f"(at most {amount(field.maximum, kr.unit)})."
             )
         else:
@@ -269,8 +269,9 @@ async def _flag(deps: Deps, reply: Answer, actor: Person, kr: KeyResult, change:
     manager = owner.manager if owner else None
     if manager and manager != actor.email:
         sure = f" (confidence {confidence}%)" if confidence is not None else ""
-        link = f"\n{reply.link}" if reply.link else ""
-        text = f"🚩 {actor.name} flagged *{kr.title}* at risk{sure}.\nBlocker: {note}{link}"
+        link = rich("\n", reply.link) if reply.link else ""
+        text = rich(f"🚩 {actor.name} flagged ", strong(kr.title), f" at risk{sure}.\nBlocker: ")
+        text += said(note) + link
         notices = (
             CheckIn(
                 manager,
@@ -278,7 +279,7 @@ async def _flag(deps: Deps, reply: Answer, actor: Person, kr: KeyResult, change:
                 f"blocker:{reply.answer_id}",
                 CheckInState.PLANNED,
                 now,
-                payload={"text": text},
+                payload={"text": text.dump()},
             ),
         )
     return replace(change, updates=(update,), blocker=blocker, notices=notices)
@@ -290,52 +291,53 @@ def _update(kr: KeyResult, actor: Person, source: UpdateSource, at, **fields) ->
 
 def _outcome(planned: Planned) -> Outcome:
     reply, actor, change = planned.reply, planned.actor, planned.change
-    notices = tuple(Notice(n.person, str(n.payload["text"])) for n in change.notices)
+    notices = tuple(Notice(n.person, Rich.load(n.payload["text"])) for n in change.notices)
     if change.snooze:
         upcoming = next_check_in(actor, change.snooze[1])
         when = f" at your next check-in ({day(upcoming)})" if upcoming else " later"
-        return Outcome(True, f"👍 No problem — I'll ask again{when}.")
+        return Outcome(True, rich(f"👍 No problem — I'll ask again{when}."))
     krs = {kr.key: kr for kr in planned.krs}
-    lines = []
+    lines: list[Rich] = []
     for update in change.updates:
         kr = krs[update.kr]
         if update.value is not None:
             kr = replace(kr, current=update.value)
         if reply.action is ActionId.FLAG_RISK:
             who = "your manager has been told" if notices else "recorded"
-            lines.append(f"🚩 Flagged *{kr.title}* at risk — {who}.")
+            lines.append(rich("🚩 Flagged ", strong(kr.title), f" at risk — {who}."))
         elif reply.action is ActionId.ON_TRACK:
-            lines.append(f"👍 Noted: *{kr.title}* is on track.")
+            lines.append(rich("👍 Noted: ", strong(kr.title), " is on track."))
         else:
             verb = "Confirmed" if update.source is UpdateSource.CRM_CONFIRMED else "Updated"
-            note = f" Note: {update.note}" if update.note else ""
+            note = rich(" Note: ", said(update.note)) if update.note else ""
             lines.append(
-                f"✅ {verb} *{kr.title}*: {amount(kr.current, kr.unit)} of "
-                f"{amount(kr.target, kr.unit)} ({percent(kr.progress)}).{note}"
+                rich(f"✅ {verb} ", strong(kr.title), f": {amount(kr.current, kr.unit)} of ")
+                + f"{amount(kr.target, kr.unit)} ({percent(kr.progress)})."
+                + note
             )
-    return Outcome(True, "\n".join(lines), notices=notices)
+    return Outcome(True, rich("\n").join(lines), notices=notices)
 
 
-def snooze_text(until: date) -> str:
-    return f"😴 Snoozed: no check-ins until {day(until)}."
+def snooze_text(until: date) -> Rich:
+    return rich(f"😴 Snoozed: no check-ins until {day(until)}.")
 
 
 async def snooze(deps: Deps, email: str, until: date, answer_id: str) -> Outcome:
     """Stop check-ins for `email` until (and including) `until`, a day in the future."""
     actor = await deps.directory.person(email)
     if actor is None:
-        return Outcome(False, f"I don't know {email} yet: ask your admin to add you.")
+        return Outcome(False, rich(f"I don't know {email} yet: ask your admin to add you."))
     today = local_time(actor, deps.clock.now()).date()
     if until < today:
         return Outcome(
             False,
-            f"{day(until)} is in the past — pick a date from today on.",
+            rich(f"{day(until)} is in the past — pick a date from today on."),
             errors={"until": "date in the past"},
         )
     if (until - today).days > MAX_SNOOZE_DAYS:
         return Outcome(
             False,
-            f"Snooze for at most {MAX_SNOOZE_DAYS} days at a time.",
+            rich(f"Snooze for at most {MAX_SNOOZE_DAYS} days at a time."),
             errors={"until": "too far ahead"},
         )
     await deps.ledger.apply(Change(answer_id, deps.clock.now(), snooze=(actor.email, until)))

@@ -9,6 +9,7 @@ from typing import Protocol
 from bot.core.digest import Digest, RollupNode
 from bot.core.model import Person
 from bot.core.prompts import Outcome, Prompt
+from bot.core.rich import Rich
 
 # Sends now what answers queued (a manager's notice), through each person's own platform: an
 # edge is handed one by whoever composes the channels, so no edge reaches delivery itself.
@@ -20,8 +21,8 @@ class Channel(Protocol):
         """Deliver a prompt; return the platform's reference to update it in place later."""
         ...
 
-    async def notify(self, person: Person, text: str, checkin: int | None = None) -> str | None:
-        """Deliver plain text; `checkin`: the outbox row it is for, so `find` can find it."""
+    async def notify(self, person: Person, text: Rich, checkin: int | None = None) -> str | None:
+        """Deliver a text; `checkin`: the outbox row it is for, so `find` can find it."""
         ...
 
     async def find(self, person: Person, checkin: int, since: datetime) -> str | None:

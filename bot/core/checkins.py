@@ -11,6 +11,7 @@ from bot.core.cadence import Due, due, local_time
 from bot.core.deps import Deps
 from bot.core.model import CheckIn, CheckInKind, CheckInState, KeyResult, Person, Role
 from bot.core.prompts import Action, ActionId, Input, InputKind, Prompt, PromptItem
+from bot.core.rich import Rich
 from bot.core.sources import SourceRole
 
 STALE_READING = timedelta(days=1)
@@ -207,9 +208,9 @@ def prompt_for(checkin: CheckIn, krs: dict[str, KeyResult] | None = None) -> Pro
         checkin_id=checkin.id,
         person=checkin.person,
         kind=checkin.kind.value,
-        headline=str(data.get("headline", "")),
-        facts=tuple(data.get("facts", [])),  # type: ignore[arg-type]
-        question=str(data.get("question", "")),
+        headline=Rich.load(data.get("headline")),
+        facts=tuple(map(Rich.load, facts if isinstance(facts := data.get("facts"), list) else [])),
+        question=Rich.load(data.get("question")),
         items=tuple(items),
         actions=actions_for(list(data.get("actions", [])), items),  # type: ignore[call-overload]
         reminder=checkin.state is CheckInState.REMINDED,

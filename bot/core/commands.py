@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 from bot.core import schedule
@@ -11,14 +11,33 @@ from bot.core.deps import Deps
 from bot.core.digest import Digest, compose
 from bot.core.errors import GoalnudgeError
 from bot.core.model import KeyResult, Person
+from bot.core.rich import Rich, code, of, rich, said, strong
 from bot.core.schedule import ScheduleChange
 
-HELP = """*goals* — your key results, with buttons to update them
-*goals digest [TEAM]* — your team's digest (managers; leaders may name any team)
-*goals snooze until YYYY-MM-DD* — no check-ins until that date
-*goals checkin [on mon-fri] [at 16:30]* — see or move your check-ins (*reset*: your team's)
-*goals help* — this list
-You can also flag any message as a blocker: its ⋯ menu → *Flag as blocker*."""
+HELP = (
+    rich("\n").join(
+        [
+            rich(strong("goals"), " — your key results, with buttons to update them"),
+            rich(
+                strong("goals digest [TEAM]"),
+                " — your team's digest (managers; leaders may name any team)",
+            ),
+            rich(strong("goals snooze until YYYY-MM-DD"), " — no check-ins until that date"),
+            rich(
+                strong("goals checkin [on mon-fri] [at 16:30]"),
+                " — see or move your check-ins (",
+                strong("reset"),
+                ": your team's)",
+            ),
+            rich(strong("goals help"), " — this list"),
+            rich(
+                "You can also flag any message as a blocker: its ⋯ menu → ",
+                strong("Flag as blocker"),
+            ),
+        ]
+    )
+    + "."
+)
 
 
 @dataclass(frozen=True)
@@ -27,7 +46,7 @@ class Command:
     team: str | None = None
     until: date | None = None
     schedule: ScheduleChange | None = None
-    error: str | None = None
+    error: Rich | None = None
 
 
 def changes_state(text: str) -> bool:
@@ -54,26 +73,28 @@ def parse(text: str) -> Command:
         return Command("digest", team=" ".join(rest) or None)
     if verb in ("checkin", "check-in", "schedule"):
         wanted = schedule.parse(rest)
-        if isinstance(wanted, str):
+        if isinstance(wanted, Rich):
             return Command("checkin", error=wanted)
         return Command("checkin", schedule=wanted)
     if verb == "snooze":
         if rest and rest[0].lower() == "until":
             rest = rest[1:]
         if len(rest) != 1:
-            return Command("snooze", error="Say when: `snooze until 2026-12-01`.")
+            return Command("snooze", error=rich("Say when: ", code("snooze until 2026-12-01"), "."))
         try:
             return Command("snooze", until=date.fromisoformat(rest[0]))
         except ValueError:
-            return Command("snooze", error=f"“{rest[0]}” is not a date — use YYYY-MM-DD.")
-    return Command("unknown", error=f"I didn't understand “{text.strip()}”. Try `help`.")
+            error = rich("“", said(rest[0]), "” is not a date — use YYYY-MM-DD.")
+            return Command("snooze", error=error)
+    error = rich("I didn't understand “", said(text.strip()), "”. Try ", code("help"), ".")
+    return Command("unknown", error=error)
 
 
 @dataclass(frozen=True)
 class Reply:
     """What a typed command answers, for each channel to render its own way."""
 
-    text: str = ""
+    text: Rich = field(default_factory=Rich)
     digest: Digest | None = None
     goals: tuple[KeyResult, ...] | None = None
 
@@ -94,7 +115,7 @@ async def run(deps: Deps, person: Person, text: str, ref: str) -> Reply:
             team = command.team or await managed_team(deps, person)
             return Reply(digest=await compose(deps, team, viewer=person.email))
         except GoalnudgeError as exc:
-            return Reply(str(exc))
+            return Reply(of(exc))
     return Reply(goals=tuple(await deps.directory.key_results([person.email])))
 
 

@@ -13,6 +13,7 @@ from bot.core.deps import Deps
 from bot.core.errors import AuthError, IntegrationError, TransientError, Unconfirmed
 from bot.core.model import CheckIn, CheckInKind, CheckInState, KeyResult
 from bot.core.prompts import Outcome
+from bot.core.rich import Rich, rich
 
 log = logging.getLogger("goalnudge.delivery")
 EXPIRED_TEXT = "⌛ This check-in expired without an answer — it shows as “no answer” in the digest."
@@ -102,7 +103,7 @@ async def _send_batch(
                 return
             try:
                 if row.kind is CheckInKind.NOTICE:
-                    text = str(row.payload.get("text", ""))
+                    text = Rich.load(row.payload.get("text"))
                     ref = await channel.notify(person, text, checkin=row.id)
                 else:
                     ref = await channel.send(person, checkins.prompt_for(row, krs))
@@ -158,7 +159,7 @@ async def chase(deps: Deps, channel: Channel) -> Chase:
         if person is None:
             continue
         try:
-            await channel.replace(person, row.message_ref, Outcome(False, EXPIRED_TEXT))
+            await channel.replace(person, row.message_ref, Outcome(False, rich(EXPIRED_TEXT)))
         except IntegrationError as exc:
             log.warning("check-in %s expired; its message could not be closed: %s", row.id, exc)
     deps.metrics.prompts("reminded", len(reminded))

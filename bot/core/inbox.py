@@ -18,6 +18,7 @@ from bot.core.errors import GoalnudgeError
 from bot.core.model import Person
 from bot.core.ports import Inbound, Inbox
 from bot.core.prompts import Answer, Outcome, Said
+from bot.core.rich import rich
 
 log = logging.getLogger("goalnudge.inbox")
 LEASE = timedelta(seconds=15)  # a claimed row whose worker died is claimed again after this
@@ -25,8 +26,8 @@ BATCH = 100
 QUIET = 0.05  # seconds without a new answer before the worker takes the next batch
 PATIENCE = 1.0  # seconds a batch waits at most for that lull
 SHOWS_AT_ONCE = 16  # outcome messages in flight together (network, not the database)
-RECORDED = Outcome(True, "✅ Recorded.")  # a row applied before a crash, its outcome unsaved
-UNKNOWN = Outcome(False, "I don't know you yet: ask your admin to add you to the org file.")
+RECORDED = Outcome(True, rich("✅ Recorded."))  # a row applied before a crash, its outcome unsaved
+UNKNOWN = Outcome(False, rich("I don't know you yet: ask your admin to add you to the org file."))
 
 
 class Edge(Protocol):

@@ -7,6 +7,7 @@ from datetime import date
 from typing import Any
 
 from bot.core.model import CheckInKind, KeyResult, Person, Snapshot
+from bot.core.rich import rich, strong
 from bot.core.risk import RiskPolicy, signals
 from bot.core.sources import SourceRole, Sources
 from bot.core.sync import epic_from_details
@@ -79,8 +80,11 @@ def sales(
             {
                 "headline": f"I couldn't reach {sources.title(kr.source.kind)} just now.",
                 "facts": [],
-                "question": f"Where does *{kr.title}* stand? "
-                f"(last value {amount(kr.current, kr.unit)})",
+                "question": rich(
+                    "Where does ",
+                    strong(kr.title),
+                    f" stand? (last value {amount(kr.current, kr.unit)})",
+                ).dump(),
                 "items": [item(kr)],
                 "actions": ["adjust", "not_now"],
                 "fallback": True,
@@ -113,14 +117,14 @@ def sales(
                 links.append([label, str(d.get("link") or "")])
             break
     lines = [
-        f"*{kr.title}* → {amount(readings[kr.key].value, kr.unit)} "
+        strong(kr.title) + f" → {amount(readings[kr.key].value, kr.unit)} "
         f"({percent(share(kr, readings[kr.key].value))})"
         for kr in changed
     ]
     if len(changed) == 1:
-        question = f"Update {lines[0]}?"
+        question = rich("Update ", lines[0], "?")
     else:
-        question = "Update these key results?\n" + "\n".join(f"• {line}" for line in lines)
+        question = rich("Update these key results?\n", rich("\n").join("• " + li for li in lines))
     if not facts:
         crm = sources.title(changed[0].source.kind)
         facts.append(f"{crm} shows new numbers since your last update.")
@@ -129,7 +133,7 @@ def sales(
         {
             "headline": facts[0],
             "facts": [],
-            "question": question,
+            "question": question.dump(),
             "items": [item(kr, readings[kr.key].value) for kr in changed],
             "actions": ["confirm", "adjust", "not_now"],
             "links": links,
@@ -162,13 +166,18 @@ def engineering(
                 CheckInKind.RISK_EXPLAIN,
                 {
                     "headline": (
-                        f"{tracker_name} shows the work for *{kr.title}* ({epic.status}) {reasons}."
+                        rich(f"{tracker_name} shows the work for ", strong(kr.title))
+                        + f" ({epic.status}) {reasons}."
                         if kr.source.query
-                        else f"{tracker_name} shows epic {epic.key} *{epic.title}* {reasons}."
-                    ),
+                        else rich(f"{tracker_name} shows epic {epic.key} ", strong(epic.title))
+                        + f" {reasons}."
+                    ).dump(),
                     "facts": [],
-                    "question": f"Flag *{kr.title}* as at risk and add a blocker note "
-                    "for your manager?",
+                    "question": rich(
+                        "Flag ",
+                        strong(kr.title),
+                        " as at risk and add a blocker note for your manager?",
+                    ).dump(),
                     "items": [item(kr)],
                     "signals": [s.code for s in fired],
                     "actions": ["flag_risk", "on_track", "snooze"],
@@ -180,7 +189,9 @@ def engineering(
     return Plan(
         CheckInKind.CONFIDENCE_CHECK,
         {
-            "headline": f"Weekly check: how confident are you in *{kr.title}*{confidence}?",
+            "headline": rich(
+                "Weekly check: how confident are you in ", strong(kr.title), f"{confidence}?"
+            ).dump(),
             "facts": [],
             "question": "Still on track?",
             "items": [item(kr)],

@@ -6,6 +6,8 @@ import enum
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 
+from bot.core.rich import Rich
+
 
 class ActionId(enum.StrEnum):
     CONFIRM = "confirm"
@@ -65,9 +67,9 @@ class Prompt:
     checkin_id: int
     person: str
     kind: str
-    headline: str
-    facts: tuple[str, ...] = ()
-    question: str = ""
+    headline: Rich
+    facts: tuple[Rich, ...] = ()
+    question: Rich = field(default_factory=Rich)
     items: tuple[PromptItem, ...] = ()
     actions: tuple[Action, ...] = ()
     reminder: bool = False
@@ -132,7 +134,7 @@ class Notice:
     """A message the core wants someone else to receive (e.g. a manager told of a blocker)."""
 
     to: str
-    text: str
+    text: Rich
 
 
 @dataclass(frozen=True)
@@ -140,7 +142,7 @@ class Outcome:
     """What answering did, shown in place of the prompt."""
 
     ok: bool
-    text: str
+    text: Rich
     errors: dict[str, str] = field(default_factory=dict)
     notices: tuple[Notice, ...] = ()
     duplicate: bool = False

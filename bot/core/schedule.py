@@ -10,10 +10,18 @@ from bot.core.cadence import DAY_NAMES, cadence_for
 from bot.core.deps import Deps
 from bot.core.model import Person
 from bot.core.ports import Change
+from bot.core.rich import Rich, code, rich, said
 
-USAGE = (
-    "Say e.g. `checkin at 17:00`, `checkin on mon,wed,fri`, `checkin on mon-fri at 09:30` "
-    "or `checkin reset`."
+USAGE = rich(
+    "Say e.g. ",
+    code("checkin at 17:00"),
+    ", ",
+    code("checkin on mon,wed,fri"),
+    ", ",
+    code("checkin on mon-fri at 09:30"),
+    " or ",
+    code("checkin reset"),
+    ".",
 )
 NAMED = {"weekdays": (0, 1, 2, 3, 4), "daily": (0, 1, 2, 3, 4, 5, 6)}
 
@@ -29,8 +37,8 @@ class ScheduleChange:
         return self.days is None and self.at is None and not self.reset
 
 
-def parse(words: list[str]) -> ScheduleChange | str:
-    """`[on DAYS] [at HH:MM]` or `reset`; a string is the error to show."""
+def parse(words: list[str]) -> ScheduleChange | Rich:
+    """`[on DAYS] [at HH:MM]` or `reset`; a text is the error to show."""
     words = [w.lower() for w in words]
     if words == ["reset"]:
         return ScheduleChange(reset=True)
@@ -41,13 +49,13 @@ def parse(words: list[str]) -> ScheduleChange | str:
         if verb == "at" and words:
             at = parse_time(words[0])
             if at is None:
-                return f"“{words[0]}” is not a time of day — use HH:MM, e.g. 16:30."
+                return rich("“", said(words[0]), "” is not a time of day — use HH:MM, e.g. 16:30.")
             words = words[1:]
         elif verb == "on" and words:
             cut = words.index("at") if "at" in words else len(words)
             parsed = parse_days(" ".join(words[:cut]))
             words = words[cut:]
-            if isinstance(parsed, str):
+            if isinstance(parsed, Rich):
                 return parsed
             days = parsed
         else:
@@ -64,7 +72,7 @@ def parse_time(text: str) -> time | None:
     return time(hour, minute) if hour < 24 and minute < 60 else None
 
 
-def parse_days(spec: str) -> tuple[int, ...] | str:
+def parse_days(spec: str) -> tuple[int, ...] | Rich:
     """`mon,wed,fri`, `mon wed`, `mon-fri`, `weekdays`."""
     if spec in NAMED:
         return NAMED[spec]
@@ -74,13 +82,13 @@ def parse_days(spec: str) -> tuple[int, ...] | str:
         try:
             indexes = [[n.lower() for n in DAY_NAMES].index(e[:3]) for e in ends]
         except ValueError:
-            return f"“{part}” is not a day — use mon, tue, wed, thu, fri, sat, sun."
+            return rich("“", said(part), "” is not a day — use mon, tue, wed, thu, fri, sat, sun.")
         if len(indexes) == 2 and indexes[0] <= indexes[1]:
             found.update(range(indexes[0], indexes[1] + 1))
         elif len(indexes) == 1:
             found.add(indexes[0])
         else:
-            return f"“{part}” is not a range of days — e.g. mon-fri."
+            return rich("“", said(part), "” is not a range of days — e.g. mon-fri.")
     return tuple(sorted(found)) if found else USAGE
 
 
@@ -92,12 +100,12 @@ def describe(person: Person) -> str:
     return f"Your check-ins: {days} at {cadence.at:%H:%M} ({person.timezone})."
 
 
-async def change(deps: Deps, person: Person, wanted: ScheduleChange, answer_id: str) -> str:
+async def change(deps: Deps, person: Person, wanted: ScheduleChange, answer_id: str) -> Rich:
     """Apply `wanted` to the person's own schedule (once per answer id) and say what it is now."""
     if wanted.empty or cadence_for(person) is None:
-        return describe(person) + ("" if cadence_for(person) is None else f"\n{USAGE}")
+        return rich(describe(person), "" if cadence_for(person) is None else "\n" + USAGE)
     days = None if wanted.reset else wanted.days or person.checkin_days
     at = None if wanted.reset else wanted.at or person.checkin_at
     await deps.ledger.apply(Change(answer_id, deps.clock.now(), checkin=(person.email, days, at)))
     updated = replace(person, checkin_days=days, checkin_at=at)
-    return "Done. " + describe(updated)
+    return rich("Done. " + describe(updated))

@@ -54,17 +54,18 @@ async def write_back(
             what = "flag" if flagging else "clear the flag on"
             return replace(
                 outcome,
-                text=f"{outcome.text}\n⚠️ I couldn't {what} {epics[0]} in "
-                f"{tracker.name} just now ({exc}); everything else is saved.",
+                text=outcome.text
+                + f"\n⚠️ I couldn't {what} {epics[0]} in {tracker.name} just now ({exc}); "
+                "everything else is saved.",
             )
         done = "flagged" if flagging else "cleared the flag on"
         return replace(
-            outcome, text=f"{outcome.text}\n🔗 Also {done} {epics[0]} in {tracker.name}."
+            outcome, text=outcome.text + f"\n🔗 Also {done} {epics[0]} in {tracker.name}."
         )
 
     doing = "flagging" if flagging else "clearing the flag on"
     return replace(
-        outcome, text=f"{outcome.text}\n⏳ Now {doing} {epics[0]} in {tracker.name}…", pending=run
+        outcome, text=outcome.text + f"\n⏳ Now {doing} {epics[0]} in {tracker.name}…", pending=run
     )
 
 

@@ -6,9 +6,11 @@ import json
 from typing import Any
 
 from bot.channels.console import render_rollup
+from bot.channels.slack.mrkdwn import mrkdwn
 from bot.core.digest import Digest, RollupNode, describe_value
 from bot.core.model import KeyResult
 from bot.core.prompts import Action, ActionId, Input, InputKind, Outcome, Prompt
+from bot.core.rich import Rich, rich
 from bot.core.text import bar, day, percent
 
 Block = dict[str, Any]
@@ -20,7 +22,9 @@ UPDATE_KR = "gn:update_kr"
 MAX_TEXT = 2900
 
 
-def text(body: str) -> Block:
+def text(body: str | Rich) -> Block:
+    """A section of mrkdwn (neutral rich text is rendered to it)."""
+    body = mrkdwn(body) if isinstance(body, Rich) else body
     return {"type": "section", "text": {"type": "mrkdwn", "text": body[:MAX_TEXT]}}
 
 
@@ -42,7 +46,7 @@ def button(label: str, action_id: str, value: str, style: str = "default") -> Bl
 
 def prompt_blocks(prompt: Prompt) -> list[Block]:
     intro = "⏰ *Reminder* — still waiting on this one.\n" if prompt.reminder else ""
-    body = "\n".join([prompt.headline, *prompt.facts, prompt.question])
+    body = mrkdwn(rich("\n").join([prompt.headline, *prompt.facts, prompt.question]))
     blocks = [text(intro + body)]
     deals = [f"• <{url}|{label}>" if url else f"• {label}" for label, url in prompt.links]
     if deals:

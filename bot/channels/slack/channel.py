@@ -14,6 +14,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.channels.base import ApiStats
 from bot.channels.console import plain
 from bot.channels.slack import PLATFORM, blocks
+from bot.channels.slack.mrkdwn import mrkdwn
 from bot.channels.slack.ratelimit import (
     HISTORY,
     Budget,
@@ -28,6 +29,7 @@ from bot.core.errors import AuthError, IntegrationError, TransientError, Unconfi
 from bot.core.model import Person
 from bot.core.ports import Directory
 from bot.core.prompts import Outcome, Prompt
+from bot.core.rich import Rich, rich
 
 METADATA_EVENT = "goalnudge_checkin"
 AUTH_ERRORS = {"invalid_auth", "not_authed", "token_revoked", "account_inactive"}
@@ -139,7 +141,7 @@ class SlackChannel:
     async def post(
         self,
         channel: str,
-        fallback: str,
+        fallback: Rich,
         body: list[blocks.Block],
         thread: str | None = None,
         checkin: int | None = None,
@@ -197,7 +199,7 @@ class SlackChannel:
             raise TransientError("slack", "more messages since the send than one page holds")
         return None
 
-    async def notify(self, person: Person, text: str, checkin: int | None = None) -> str | None:
+    async def notify(self, person: Person, text: Rich, checkin: int | None = None) -> str | None:
         user = await self.user_id(person)
         return await self.post(user, text, [blocks.text(text)], checkin=checkin)
 
@@ -210,7 +212,7 @@ class SlackChannel:
             await self.client.chat_update(
                 channel=where[0],
                 ts=where[1],
-                text=outcome.text,
+                text=mrkdwn(outcome.text),
                 blocks=blocks.outcome_blocks(outcome),
             )
         except FAILURES as exc:
@@ -223,11 +225,12 @@ class SlackChannel:
             if manager is None:
                 raise IntegrationError("slack", f"no digest channel for {digest.team}")
             channel = await self.user_id(manager)
-        return await self.post(channel, f"{digest.team} digest", blocks.digest_blocks(digest))
+        title = rich(f"{digest.team} digest")
+        return await self.post(channel, title, blocks.digest_blocks(digest))
 
     async def post_rollup(self, person: Person, nodes: tuple[RollupNode, ...]) -> str | None:
         return await self.post(
-            await self.user_id(person), "Company roll-up", blocks.rollup_blocks(nodes)
+            await self.user_id(person), rich("Company roll-up"), blocks.rollup_blocks(nodes)
         )
 
 

@@ -13,6 +13,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.channels.slack import blocks, guards
 from bot.channels.slack.channel import SlackChannel
+from bot.channels.slack.mrkdwn import mrkdwn
 from bot.core import commands, inbox
 from bot.core.answers import plan
 from bot.core.channel import SendQueued
@@ -117,7 +118,9 @@ class SlackEdge:
                 self.http = aiohttp.ClientSession()
             webhook = AsyncWebhookClient(url, timeout=RESPONSE_TIMEOUT, session=self.http)
             sent = await webhook.send(
-                text=outcome.text, blocks=blocks.outcome_blocks(outcome), replace_original=True
+                text=mrkdwn(outcome.text),
+                blocks=blocks.outcome_blocks(outcome),
+                replace_original=True,
             )
         except (aiohttp.ClientError, OSError, TimeoutError):
             return False

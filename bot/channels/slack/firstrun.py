@@ -15,6 +15,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.channels.slack import blocks
 from bot.channels.slack.listeners import SlackBot
+from bot.channels.slack.mrkdwn import mrkdwn
 from bot.core import firstrun
 from bot.logs import Throttled
 
@@ -71,7 +72,8 @@ def before_setup(
         client: AsyncWebClient,
         next: Callable[[], Awaitable[None]],
     ) -> BoltResponse | None:
-        line = await firstrun.missing((await bot_for(context)).deps.directory)
+        missing = await firstrun.missing((await bot_for(context)).deps.directory)
+        line = None if missing is None else mrkdwn(missing)
         if line is None or (body.get("event") or {}).get("type") in PASSED:
             return await next()  # type: ignore[func-returns-value]
         told.warning("not set up", "Slack request answered with: %s", line)

@@ -14,6 +14,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.channels.slack import blocks, guards
 from bot.channels.slack.channel import SlackChannel
 from bot.channels.slack.edge import SlackEdge
+from bot.channels.slack.mrkdwn import mrkdwn
 from bot.core import access, checkins, commands, digest
 from bot.core.deps import Deps
 from bot.core.errors import NotAllowed, NotFound
@@ -21,6 +22,7 @@ from bot.core.inbox import Worker
 from bot.core.model import Person
 from bot.core.ports import Applied, Change
 from bot.core.prompts import ActionId, Answer, Outcome, PromptItem, Said, from_form
+from bot.core.rich import rich
 from bot.core.writeback import follow_up
 
 ONBOARDING = (
@@ -207,7 +209,8 @@ class SlackBot:
             ]
             errors = {k: v for k, v in outcome.errors.items() if k in names}
             await ack(
-                response_action="errors", errors=errors or {(names or ["note"])[0]: outcome.text}
+                response_action="errors",
+                errors=errors or {(names or ["note"])[0]: str(outcome.text)},
             )
             return
         await ack()
@@ -230,7 +233,7 @@ class SlackBot:
         container = body.get("container", {})
         await self.channel.post(
             container["channel_id"],
-            f"{composed.team} details",
+            rich(f"{composed.team} details"),
             [blocks.text(blocks.details_text(composed))],
             thread=container.get("message_ts"),
         )
@@ -262,7 +265,8 @@ class SlackBot:
             key = f"slack:{guards.workspace(context)}:command:{command['trigger_id']}"
             said = Said(key, person.email, text)
             outcome = await self.edge.applied(str(user["id"]), said)
-            await ack(text=outcome.text, blocks=[blocks.text(outcome.text)])
+            said = mrkdwn(outcome.text)
+            await ack(text=said, blocks=[blocks.text(said)])
             return
         reply = await self.reply_to(person, text, command["trigger_id"])
         await ack(text=reply[0].get("text", {}).get("text", "goalnudge"), blocks=reply)

@@ -18,9 +18,11 @@ from botbuilder.schema.teams import (
 )
 
 from bot import logs
+from bot.channels.console import plain
 from bot.channels.teams import PLATFORM, cards, payloads
 from bot.channels.teams.edge import TeamsEdge, card_of
 from bot.channels.teams.identity import Identities, event_key, reference_of
+from bot.channels.teams.markdown import markdown
 from bot.core import access, checkins, commands, digest
 from bot.core.channel import SendQueued
 from bot.core.deps import Deps
@@ -28,6 +30,7 @@ from bot.core.errors import IntegrationError, NotAllowed, NotFound
 from bot.core.model import Person
 from bot.core.ports import Applied, Change, Conversations
 from bot.core.prompts import ActionId, Outcome, PromptItem, Said, from_form
+from bot.core.rich import Rich, of, rich
 
 log = logging.getLogger("goalnudge.teams")
 ONBOARDING = (
@@ -122,7 +125,7 @@ class TeamsBot(TeamsActivityHandler):
         if changes:
             outcome = await self.edge.apply(ctx.activity, Said(event_key(ctx.activity), "", text))
             if not outcome.duplicate:
-                await ctx.send_activity(outcome.text.replace("*", "**"))
+                await ctx.send_activity(markdown(outcome.text))
             return
         reply = await commands.run(self.deps, person, text, event_key(ctx.activity))
         if reply.digest is not None:
@@ -131,7 +134,7 @@ class TeamsBot(TeamsActivityHandler):
             lines = [f"**{kr.title}** — {digest.describe_value(kr)}" for kr in reply.goals]
             await ctx.send_activity("\n\n".join(lines) or "You have no key results yet.")
         else:
-            await ctx.send_activity(reply.text.replace("*", "**"))
+            await ctx.send_activity(markdown(reply.text))
 
     @staticmethod
     def attachment(card: cards.Card) -> Activity:
@@ -154,19 +157,19 @@ class TeamsBot(TeamsActivityHandler):
         try:
             await access.check_team(self.deps, person, team)
         except (NotAllowed, NotFound) as exc:
-            return Outcome(False, str(exc))
+            return Outcome(False, of(exc))
         composed = await digest.compose(self.deps, team)
         lines = [f"**{line.title}** — {line.owner}: {line.value}" for line in composed.lines]
-        await ctx.send_activity(cards.plain("\n\n".join(lines)))
+        await ctx.send_activity("\n\n".join(lines))
         return None
 
     async def apply(self, ctx: TurnContext, person: Person | None, data: Any) -> Outcome | None:
         """A card button or form: the answer it stands for, applied once."""
         if person is None:
-            return Outcome(False, ONBOARDING)
+            return Outcome(False, rich(ONBOARDING))
         parsed = self.parse(ctx, data)
         if parsed is None:
-            return Outcome(False, payloads.NOT_OURS)
+            return Outcome(False, rich(payloads.NOT_OURS))
         given = parsed.text
         if parsed.verb == cards.DETAILS:
             return await self.details(ctx, person, given.get("team", ""))
@@ -203,7 +206,7 @@ class TeamsBot(TeamsActivityHandler):
         person = await self.person(ctx)
         outcome = await self.apply(ctx, person, data)
         if outcome is None:
-            outcome = Outcome(True, "Details posted below.")
+            outcome = Outcome(True, rich("Details posted below."))
         parsed = payloads.parse(data) if outcome.errors else None  # errors: it parsed
         if parsed is not None and parsed.checkin is not None and person is not None:
             row = await self.deps.outbox.get(parsed.checkin)
@@ -229,7 +232,7 @@ class TeamsBot(TeamsActivityHandler):
                 task=TaskModuleMessageResponse(value=ONBOARDING)
             )
         payload = action.message_payload
-        note = cards.plain(strip_html(payload.body.content if payload and payload.body else ""))
+        note = strip_html(payload.body.content if payload and payload.body else "")
         items = [
             PromptItem(kr.key, kr.title, kr.unit, kr.current, kr.target)
             for kr in await self.deps.directory.key_results([person.email])
@@ -252,14 +255,13 @@ class TeamsBot(TeamsActivityHandler):
         given = action.data if isinstance(action.data, dict) else {}
         data = {**given, "verb": ActionId.FLAG_RISK.value}
         outcome = await self.apply(ctx, person, data)
-        text = outcome.text if outcome else ""
+        text = outcome.text if outcome else rich()
         if outcome is not None and outcome.ok and not outcome.duplicate and person is not None:
             await self.tell(person, text)
-        return MessagingExtensionActionResponse(
-            task=TaskModuleMessageResponse(value=cards.plain(text))
-        )
+        # A dialog's message is plain text: no markdown is read there.
+        return MessagingExtensionActionResponse(task=TaskModuleMessageResponse(value=plain(text)))
 
-    async def tell(self, person: Person, text: str) -> None:
+    async def tell(self, person: Person, text: Rich) -> None:
         """In the person's own chat with the bot, never in the chat the message came from (its
         other members would see it); the dialog shows it too, should that chat be gone."""
         try:

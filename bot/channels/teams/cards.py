@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.channels.console import plain, render_rollup
+from bot.channels.console import render_rollup
+from bot.channels.teams.markdown import markdown
 from bot.core.digest import Digest, RollupNode
 from bot.core.prompts import Action, ActionId, Input, InputKind, Outcome, Prompt
+from bot.core.rich import Rich
 from bot.core.text import bar, day, percent
 
 Card = dict[str, Any]
@@ -31,8 +33,10 @@ def attachment(content: Card) -> dict[str, Any]:
     return {"contentType": CONTENT_TYPE, "content": content}
 
 
-def text(value: str, **style: Any) -> Card:
-    return {"type": "TextBlock", "text": plain(value), "wrap": True, **style}
+def text(value: str | Rich, **style: Any) -> Card:
+    """A TextBlock of markdown (neutral rich text is rendered to it)."""
+    shown = markdown(value) if isinstance(value, Rich) else value
+    return {"type": "TextBlock", "text": shown, "wrap": True, **style}
 
 
 def execute(title: str, verb: str, data: dict[str, Any], style: str = "default") -> Card:
@@ -173,7 +177,7 @@ def digest_card(digest: Digest) -> Card:
         flag = " 🚩" if line.status.value == "at_risk" else ""
         body.append(
             text(
-                f"`{bar(line.progress)}` {percent(line.progress)} **{line.title}**{flag}"
+                f"{bar(line.progress)} {percent(line.progress)} **{line.title}**{flag}"
                 f"  \n{line.owner} · {line.value}"
             )
         )

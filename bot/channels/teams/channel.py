@@ -18,6 +18,7 @@ from msrest.exceptions import ClientRequestError
 
 from bot.channels.base import ApiStats
 from bot.channels.teams import PLATFORM, cards
+from bot.channels.teams.markdown import markdown
 from bot.channels.teams.refusals import Refusals
 from bot.core.deps import SystemClock
 from bot.core.digest import Digest, RollupNode
@@ -25,6 +26,7 @@ from bot.core.errors import AuthError, IntegrationError, TransientError, Unconfi
 from bot.core.model import Person
 from bot.core.ports import Clock, Conversations
 from bot.core.prompts import Outcome, Prompt
+from bot.core.rich import Rich
 
 log = logging.getLogger("goalnudge.teams")
 T = TypeVar("T")
@@ -250,8 +252,8 @@ class TeamsChannel:
     async def find(self, person: Person, checkin: int, since: datetime) -> str | None:
         raise Unconfirmed("teams", "the Bot Connector cannot list a conversation's messages")
 
-    async def notify(self, person: Person, text: str, checkin: int | None = None) -> str | None:
-        return await self._to_person(person, MessageFactory.text(cards.plain(text)))
+    async def notify(self, person: Person, text: Rich, checkin: int | None = None) -> str | None:
+        return await self._to_person(person, MessageFactory.text(markdown(text)))
 
     async def replace(self, person: Person, message_ref: str | None, outcome: Outcome) -> None:
         activity_id = message_ref.split("|", 1)[1] if message_ref and "|" in message_ref else None

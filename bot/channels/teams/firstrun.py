@@ -14,10 +14,13 @@ from botbuilder.schema import (
 )
 from botbuilder.schema.teams import MessagingExtensionActionResponse, TaskModuleMessageResponse
 
+from bot.channels.console import plain
 from bot.channels.teams import cards
 from bot.channels.teams.bot import TeamsBot
+from bot.channels.teams.markdown import markdown
 from bot.core import firstrun
 from bot.core.prompts import Outcome
+from bot.core.rich import Rich
 from bot.logs import Throttled
 
 log = logging.getLogger("goalnudge.teams")
@@ -25,13 +28,14 @@ told = Throttled(log)
 Turn = Callable[[TurnContext], Awaitable[None]]
 
 
-def invoke_body(name: str, line: str) -> object | None:
+def invoke_body(name: str, line: Rich) -> object | None:
     """What an invoke goalnudge answers shows instead of its card or dialog."""
     if name == "adaptiveCard/action":
         card = cards.outcome_card(Outcome(False, line))
         return AdaptiveCardInvokeResponse(status_code=200, type=cards.CONTENT_TYPE, value=card)
     if name in ("composeExtension/fetchTask", "composeExtension/submitAction"):
-        return MessagingExtensionActionResponse(task=TaskModuleMessageResponse(value=line))
+        # A dialog's message is plain text: no markdown is read there.
+        return MessagingExtensionActionResponse(task=TaskModuleMessageResponse(value=plain(line)))
     return None  # an invoke goalnudge does not offer: the adapter answers 501 as ever
 
 
@@ -64,6 +68,6 @@ def guarded(bot: TeamsBot) -> Turn:
                 answer = InvokeResponse(status=200, body=body)
                 await ctx.send_activity(Activity(type=ActivityTypes.invoke_response, value=answer))
         elif addressed(activity):
-            await ctx.send_activity(line)
+            await ctx.send_activity(markdown(line))
 
     return turn
