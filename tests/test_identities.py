@@ -17,6 +17,7 @@ from bot.channels.router import Router
 from bot.core.deps import FixedClock
 from bot.core.model import Identities, Person, Role
 from bot.core.prompts import Outcome
+from bot.core.rich import rich
 from bot.orgfile import dump, load_text
 from storage import Store, open_store, upgrade
 from storage.db import alembic_config, make_engine
@@ -196,14 +197,14 @@ async def test_the_router_reaches_each_person_where_they_are_and_updates_where_i
         {kind: ConsoleChannel(lines.append, clock) for kind, lines in said.items()},
         by_email={"slack"},
     )
-    ref = await router.notify(person(slack="UANN"), "on Slack")
+    ref = await router.notify(person(slack="UANN"), rich("on Slack"))
     assert said["slack"] and not said["teams"] and ref == "slack|console:1"
-    await router.notify(person(teams="aad", slack="UANN"), "both: Teams first")
+    await router.notify(person(teams="aad", slack="UANN"), rich("both: Teams first"))
     assert any("both: Teams first" in line for line in said["teams"])
-    await router.notify(person(), "nobody knows them: found by email")
+    await router.notify(person(), rich("nobody knows them: found by email"))
     assert any("found by email" in line for line in said["slack"])
     said["slack"].clear()
     # Sent on Slack, then they became known on Teams: the update goes to the Slack message.
-    await router.replace(person(teams="aad", slack="UANN"), ref, Outcome(True, "Updated"))
+    await router.replace(person(teams="aad", slack="UANN"), ref, Outcome(True, rich("Updated")))
     assert "updates message console:1" in "\n".join(said["slack"])
     assert not any("Updated" in line for line in said["teams"])

@@ -11,11 +11,13 @@ import pytest
 from conftest import Conversation, with_sources
 from fakes.linear import FakeLinear
 
+from bot.channels.slack.mrkdwn import mrkdwn
 from bot.core.checkins import plan
 from bot.core.deps import Deps
 from bot.core.errors import AuthError, IntegrationError, TransientError
 from bot.core.model import SourceBinding
 from bot.core.prompts import ActionId
+from bot.core.rich import Rich
 from bot.core.sync import sync
 from bot.demo import bound_to
 from integrations.linear import EPIC_PAGE, WORK_PAGE, LinearTracker
@@ -76,12 +78,12 @@ async def test_a_sync_reads_every_epic_in_two_calls_and_the_nudge_names_the_sign
     )  # matched by email, remembered
     result = await plan(deps)
     [erin_prompt] = [r for r in result.planned if r.person == ERIN]
-    assert erin_prompt.payload["headline"] == (
+    assert mrkdwn(Rich.load(erin_prompt.payload["headline"])) == (
         "Linear shows epic PAY-12 *Payment Gateway v2* is past its due date (Fri 13 Nov) with "
         "6 of 15 issues open."
     )
     [grace] = [r for r in result.planned if r.person == "grace@acme.example"]
-    assert "is flagged as an impediment" in str(grace.payload["headline"])
+    assert "is flagged as an impediment" in str(Rich.load(grace.payload["headline"]))
 
 
 async def rebind(chat: Conversation, **bindings: SourceBinding) -> None:
@@ -119,7 +121,7 @@ async def test_a_project_and_a_filter_query_sync_through_the_core(
     ]  # fmt: skip  # the bound epics and project, their work, then the query
     result = await plan(deps)
     [grace] = [r for r in result.planned if r.person == "grace@acme.example"]
-    assert str(grace.payload["headline"]).startswith(
+    assert mrkdwn(Rich.load(grace.payload["headline"])).startswith(
         f"Linear shows epic {SDK} *Mobile SDK* is flagged as an impediment"
     )
 
@@ -238,7 +240,7 @@ async def test_flag_writes_a_comment_and_the_label_and_on_track_clears_it(
     outcome = await chat.reply(
         ERIN, ActionId.FLAG_RISK, "flag", note="Waiting on certs", write_back=True
     )
-    assert outcome.text.endswith("🔗 Also flagged PAY-12 in Linear.")
+    assert str(outcome.text).endswith("🔗 Also flagged PAY-12 in Linear.")
     [(key, body)] = linear.comments
     assert key == "PAY-12" and "Erin Walsh" in body and "Waiting on certs" in body
     assert linear.label_names("PAY-12") == ["At risk"]
@@ -248,7 +250,7 @@ async def test_flag_writes_a_comment_and_the_label_and_on_track_clears_it(
     assert epic.flagged
     await sync(deps, "linear")  # the tracker now shows it flagged
     cleared = await chat.reply(ERIN, ActionId.ON_TRACK, "on track", prompt=False, kr="pay-gw")
-    assert cleared.text.endswith("🔗 Also cleared the flag on PAY-12 in Linear.")
+    assert str(cleared.text).endswith("🔗 Also cleared the flag on PAY-12 in Linear.")
     assert linear.label_names("PAY-12") == []
     [epic] = await source.epics(["PAY-12"])
     assert not epic.flagged
