@@ -29,6 +29,16 @@ def goalnudge(
     )
 
 
+def test_the_demo_plays_the_same_week_through_hubspot_and_linear(tmp_path: Path) -> None:
+    run = goalnudge("demo", "--crm", "hubspot", "--tracker", "linear", cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    out = run.stdout
+    assert "(HubSpot sync, 1 API call: Alice Chen: $384,000; Bob Okafor: $262,000)" in out
+    assert "HubSpot shows you closed 2 deals since your last update ($84,000)." in out
+    assert "Linear shows epic PAY-12 “Payment Gateway v2” is past its due date" in out
+    assert "Salesforce" not in out.replace("salesforce.com", "") and "Jira" not in out
+
+
 def test_demo_plays_the_week_and_leaves_a_database_to_explore(tmp_path: Path) -> None:
     run = goalnudge("demo", cwd=tmp_path)
     assert run.returncode == 0, run.stderr
