@@ -87,7 +87,7 @@ def chart(people: int, epics: int) -> OrgChart:
             f"eng{j}@bench.example",
             f"Engineer {j}",
             Role.ENGINEERING,
-            ids=Identities.of(jira=f"acct-{j}"),
+            ids=Identities.of(jira=f"acct-{j}", linear=f"user-{j}"),  # known in each tracker
         )
         for j in range(1, epics + 1)
     ]
@@ -252,6 +252,7 @@ async def hubspot_sync(store: Store, people: int, epics: int) -> dict[str, objec
         "within_bound": len(fake.calls) <= bound, "correct": not bad and not report.errors,
     }  # fmt: skip
     explain("hubspot", result, [(call, json.dumps(body)) for call, body in fake.calls])
+    return result
 
 
 async def sync_linear(store: Store, people: int, epics: int) -> dict[str, object]:
