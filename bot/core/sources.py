@@ -37,6 +37,9 @@ class Sources:
         known = self.kinds.get(kind)
         return known.role if known else None
 
+    def configured(self, kind: str) -> bool:
+        return kind in self.crms or kind in self.trackers
+
     def title(self, kind: str) -> str:
         """How people read `kind` ("Salesforce"): a configured source's own name first."""
         source = self.crms.get(kind) or self.trackers.get(kind)

@@ -55,13 +55,9 @@ async def sync_all(
     kinds = [
         k
         for k, known in deps.sources.kinds.items()
-        if (role is None or known.role is role) and configured(deps, k)
+        if (role is None or known.role is role) and deps.sources.configured(k)
     ]
     return [await sync(deps, kind, owners) for kind in kinds]
-
-
-def configured(deps: Deps, kind: str) -> bool:
-    return kind in deps.sources.crms or kind in deps.sources.trackers
 
 
 async def sync(deps: Deps, kind: str, owners: Sequence[str] | None = None) -> SyncReport:

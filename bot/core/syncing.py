@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from bot.core.checkins import unasked
-from bot.core.sync import SyncReport, configured, sync
+from bot.core.sync import SyncReport, sync
 
 if TYPE_CHECKING:
     from bot.core.deps import Deps
@@ -31,7 +31,7 @@ async def sync_due(deps: Deps, schedule: SyncSchedule) -> list[SyncReport]:
     now = deps.clock.now()
     reports: list[SyncReport] = []
     waiting: list[str] | None = None
-    for name in [kind for kind in deps.sources.kinds if configured(deps, kind)]:
+    for name in [kind for kind in deps.sources.kinds if deps.sources.configured(kind)]:
         last = schedule.last_full.get(name)
         if last is None or now - last >= schedule.every:
             report = await sync(deps, name, None)
