@@ -27,7 +27,7 @@ from bot.core.model import CheckIn, CheckInKind, CheckInState
 from bot.demo import SAMPLE_DATA
 from bot.server import tick
 
-TIMEOUT = 0.4  # seconds: the clients' timeout in these tests (30 s would make them crawl)
+TIMEOUT = 0.4  # seconds: the clients' timeout where a test waits it out (30 s would crawl)
 
 
 @asynccontextmanager
@@ -42,8 +42,7 @@ async def slack_server(tmp_path: Path, **settings: Any) -> AsyncIterator[tuple[F
         slack_signing_secret="secret",
         slack_api_url=fake.url,
         goalnudge_sample_data=SAMPLE_DATA,
-        slack_timeout_seconds=TIMEOUT,
-        **settings,
+        **{"slack_timeout_seconds": 10.0, **settings},
     )
     async with running(config) as on:
         yield fake, on
@@ -98,7 +97,7 @@ async def test_slack_failing_after_posting_is_looked_up_and_nobody_is_nudged_twi
 async def test_slack_answering_after_the_timeout_is_looked_up_and_nobody_is_nudged_twice(
     tmp_path: Path,
 ) -> None:
-    async with slack_server(tmp_path) as (fake, on):
+    async with slack_server(tmp_path, slack_timeout_seconds=TIMEOUT) as (fake, on):
         assert await everyone_due(on) == 8
         fake.post_then(seconds=TIMEOUT * 3, times=8)
         first = await deliver(on.app.deps, on.channel)
@@ -136,7 +135,9 @@ async def test_history_lookups_keep_to_slacks_limit_and_hold_up_nobody(tmp_path:
     window = 4.0  # Slack's minute, shortened (yet longer than a round on a busy machine)
     async with slack_server(tmp_path) as (fake, on):
         fake.limit_history(calls=1, window=window, messages=15)
-        limits = SlackLimits(timeout=TIMEOUT, history_lookups=1, history_window=window + 0.1)
+        # A generous timeout: only the three gateway errors may leave a send unconfirmed, not a
+        # slow answer on a busy machine.
+        limits = SlackLimits(timeout=10.0, history_lookups=1, history_window=window + 0.1)
         client = make_client("xoxb-test", fake.url, timeout=limits.timeout)
         channel = SlackChannel(client, on.app.deps.directory, limits)
         due = await everyone_due(on)
