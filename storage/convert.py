@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import time
 from typing import Any
+
+from sqlalchemy import Row
 
 from bot.core.model import (
     Blocker,
@@ -35,7 +38,7 @@ from storage.models import (
 )
 
 
-def person(row: PersonRow) -> Person:
+def person(row: PersonRow | Row[Any], ids: Iterable[tuple[str, str]]) -> Person:
     quiet = None
     if row.quiet_start and row.quiet_end:
         quiet = QuietHours(time.fromisoformat(row.quiet_start), time.fromisoformat(row.quiet_end))
@@ -48,7 +51,7 @@ def person(row: PersonRow) -> Person:
         working_days=tuple(int(d) for d in row.working_days.split(",") if d),
         quiet_hours=quiet,
         snoozed_until=row.snoozed_until,
-        ids=Identities(tuple((i.kind, i.value) for i in row.identities)),
+        ids=Identities(tuple(ids)),
         timezone_known=row.timezone_known,
         country=row.country,
         checkin_days=tuple(int(d) for d in row.checkin_days.split(","))

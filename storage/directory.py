@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import defaultdict
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from bot.core.model import KeyResult, Objective, Organisation, OrgChart, Person, Team
 from bot.core.ports import ImportReport
@@ -41,31 +43,43 @@ class SqlDirectory:
             query = query.order_by(order if order is not None else model.id)  # type: ignore[attr-defined]
             return list((await session.scalars(query)).all())
 
+    async def _people(self, *where: Any) -> list[Person]:
+        """People and their ids as plain rows: two queries, however many people."""
+        async with self.scope.sessions() as session:
+            org = await self.scope.org_id(session)
+            chosen = (PersonRow.org_id == org, *where)
+            query = select(*PersonRow.__table__.columns).where(*chosen).order_by(PersonRow.id)
+            rows = (await session.execute(query)).all()
+            ids: dict[int, list[tuple[str, str]]] = defaultdict(list)
+            if rows:
+                of = select(IdentityRow.person_id, IdentityRow.kind, IdentityRow.value)
+                of = of.where(IdentityRow.org_id == org).order_by(IdentityRow.id)
+                if where:
+                    of = of.where(IdentityRow.person_id.in_(select(PersonRow.id).where(*chosen)))
+                for person_id, kind, value in await session.execute(of):
+                    ids[person_id].append((kind, value))
+            return [convert.person(r, ids[r.id]) for r in rows]
+
     async def person(self, email: str) -> Person | None:
-        rows = await self._all(PersonRow, PersonRow.email == email.strip().lower())
-        return convert.person(rows[0]) if rows else None
+        found = await self._people(PersonRow.email == email.strip().lower())
+        return found[0] if found else None
 
     async def person_by_identity(self, kind: str, value: str) -> Person | None:
         return (await self.people_by_identity(kind, [value])).get(value)
 
     async def people_by_identity(self, kind: str, values: Sequence[str]) -> dict[str, Person]:
-        """Whom each id of `kind` belongs to, in one query through the (org, kind, value) key."""
-        async with self.scope.sessions() as session:
-            org = await self.scope.org_id(session)
-            query = (
-                select(IdentityRow.value, PersonRow)
-                .join(PersonRow, PersonRow.id == IdentityRow.person_id)
-                .where(
-                    IdentityRow.org_id == org,
-                    IdentityRow.kind == kind,
-                    IdentityRow.value.in_(list(set(values))),
-                )
-            )
-            return {value: convert.person(row) for value, row in (await session.execute(query))}
+        """Whom each id of `kind` belongs to, through the (org, kind, value) key."""
+        owners = select(IdentityRow.person_id).where(
+            IdentityRow.org_id == PersonRow.org_id,
+            IdentityRow.kind == kind,
+            IdentityRow.value.in_(list(set(values))),
+        )
+        found = await self._people(PersonRow.id.in_(owners))
+        return {value: p for p in found if (value := p.ids.get(kind)) is not None}
 
     async def people(self, emails: Sequence[str] | None = None) -> list[Person]:
         where = [PersonRow.email.in_(list(emails))] if emails is not None else []
-        return [convert.person(r) for r in await self._all(PersonRow, *where)]
+        return await self._people(*where)
 
     async def teams(self) -> list[Team]:
         return [convert.team(r) for r in await self._all(TeamRow)]
@@ -128,11 +142,10 @@ class SqlDirectory:
                 related: Callable[[Any], list[str]] | None = None,
             ) -> None:
                 column = getattr(model, key_column)
-                row = (
-                    await session.scalars(
-                        select(model).where(model.org_id == org_id, column == key)  # type: ignore[attr-defined]
-                    )
-                ).first()
+                query = select(model).where(model.org_id == org_id, column == key)  # type: ignore[attr-defined]
+                if model is PersonRow:
+                    query = query.options(selectinload(PersonRow.identities))
+                row = (await session.scalars(query)).first()
                 if position is not None:
                     fields = fields | {"position": position}
                 if row is None:
