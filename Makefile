@@ -21,10 +21,12 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check bot integrations storage migrations tests
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)
 	$(BIN)/ruff check bot integrations storage migrations tests
+	$(BIN)/mypy
 
 # The Teams app package: manifest.json and its two icons at the root of a zip (only Python needed).
 teams-package:

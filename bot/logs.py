@@ -10,10 +10,11 @@ import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Iterable
-from typing import TextIO
+from typing import Any, TextIO
 
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
+from aiohttp.typedefs import Handler
 from pythonjsonlogger.json import JsonFormatter
 
 request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
@@ -51,7 +52,9 @@ class RedactingJson(JsonFormatter):
         super().__init__("{asctime}{levelname}{name}{message}", style="{", rename_fields=FIELDS)
         self.redact = redact
 
-    def add_fields(self, log_record: dict, record: logging.LogRecord, message_dict: dict) -> None:  # type: ignore[type-arg]
+    def add_fields(
+        self, log_record: dict[str, Any], record: logging.LogRecord, message_dict: dict[str, Any]
+    ) -> None:
         super().add_fields(log_record, record, message_dict)
         log_record["request_id"] = getattr(record, "request_id", None) or request_id.get()
 
@@ -89,7 +92,7 @@ def setup(
 
 
 @web.middleware
-async def with_request_id(request: web.Request, handler: web.Handler) -> web.StreamResponse:
+async def with_request_id(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Every log line a request causes carries its id; the caller may send X-Request-Id."""
     given = request.headers.get("X-Request-Id", "")
     rid = given if re.fullmatch(r"[A-Za-z0-9._-]{1,64}", given) else uuid.uuid4().hex[:16]

@@ -61,7 +61,7 @@ class Health:
     # not make the process unready: the chats answer with that step, so traffic must reach it.
     setup: Callable[[], Awaitable[Rich | None]] | None = None
     _checked: dict[str, tuple[float, str]] = field(default_factory=dict)
-    _running: dict[str, asyncio.Task[str]] = field(default_factory=dict)
+    _running: dict[str, asyncio.Future[str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.prompt_count = Counter(
@@ -145,7 +145,7 @@ class Health:
         still hanging is not started again: the next probe waits on the same one."""
         task = self._running.get(name)
         if task is None:
-            task = self._running[name] = asyncio.get_running_loop().create_task(check())
+            task = self._running[name] = asyncio.ensure_future(check())
             task.add_done_callback(lambda _: self._running.pop(name, None))
         done, _ = await asyncio.wait({task}, timeout=limit)
         if not done:

@@ -7,6 +7,7 @@ import json
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
+from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import urllib3
@@ -150,9 +151,7 @@ class HubSpotCrm:
             after: str | None = None
             while True:
                 page = await self.call(
-                    lambda after=after: self.owners_api.get_page(
-                        limit=OWNERS_PAGE, after=after, **self.raw
-                    )
+                    partial(self.owners_api.get_page, limit=OWNERS_PAGE, after=after, **self.raw)
                 )
                 self.owner_ids |= {
                     str(o["email"]).lower(): str(o["id"]) for o in page["results"] if o.get("email")
@@ -194,9 +193,7 @@ class HubSpotCrm:
                 limit=PAGE,
                 after=after,
             )
-            page = await self.call(
-                lambda request=request: self.deals_api.do_search(request, **self.raw)
-            )
+            page = await self.call(partial(self.deals_api.do_search, request, **self.raw))
             found += [(str(r["id"]), r["properties"]) for r in page["results"]]
             after = page.get("paging", {}).get("next", {}).get("after")
             if after is None or not page["results"]:

@@ -166,6 +166,8 @@ class JiraTracker:
             parent = (raw.get("parent") or {}).get("key") or (
                 raw.get(epic_link) if epic_link else None
             )
+            if parent is None:
+                continue  # found through a link the epic no longer has: not its child now
             total[parent] += 1
             if raw["status"]["statusCategory"]["key"] != "done":
                 open_[parent] += 1

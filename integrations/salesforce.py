@@ -60,7 +60,7 @@ class TimeoutSession(requests.Session):
         super().__init__()
         self.timeout = (min(CONNECT_TIMEOUT, timeout), timeout)
 
-    def request(self, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+    def request(self, *args: Any, **kwargs: Any) -> requests.Response:
         kwargs.setdefault("timeout", self.timeout)
         return super().request(*args, **kwargs)
 
@@ -165,6 +165,8 @@ class SalesforceCrm:
                         if isinstance(exc.content, list) and exc.content
                         else exc.content
                     )
+                    if isinstance(detail, bytes):
+                        detail = detail.decode(errors="replace")
                     raise (TransientError if exc.status in TRANSIENT else IntegrationError)(
                         NAME, f"HTTP {exc.status}: {detail}"
                     ) from exc

@@ -48,6 +48,11 @@ def make_engine(url: str) -> AsyncEngine:
     )
 
 
+def dialect(session: AsyncSession) -> str:
+    """The name of the database `session` speaks to ("sqlite", "postgresql")."""
+    return session.get_bind().dialect.name
+
+
 def insert_new(dialect: str, model: Any, *unique: str) -> Any:
     """INSERT … ON CONFLICT (`unique`) DO NOTHING, in `dialect`'s words: a row already there
     stays as it is."""

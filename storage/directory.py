@@ -5,16 +5,16 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from bot.core.model import KeyResult, Objective, Organisation, OrgChart, Person, Team
+from bot.core.model import Identities, KeyResult, Objective, Organisation, OrgChart, Person, Team
 from bot.core.ports import ImportReport
 from storage import convert
-from storage.db import Scope, upsert
+from storage.db import Scope, dialect, upsert
 from storage.models import (
     Base,
     IdentityRow,
@@ -39,8 +39,9 @@ class SqlDirectory:
     async def _all(self, model: type[Row], *where: Any, order: Any = None) -> list[Row]:
         async with self.scope.sessions() as session:
             org = await self.scope.org_id(session)
-            query = select(model).where(model.org_id == org, *where)  # type: ignore[attr-defined]
-            query = query.order_by(order if order is not None else model.id)  # type: ignore[attr-defined]
+            table = model.__table__.c
+            query = select(model).where(table.org_id == org, *where)
+            query = query.order_by(order if order is not None else table.id)
             return list((await session.scalars(query)).all())
 
     async def _people(self, *where: Any) -> list[Person]:
@@ -138,27 +139,29 @@ class SqlDirectory:
                 label: str,
                 fields: dict[str, Any],
                 position: int | None = None,
-                extra_on_create: Callable[[], dict[str, Any]] | None = None,
-                related: Callable[[Any], list[str]] | None = None,
+                on_create: dict[str, Any] | None = None,
+                ids: Identities | None = None,
             ) -> None:
                 column = getattr(model, key_column)
-                query = select(model).where(model.org_id == org_id, column == key)  # type: ignore[attr-defined]
-                if model is PersonRow:
+                query = select(model).where(model.__table__.c.org_id == org_id, column == key)
+                if ids is not None:
                     query = query.options(selectinload(PersonRow.identities))
                 row = (await session.scalars(query)).first()
                 if position is not None:
                     fields = fields | {"position": position}
                 if row is None:
-                    more = extra_on_create() if extra_on_create else {}
-                    session.add(row := model(org_id=org_id, **(more | fields)))
-                    if related:
-                        related(row)
+                    session.add(row := model(org_id=org_id, **((on_create or {}) | fields)))
+                    if isinstance(row, PersonRow) and ids is not None:
+                        convert.set_identities(row, ids)
                     created.append(f"{label} {key}")
                     return
                 changed = {k: v for k, v in fields.items() if getattr(row, k) != v}
                 for name, value in changed.items():
                     setattr(row, name, value)
-                names = sorted([*changed, *(related(row) if related else [])])
+                more = []
+                if isinstance(row, PersonRow) and ids is not None:
+                    more = convert.set_identities(row, ids)
+                names = sorted([*changed, *more])
                 if names:
                     updated.append(f"{label} {key} ({', '.join(names)})")
 
@@ -169,11 +172,8 @@ class SqlDirectory:
                     p.email,
                     "person",
                     convert.person_fields(p),
-                    extra_on_create=lambda p=p: {
-                        "timezone": p.timezone,
-                        "timezone_known": p.timezone_known,
-                    },
-                    related=lambda row, p=p: convert.set_identities(row, p.ids),
+                    on_create={"timezone": p.timezone, "timezone_known": p.timezone_known},
+                    ids=p.ids,
                 )
             for t in chart.teams:
                 await upsert(TeamRow, "name", t.name, "team", convert.team_fields(t))
@@ -189,11 +189,7 @@ class SqlDirectory:
                     "key result",
                     convert.key_result_fields(kr, with_progress=False),
                     i,
-                    lambda kr=kr: {
-                        "current": kr.current,
-                        "status": kr.status.value,
-                        "confidence": kr.confidence,
-                    },
+                    {"current": kr.current, "status": kr.status.value, "confidence": kr.confidence},
                 )
         return ImportReport(tuple(created), tuple(updated))
 
@@ -228,7 +224,6 @@ class SqlDirectory:
                 log.warning("a %s id already belongs to someone else: not linked to another", kind)
             else:  # two requests may link the same person at once: the last one stays
                 ids = {"org_id": org, "person_id": row.id, "kind": kind, "value": value}
-                dialect = session.bind.dialect.name
-                await session.execute(upsert(dialect, IdentityRow, UNIQUE_KIND, ids))
+                await session.execute(upsert(dialect(session), IdentityRow, UNIQUE_KIND, ids))
             if timezone and not row.timezone_known:
                 row.timezone, row.timezone_known = timezone, True

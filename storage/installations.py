@@ -6,7 +6,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import ColumnElement, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.core.errors import ConfigError
@@ -77,7 +77,7 @@ class SqlInstallations:
             )
         return str(slug)
 
-    async def _select(self, *where: object) -> list[Installed]:
+    async def _select(self, *where: ColumnElement[bool]) -> list[Installed]:
         query = (
             select(SlackInstallationRow, OrganisationRow.slug)
             .join(OrganisationRow, OrganisationRow.id == SlackInstallationRow.org_id)
@@ -149,8 +149,8 @@ class SqlOAuthStates:
             await session.execute(
                 delete(SlackOAuthStateRow).where(SlackOAuthStateRow.expires_at < now)
             )
-            live = await session.scalar(select(func.count()).select_from(SlackOAuthStateRow))
-            if (live or 0) >= self.cap:
+            live = await session.scalar(select(func.count()).select_from(SlackOAuthStateRow)) or 0
+            if live >= self.cap:
                 newest = (
                     select(SlackOAuthStateRow.state)
                     .order_by(SlackOAuthStateRow.expires_at.desc())

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.exc import IntegrityError
 
 from bot.core.model import Blocker, ProgressUpdate
@@ -44,7 +44,7 @@ class SqlLedger:
                 return [Applied.DUPLICATE]
         return [(await self.apply_all([change]))[0] for change in changes]
 
-    async def _updates(self, *where: object) -> list[ProgressUpdate]:
+    async def _updates(self, *where: ColumnElement[bool]) -> list[ProgressUpdate]:
         async with self.scope.sessions() as session:
             org = await self.scope.org_id(session)
             query = (

@@ -83,7 +83,7 @@ async def _stored(session: AsyncSession) -> list[tuple[InstrumentedAttribute[str
     found = []
     for column in SECRET_COLUMNS:
         model = column.class_
-        rows = await session.execute(select(model.id, column))  # type: ignore[attr-defined]
+        rows = await session.execute(select(model.id, column))
         found += [(column, row_id, value) for row_id, value in rows.all()]
     return found
 
@@ -115,8 +115,6 @@ async def rotate(sessions: async_sessionmaker[AsyncSession], box: SecretBox) -> 
         for column, row_id, value in stored:
             model = column.class_
             await session.execute(
-                update(model)
-                .where(model.id == row_id)  # type: ignore[attr-defined]
-                .values({column.key: box.rotate(value)})
+                update(model).where(model.id == row_id).values({column.key: box.rotate(value)})
             )
     return len(stored)

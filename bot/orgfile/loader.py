@@ -86,7 +86,7 @@ def load_text(text: str, filename: str = "<org file>") -> Loaded:
         line = mark.line + 1 if mark else 1
         problem = getattr(exc, "problem", None) or exc
         raise OrgFileError([f"{filename}:{line}: not valid YAML: {problem}"]) from None
-    if not isinstance(data, dict):
+    if root is None or not isinstance(data, dict):
         raise OrgFileError([f"{filename}:1: the org file must be a mapping with `organisation:`"])
     problems = Problems(filename, positions(root))
     try:

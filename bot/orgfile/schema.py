@@ -53,6 +53,10 @@ def check_timezone(value: str | None) -> str | None:
     return value
 
 
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+WORKWEEK: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri")
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
@@ -70,7 +74,7 @@ def check_country(value: str | None) -> str | None:
 class CheckinSpec(Strict):
     """When someone is asked, instead of their role's default (sales Mon–Fri 16:30, ...)."""
 
-    days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] | None = None
+    days: list[Weekday] | None = None
     at: str | None = Field(default=None, pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
 
 
@@ -115,9 +119,7 @@ class PersonSpec(Strict):
     role: Literal["sales", "engineering", "manager", "leader"]
     timezone: str | None = None
     manager: Email | None = None
-    working_days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = Field(
-        default_factory=lambda: ["mon", "tue", "wed", "thu", "fri"], min_length=1
-    )
+    working_days: list[Weekday] = Field(default_factory=lambda: list(WORKWEEK), min_length=1)
     quiet_hours: str | None = None
     ids: Ids = Field(default_factory=dict)
     country: str | None = None

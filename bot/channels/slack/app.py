@@ -6,10 +6,11 @@ import inspect
 import logging
 import re
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypedDict
 
 import aiohttp
 from aiohttp import web
+from aiohttp.typedefs import Handler
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
 from slack_bolt.authorization.async_authorize import AsyncInstallationStoreAuthorize
@@ -38,13 +39,19 @@ from bot.core.inbox import Worker
 from storage import Store
 
 log = logging.getLogger("goalnudge.slack")
+
+
 # inbound.handler verifies the signature before anything parses the body, so Bolt need not (its
 # check would log a refused body); a request no listener takes goes to `unhandled`, not to
 # Bolt's warning, which logs the body too.
-CHECKED_AT_THE_DOOR = {
-    "request_verification_enabled": False,
-    "raise_error_for_unhandled_request": True,
-}
+class Door(TypedDict):
+    request_verification_enabled: bool
+    raise_error_for_unhandled_request: bool
+
+
+CHECKED_AT_THE_DOOR = Door(
+    request_verification_enabled=False, raise_error_for_unhandled_request=True
+)
 
 
 class SameTokenWarning(logging.Filter):
@@ -169,7 +176,8 @@ def build_oauth(settings: Settings, store: Store, bot_for: BotFor) -> AsyncApp:
         client=client,
         oauth_settings=oauth,
         # auth.test once per token, not on every request: acks stay fast
-        authorize=AsyncInstallationStoreAuthorize(
+        # Bolt takes its own Authorize objects; its hint names only plain callables.
+        authorize=AsyncInstallationStoreAuthorize(  # type: ignore[arg-type]
             logger=log,
             installation_store=oauth.installation_store,
             bot_only=True,
@@ -185,7 +193,7 @@ def build_oauth(settings: Settings, store: Store, bot_for: BotFor) -> AsyncApp:
     return app
 
 
-def oauth_handler(app: AsyncApp) -> web.RequestHandler:
+def oauth_handler(app: AsyncApp) -> Handler:
     """GET /slack/install and /slack/oauth_redirect: Bolt's own OAuth flow, carried the same way."""
     flow = app.oauth_flow
     assert flow is not None

@@ -105,7 +105,10 @@ def input_block(field: Input) -> Block:
 
 
 def modal(
-    action: Action, metadata: dict[str, Any], heading: str, overrides: dict[str, str] | None = None
+    action: Action,
+    metadata: dict[str, Any],
+    heading: str | Rich,
+    overrides: dict[str, str] | None = None,
 ) -> Block:
     """The modal an action opens; `overrides` prefill inputs (e.g. a message's text)."""
     overrides = overrides or {}

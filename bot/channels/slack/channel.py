@@ -68,7 +68,7 @@ def make_client(
     return GatedWebClient(
         token=token,
         base_url=base_url,
-        timeout=timeout,  # type: ignore[arg-type]  # slack_sdk hands it to aiohttp as a float
+        timeout=timeout,
         gate=gate,
         retry_handlers=[
             GateRateLimitHandler(gate, max_retry_count=5),

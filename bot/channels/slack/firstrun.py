@@ -42,6 +42,8 @@ def reply(body: dict[str, Any], client: AsyncWebClient, line: str) -> Awaitable[
     """The Web API call that shows `line` where the interaction happened, if one does."""
     kind = body.get("type")
     user = (body.get("user") or {}).get("id")
+    if not user:
+        return None  # Slack names the person in every interaction; nothing to answer otherwise
     if kind == "block_actions":
         container, channel = body.get("container") or {}, body.get("channel") or {}
         if channel := container.get("channel_id") or channel.get("id"):

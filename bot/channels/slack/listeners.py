@@ -22,7 +22,7 @@ from bot.core.inbox import Worker
 from bot.core.model import Person
 from bot.core.ports import Applied, Change
 from bot.core.prompts import ActionId, Answer, Outcome, PromptItem, Said, from_form
-from bot.core.rich import rich
+from bot.core.rich import Rich, rich
 from bot.core.writeback import follow_up
 
 ONBOARDING = (
@@ -92,7 +92,7 @@ class SlackBot:
         person: Person,
         action_id: ActionId,
         items: list[PromptItem],
-        heading: str,
+        heading: str | Rich,
         meta: dict[str, Any],
         overrides: dict[str, str] | None = None,
     ) -> None:
@@ -265,8 +265,8 @@ class SlackBot:
             key = f"slack:{guards.workspace(context)}:command:{command['trigger_id']}"
             said = Said(key, person.email, text)
             outcome = await self.edge.applied(str(user["id"]), said)
-            said = mrkdwn(outcome.text)
-            await ack(text=said, blocks=[blocks.text(said)])
+            line = mrkdwn(outcome.text)
+            await ack(text=line, blocks=[blocks.text(line)])
             return
         reply = await self.reply_to(person, text, command["trigger_id"])
         await ack(text=reply[0].get("text", {}).get("text", "goalnudge"), blocks=reply)

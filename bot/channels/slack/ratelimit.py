@@ -74,7 +74,7 @@ class GatedWebClient(AsyncWebClient):
         super().__init__(*args, **kwargs)
         self.gate = gate
 
-    async def api_call(self, api_method: str, **kwargs: Any) -> Any:  # type: ignore[override]
+    async def api_call(self, api_method: str, **kwargs: Any) -> Any:
         await self.gate.wait(api_method)
         self.gate.stats.calls[api_method] += 1
         return await super().api_call(api_method, **kwargs)

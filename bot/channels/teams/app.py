@@ -12,6 +12,7 @@ from typing import Any
 import aiohttp
 import jwt
 from aiohttp import web
+from aiohttp.typedefs import Handler
 from botbuilder.core import TurnContext
 from botbuilder.integration.aiohttp import (
     CloudAdapter,
@@ -133,7 +134,7 @@ async def bounded_body(request: web.Request) -> bytes | None:
     return bytes(body)
 
 
-def handler(adapter: CloudAdapter, bot: TeamsBot, settings: Settings) -> web.RequestHandler:
+def handler(adapter: CloudAdapter, bot: TeamsBot, settings: Settings) -> Handler:
     """POST /api/messages: size, token presence, JSON, then the adapter (JWT, bot).
 
     `CloudAdapter.process` would serialise invoke bodies twice (a 500 for every card action
