@@ -42,9 +42,7 @@ def reply(body: dict[str, Any], client: AsyncWebClient, line: str) -> Awaitable[
     """The Web API call that shows `line` where the interaction happened, if one does."""
     kind = body.get("type")
     user = (body.get("user") or {}).get("id")
-    if not user:
-        return None  # Slack names the person in every interaction; nothing to answer otherwise
-    if kind == "block_actions":
+    if kind == "block_actions" and user:
         container, channel = body.get("container") or {}, body.get("channel") or {}
         if channel := container.get("channel_id") or channel.get("id"):
             return client.chat_postEphemeral(channel=channel, user=user, text=line)
