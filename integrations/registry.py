@@ -51,6 +51,11 @@ def binding_model(kind: str) -> type[BaseModel] | None:
     return binding_models().get(kind)
 
 
+def query_field(model: type[BaseModel]) -> str:
+    """The org-file field that holds a query in the kind's own language (Jira's is `jql`)."""
+    return str(getattr(model, "QUERY", "query"))
+
+
 def sources(settings: Settings) -> Sources:
     """The configured sources by kind; with sample data, its CRM and tracker stand in for the
     kinds nothing real is configured for."""

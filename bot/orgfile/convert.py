@@ -29,6 +29,7 @@ from bot.orgfile.schema import (
     OrgFileSpec,
     PersonSpec,
 )
+from integrations import registry
 
 QUARTERS = {
     "Q1": (1, 3),
@@ -83,7 +84,7 @@ def to_binding(spec: BaseModel) -> SourceBinding:
     kind's own language), and the kind's other options as text."""
     [(kind, options)] = [(kind, options) for kind, options in spec if options is not None]
     data = options.model_dump(exclude_none=True)
-    query = data.pop(getattr(type(options), "QUERY", "query"), None)
+    query = data.pop(registry.query_field(type(options)), None)
     metric, epic = data.pop("metric", None), data.pop("epic", None)
     rest = tuple(sorted((k, str(v)) for k, v in data.items()))
     return SourceBinding(kind, metric=metric, epic=epic, query=query, options=rest)

@@ -49,7 +49,7 @@ def _key_result(kr: KeyResult) -> dict[str, Any]:
     model = registry.binding_model(kr.source.kind)
     if model is not None:
         b = kr.source
-        own = {"metric": b.metric, "epic": b.epic, getattr(model, "QUERY", "query"): b.query}
+        own = {"metric": b.metric, "epic": b.epic, registry.query_field(model): b.query}
         data["source"] = {b.kind: {k: v for k, v in own.items() if v} | dict(b.options)}
     return data
 
