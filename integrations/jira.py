@@ -13,12 +13,13 @@ from urllib.parse import quote_plus
 
 import requests
 from jira import JIRA, JIRAError
-from pydantic import AfterValidator, BaseModel, ConfigDict, model_validator
+from pydantic import AfterValidator
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from bot.core.errors import AuthError, IntegrationError, TransientError
 from bot.core.model import EpicFacts
+from integrations.bindings import TrackerBinding
 
 if TYPE_CHECKING:
     from bot.config import Settings
@@ -259,21 +260,14 @@ def _epic(value: str) -> str:
     return value
 
 
-class Binding(BaseModel):
+class Binding(TrackerBinding):
     """A key result's options in the org file: `source: {jira: {epic: KEY}}` or `{jql: …}`."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     FORMS: ClassVar[tuple[str, ...]] = ("{jira: {epic: KEY}}", "{jira: {jql: QUERY}}")
     QUERY: ClassVar[str] = "jql"  # the field holding a query in the tracker's own language
 
     epic: Annotated[str, AfterValidator(_epic)] | None = None
     jql: str | None = None
-
-    @model_validator(mode="after")
-    def one(self) -> Binding:
-        if (self.epic is None) == (self.jql is None):
-            raise ValueError("give exactly one of epic or jql")
-        return self
 
 
 def from_settings(settings: Settings) -> JiraTracker | None:

@@ -18,10 +18,11 @@ from gql import Client, GraphQLRequest
 from gql.transport.aiohttp import AIOHTTPTransport
 from gql.transport.exceptions import TransportError, TransportQueryError, TransportServerError
 from graphql import OperationDefinitionNode
-from pydantic import AfterValidator, BaseModel, ConfigDict, model_validator
+from pydantic import AfterValidator
 
 from bot.core.errors import AuthError, IntegrationError, TransientError
 from bot.core.model import EpicFacts
+from integrations.bindings import TrackerBinding
 
 if TYPE_CHECKING:
     from bot.config import Settings
@@ -334,17 +335,10 @@ def _key(value: str) -> str:
     return value
 
 
-class Binding(BaseModel):
+class Binding(TrackerBinding):
     """A key result's options in the org file: `source: {linear: {epic: KEY}}` or `{query: …}`."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     FORMS: ClassVar[tuple[str, ...]] = ("{linear: {epic: KEY}}", "{linear: {query: FILTER}}")
 
     epic: Annotated[str, AfterValidator(_key)] | None = None
     query: str | None = None
-
-    @model_validator(mode="after")
-    def one(self) -> Binding:
-        if (self.epic is None) == (self.query is None):
-            raise ValueError("give exactly one of epic or query")
-        return self
