@@ -24,7 +24,7 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 
 from bot.channels.slack import blocks
-from bot.channels.slack.channel import SlackChannel, SlackLimits, make_client
+from bot.channels.slack.channel import SlackChannel, make_client
 from bot.channels.slack.edge import SlackEdge
 from bot.channels.slack.firstrun import before_setup
 from bot.channels.slack.inbound import unhandled
@@ -134,15 +134,13 @@ def register(app: AsyncApp, bot_for: BotFor) -> None:
 
 
 def build(
-    settings: Settings, deps: Deps, worker: Worker, send_queued: SendQueued
-) -> tuple[AsyncApp, SlackChannel]:
-    """One workspace, one bot token (SLACK_BOT_TOKEN); `send_queued` sends what answers queued."""
-    limits = SlackLimits.of(settings)
-    client = make_client(settings.slack_bot_token, settings.slack_api_url, timeout=limits.timeout)
-    channel = SlackChannel(client, deps.directory, limits)
+    settings: Settings, deps: Deps, channel: SlackChannel, worker: Worker, send_queued: SendQueued
+) -> AsyncApp:
+    """One workspace, one bot token (SLACK_BOT_TOKEN): Bolt over the channel the composition root
+    built, sharing its client; `send_queued` sends what answers queued."""
     app = AsyncApp(
         signing_secret=settings.slack_signing_secret or "",
-        client=client,
+        client=channel.client,
         process_before_response=True,  # no polling for the ack; slow work goes lazy
         **CHECKED_AT_THE_DOOR,
     )
@@ -155,7 +153,7 @@ def build(
 
     register(app, the_bot)
     app.error(unhandled)
-    return app, channel
+    return app
 
 
 def build_oauth(settings: Settings, store: Store, bot_for: BotFor) -> AsyncApp:
