@@ -16,6 +16,7 @@ from bot.config import Settings, load_settings
 from bot.core import checkins
 from bot.core.delivery import chase, deliver
 from bot.core.errors import ConfigError, DatabaseUnavailable, GoalnudgeError, OrgFileError
+from bot.core.ports import CrmSource, TrackerSource
 from bot.core.sources import SourceRole
 from bot.core.sync import sync_all
 from bot.orgfile import dump, load_file
@@ -60,8 +61,8 @@ def parser() -> argparse.ArgumentParser:
     post.add_argument("--team", required=True)
     sync = sub.add_parser("sync", help="read the CRM and/or tracker now")
     sync.add_argument("system", nargs="?", choices=["crm", "tracker"])
-    keys = sub.add_parser("secrets", help="the key that encrypts stored tokens")
-    keys = keys.add_subparsers(dest="action", required=True)
+    secrets = sub.add_parser("secrets", help="the key that encrypts stored tokens")
+    keys = secrets.add_subparsers(dest="action", required=True)
     keys.add_parser("key", help="print a new key for GOALNUDGE_SECRET_KEY")
     keys.add_parser("rotate", help="encrypt every stored token again with the first key")
     return p
@@ -79,7 +80,7 @@ async def run_command(args: argparse.Namespace, settings: Settings) -> int:
             leftover.unlink(missing_ok=True)
         real = registry.sources(settings.model_copy(update={"goalnudge_sample_data": None}))
         url = f"sqlite+aiosqlite:///{args.db}"
-        configured = {**real.crms, **real.trackers}
+        configured: dict[str, CrmSource | TrackerSource] = {**real.crms, **real.trackers}
         return await run_demo(url, out, configured, crm=args.crm, tracker=args.tracker)
     if args.command == "serve":
         from bot.server import serve

@@ -7,6 +7,7 @@ import gc
 import logging
 import signal
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -29,10 +30,13 @@ from bot.scheduler import Leader
 from bot.scheduler import start as start_scheduler
 
 if TYPE_CHECKING:
+    from slack_bolt.async_app import AsyncApp
+
+    from bot.channels.teams.bot import TeamsBot
     from bot.workspaces import Workspace, Workspaces
 
 log = logging.getLogger("goalnudge.server")
-SLACK_APP: web.AppKey[object] = web.AppKey("slack_app")
+SLACK_APP: web.AppKey[AsyncApp] = web.AppKey("slack_app")
 WORKSPACES: web.AppKey[Workspaces] = web.AppKey("slack_workspaces")  # OAuth mode
 HEALTH: web.AppKey[Health] = web.AppKey("health")
 WORKER: web.AppKey[Worker] = web.AppKey("inbox_worker")
@@ -45,32 +49,40 @@ async def healthz(_request: web.Request) -> web.Response:
     return web.json_response({"status": "ok"})
 
 
-def listeners(settings: Settings, app: App, worker: Worker) -> dict[str, object]:
+@dataclass
+class Listeners:
+    """The chat platforms' request handlers: Bolt (one token, or OAuth with its workspaces)
+    and the Teams bot."""
+
+    slack: AsyncApp | None = None
+    workspaces: Workspaces | None = None
+    teams: TeamsBot | None = None
+
+
+def listeners(settings: Settings, app: App, worker: Worker) -> Listeners:
     """The request handlers of the chat platforms, over the channels and the Deps the
     composition root built; `worker` applies what they record in the inbox."""
-    parts: dict[str, object] = {}
-    router = app.router
+    built = Listeners()
 
     async def send_queued() -> None:
         """What an answer queued (a manager's notice), to each person where they are."""
-        await deliver(app.deps, router)
+        await deliver(app.deps, app.router)
 
     if app.slack is not None:
         from bot.channels.slack.app import build as build_slack
 
-        parts["slack"] = build_slack(settings, app.deps, app.slack, worker, send_queued)
+        built.slack = build_slack(settings, app.deps, app.slack, worker, send_queued)
     elif settings.slack_oauth:
         from bot.channels.slack.app import build_oauth
         from bot.workspaces import Workspaces
 
-        workspaces = Workspaces(app.shared, worker)
-        parts["slack"] = build_oauth(settings, app.store, workspaces.bot_for)
-        parts["workspaces"] = workspaces
+        built.workspaces = Workspaces(app.shared, worker)
+        built.slack = build_oauth(settings, app.store, built.workspaces.bot_for)
     if app.shared.teams is not None:
         from bot.channels.teams.app import build as build_teams
 
-        parts["teams_bot"] = build_teams(settings, app.deps, app.shared.teams, worker, send_queued)
-    return parts
+        built.teams = build_teams(settings, app.deps, app.shared.teams, worker, send_queued)
+    return built
 
 
 def build_web_app(settings: Settings, app: App) -> tuple[web.Application, Channel]:
@@ -86,36 +98,36 @@ def build_web_app(settings: Settings, app: App) -> tuple[web.Application, Channe
         health.setup = lambda: firstrun.missing(app.deps.directory)
     web_app.router.add_routes(health.routes(app.store))
     worker = web_app[WORKER] = Worker()
-    router, parts = app.router, listeners(settings, app, worker)
-    web_app.cleanup_ctx.append(inbox_worker(worker, parts.get("workspaces")))  # type: ignore[arg-type]
-    for name, channel in router.channels.items():
+    built = listeners(settings, app, worker)
+    web_app.cleanup_ctx.append(inbox_worker(worker, built.workspaces))
+    for name, channel in app.router.channels.items():
         health.api[name] = channel.stats  # type: ignore[attr-defined]
     if app.slack is not None:
         health.platform_checks[SLACK] = app.slack.ready
-    if "workspaces" in parts:  # OAuth: no one token to check; the calls of all workspaces
-        health.api["slack"] = parts["workspaces"].stats  # type: ignore[attr-defined]
+    if built.workspaces is not None:  # OAuth: no one token to check; the calls of all workspaces
+        health.api["slack"] = built.workspaces.stats
     if teams_ready := credentials_check(settings):
         health.platform_checks["teams"] = teams_ready
-    if "slack" in parts:
-        web_app[SLACK_APP] = parts["slack"]
+    if built.slack is not None:
+        web_app[SLACK_APP] = built.slack
         if settings.slack_signing_secret:  # without it, only Socket Mode may reach the app
-            slack_events = slack_handler(parts["slack"], settings.slack_signing_secret)  # type: ignore[arg-type]
+            slack_events = slack_handler(built.slack, settings.slack_signing_secret)
             web_app.router.add_post("/slack/events", slack_events)
-    if "workspaces" in parts:
+    if built.workspaces is not None and built.slack is not None:
         from bot.channels.slack.app import oauth_handler
         from bot.channels.slack.oauth import INSTALL_PATH, REDIRECT_PATH
 
-        web_app[WORKSPACES] = parts["workspaces"]  # type: ignore[assignment]
+        web_app[WORKSPACES] = built.workspaces
         for path in (INSTALL_PATH, REDIRECT_PATH):
-            web_app.router.add_get(path, oauth_handler(parts["slack"]))  # type: ignore[arg-type]
-    if app.shared.teams is not None:
-        teams_routes(web_app, settings, app.shared.teams.adapter, parts["teams_bot"])  # type: ignore[arg-type]
+            web_app.router.add_get(path, oauth_handler(built.slack))
+    if app.shared.teams is not None and built.teams is not None:
+        teams_routes(web_app, settings, app.shared.teams.adapter, built.teams)
     if not settings.teams_app_id:
         log.warning(
             "TEAMS_APP_ID is not set: /api/messages accepts unauthenticated calls "
             "(local development only, e.g. the Bot Framework Emulator)"
         )
-    return web_app, router
+    return web_app, app.router
 
 
 def inbox_worker(
@@ -215,7 +227,7 @@ async def serve(settings: Settings) -> int:
         if SLACK_APP in web_app and settings.slack_bot_token:
             from bot.channels.slack.app import verify
 
-            await verify(web_app[SLACK_APP])  # type: ignore[arg-type]
+            await verify(web_app[SLACK_APP])
         # Start-up objects (libraries, app) never die: keep them out of the collector's way, so a
         # full collection does not stall every request in flight.
         gc.collect()
@@ -244,7 +256,7 @@ async def serve(settings: Settings) -> int:
         if settings.slack_app_token and SLACK_APP in web_app:
             from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 
-            socket_mode = AsyncSocketModeHandler(web_app[SLACK_APP], settings.slack_app_token)  # type: ignore[arg-type]
+            socket_mode = AsyncSocketModeHandler(web_app[SLACK_APP], settings.slack_app_token)
             await socket_mode.connect_async()
             log.info("Slack Socket Mode connected")
         stop = asyncio.Event()

@@ -10,6 +10,7 @@ from typing import Any
 
 import aiohttp
 from aiohttp import web
+from aiohttp.typedefs import Handler
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
 from slack_bolt.authorization.async_authorize import AsyncInstallationStoreAuthorize
@@ -41,7 +42,7 @@ log = logging.getLogger("goalnudge.slack")
 # inbound.handler verifies the signature before anything parses the body, so Bolt need not (its
 # check would log a refused body); a request no listener takes goes to `unhandled`, not to
 # Bolt's warning, which logs the body too.
-CHECKED_AT_THE_DOOR = {
+CHECKED_AT_THE_DOOR: dict[str, Any] = {
     "request_verification_enabled": False,
     "raise_error_for_unhandled_request": True,
 }
@@ -166,8 +167,9 @@ def build_oauth(settings: Settings, store: Store, bot_for: BotFor) -> AsyncApp:
         signing_secret=settings.slack_signing_secret or "",
         client=client,
         oauth_settings=oauth,
-        # auth.test once per token, not on every request: acks stay fast
-        authorize=AsyncInstallationStoreAuthorize(
+        # auth.test once per token, not on every request: acks stay fast. Bolt takes an
+        # AsyncAuthorize object here too, though its hint names only functions.
+        authorize=AsyncInstallationStoreAuthorize(  # type: ignore[arg-type]
             logger=log,
             installation_store=oauth.installation_store,
             bot_only=True,
@@ -183,7 +185,7 @@ def build_oauth(settings: Settings, store: Store, bot_for: BotFor) -> AsyncApp:
     return app
 
 
-def oauth_handler(app: AsyncApp) -> web.RequestHandler:
+def oauth_handler(app: AsyncApp) -> Handler:
     """GET /slack/install and /slack/oauth_redirect: Bolt's own OAuth flow, carried the same way."""
     flow = app.oauth_flow
     assert flow is not None

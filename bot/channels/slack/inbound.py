@@ -6,6 +6,7 @@ import logging
 
 import aiohttp
 from aiohttp import StreamReader, web
+from aiohttp.typedefs import Handler
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.error import BoltUnhandledRequestError
@@ -65,7 +66,7 @@ def parse(body: bytes, request: web.Request, source: str) -> AsyncBoltRequest | 
     return made if isinstance(made.body, dict) and made.body else None
 
 
-def handler(app: AsyncApp, signing_secret: str) -> web.RequestHandler:
+def handler(app: AsyncApp, signing_secret: str) -> Handler:
     """POST /slack/events: nothing reads a body that is too large or not signed by Slack; Bolt
     does not verify again (and so never logs a refused body)."""
     verifier = SignatureVerifier(signing_secret)

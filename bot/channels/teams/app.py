@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 
 import jwt
 from aiohttp import web
+from aiohttp.typedefs import Handler
 from botbuilder.integration.aiohttp import CloudAdapter
 from botbuilder.schema import Activity
 from botframework.connector.auth import MicrosoftAppCredentials
@@ -80,7 +81,7 @@ async def bounded_body(request: web.Request) -> bytes | None:
     return bytes(body)
 
 
-def handler(adapter: CloudAdapter, bot: TeamsBot, settings: Settings) -> web.RequestHandler:
+def handler(adapter: CloudAdapter, bot: TeamsBot, settings: Settings) -> Handler:
     """POST /api/messages: size, token presence, JSON, then the adapter (JWT, bot).
 
     `CloudAdapter.process` would serialise invoke bodies twice (a 500 for every card action
