@@ -18,8 +18,9 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "bench")]
 from fakes.slack_api import FakeSlack  # noqa: E402
 from fanout import chart, seed  # noqa: E402
 
-from bot.app import App, build_deps  # noqa: E402
+from bot.app import Shared, wire  # noqa: E402
 from bot.channels.slack.channel import SlackChannel, make_client  # noqa: E402
+from bot.config import Settings  # noqa: E402
 from bot.core.delivery import deliver  # noqa: E402
 from bot.core.deps import FixedClock  # noqa: E402
 from bot.core.sources import Sources  # noqa: E402
@@ -36,7 +37,8 @@ async def run(people: int, rounds: int, database_url: str) -> dict[str, object]:
     await fake.start()
     try:
         await seed(store, chart("bench", people), THURSDAY_NOON)  # everyone planned already
-        app = App(store, build_deps(store, FixedClock(THURSDAY_NOON), Sources()))
+        settings = Settings(database_url=database_url)
+        app = wire(Shared(settings, store, FixedClock(THURSDAY_NOON), Sources()))
         channel = SlackChannel(make_client("xoxb-bench", fake.url), app.deps.directory)
         await deliver(app.deps, channel)  # and sent: the rounds below find nothing to do
         posts = len(fake.called("chat.postMessage"))

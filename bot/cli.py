@@ -9,17 +9,18 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bot import logs
-from bot.app import open_app
+from bot.app import for_sending, open_shared, wire
 from bot.channels.console import ConsoleChannel
 from bot.chat import Chat
 from bot.config import Settings, load_settings
 from bot.core import checkins
 from bot.core.delivery import chase, deliver
 from bot.core.errors import ConfigError, DatabaseUnavailable, GoalnudgeError, OrgFileError
+from bot.core.ports import CrmSource, TrackerSource
 from bot.core.sources import SourceRole
 from bot.core.sync import sync_all
 from bot.orgfile import dump, load_file
-from bot.server import outbound_channel, post_digest
+from bot.server import post_digest
 from integrations import registry
 from storage import SecretBox, Store, open_store, upgrade
 from storage.secrets import new_key
@@ -60,8 +61,8 @@ def parser() -> argparse.ArgumentParser:
     post.add_argument("--team", required=True)
     sync = sub.add_parser("sync", help="read the CRM and/or tracker now")
     sync.add_argument("system", nargs="?", choices=["crm", "tracker"])
-    keys = sub.add_parser("secrets", help="the key that encrypts stored tokens")
-    keys = keys.add_subparsers(dest="action", required=True)
+    secrets = sub.add_parser("secrets", help="the key that encrypts stored tokens")
+    keys = secrets.add_subparsers(dest="action", required=True)
     keys.add_parser("key", help="print a new key for GOALNUDGE_SECRET_KEY")
     keys.add_parser("rotate", help="encrypt every stored token again with the first key")
     return p
@@ -79,7 +80,7 @@ async def run_command(args: argparse.Namespace, settings: Settings) -> int:
             leftover.unlink(missing_ok=True)
         real = registry.sources(settings.model_copy(update={"goalnudge_sample_data": None}))
         url = f"sqlite+aiosqlite:///{args.db}"
-        configured = {**real.crms, **real.trackers}
+        configured: dict[str, CrmSource | TrackerSource] = {**real.crms, **real.trackers}
         return await run_demo(url, out, configured, crm=args.crm, tracker=args.tracker)
     if args.command == "serve":
         from bot.server import serve
@@ -93,7 +94,10 @@ async def run_command(args: argparse.Namespace, settings: Settings) -> int:
         return await import_org(args.file, settings)
     if args.command == "secrets":
         return await rotate(settings)
-    async with open_app(settings) as app:
+    sending = args.command in ("checkin", "digest")
+    chat = sending and bool(settings.slack_bot_token or settings.teams_app_id)
+    async with open_shared(settings, channels=chat) as shared:
+        app, outbound = await for_sending(shared) if sending else (wire(shared), None)
         deps = app.deps
         if args.command == "org":
             text = dump(await app.store.directory.export_chart())
@@ -113,7 +117,6 @@ async def run_command(args: argparse.Namespace, settings: Settings) -> int:
                 return 1
             await Chat(deps, me, read_line, out).run()
             return 0
-        channel = await outbound_channel(settings, app) or ConsoleChannel(out, deps.clock)
         if args.command == "sync":
             failed = False
             role = SourceRole(args.system) if args.system else None
@@ -128,6 +131,7 @@ async def run_command(args: argparse.Namespace, settings: Settings) -> int:
                     out(f"  error: {error}")
                 failed |= not report.ok
             return 1 if failed else 0
+        channel = outbound or ConsoleChannel(out, deps.clock)
         if args.command == "checkin":
             if args.person and await deps.directory.person(args.person) is None:
                 out(f"goalnudge: no one with email {args.person} in this organisation")
@@ -187,8 +191,8 @@ async def rotate(settings: Settings) -> int:
     box = SecretBox.from_setting(settings.goalnudge_secret_key)
     if box is None:
         raise ConfigError("GOALNUDGE_SECRET_KEY: not set; there is no key to rotate to")
-    async with open_app(settings) as app:
-        count = await rotate_secrets(app.store.scope.sessions, box)
+    async with open_shared(settings, channels=False) as shared:
+        count = await rotate_secrets(shared.store.scope.sessions, box)
     out(
         f"Re-encrypted {count} stored token(s) with the first key of GOALNUDGE_SECRET_KEY; "
         "the other keys can now be removed."

@@ -7,7 +7,7 @@ import gc
 import logging
 import signal
 from collections.abc import AsyncIterator, Callable
-from dataclasses import replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -15,9 +15,7 @@ from aiohttp import web
 
 from bot import logs
 from bot.app import App, open_app
-from bot.channels.router import Router
 from bot.channels.slack import PLATFORM as SLACK
-from bot.channels.teams import PLATFORM as TEAMS
 from bot.config import Settings
 from bot.core import checkins, digest, firstrun
 from bot.core.channel import Channel
@@ -32,10 +30,13 @@ from bot.scheduler import Leader
 from bot.scheduler import start as start_scheduler
 
 if TYPE_CHECKING:
+    from slack_bolt.async_app import AsyncApp
+
+    from bot.channels.teams.bot import TeamsBot
     from bot.workspaces import Workspace, Workspaces
 
 log = logging.getLogger("goalnudge.server")
-SLACK_APP: web.AppKey[object] = web.AppKey("slack_app")
+SLACK_APP: web.AppKey[AsyncApp] = web.AppKey("slack_app")
 WORKSPACES: web.AppKey[Workspaces] = web.AppKey("slack_workspaces")  # OAuth mode
 HEALTH: web.AppKey[Health] = web.AppKey("health")
 WORKER: web.AppKey[Worker] = web.AppKey("inbox_worker")
@@ -48,60 +49,40 @@ async def healthz(_request: web.Request) -> web.Response:
     return web.json_response({"status": "ok"})
 
 
-def channels(
-    settings: Settings, app: App, worker: Worker | None = None
-) -> tuple[Router, dict[str, object]]:
-    """The configured chat platforms: one Router to send through, and their request handlers;
-    `worker` applies what their listeners record in the inbox (none runs for CLI commands)."""
-    worker = worker or Worker()
-    parts: dict[str, object] = {}
-    router = Router({TEAMS: None, SLACK: None}, by_email={SLACK})  # Teams first, as ever
+@dataclass
+class Listeners:
+    """The chat platforms' request handlers: Bolt (one token, or OAuth with its workspaces)
+    and the Teams bot."""
+
+    slack: AsyncApp | None = None
+    workspaces: Workspaces | None = None
+    teams: TeamsBot | None = None
+
+
+def listeners(settings: Settings, app: App, worker: Worker) -> Listeners:
+    """The request handlers of the chat platforms, over the channels and the Deps the
+    composition root built; `worker` applies what they record in the inbox."""
+    built = Listeners()
 
     async def send_queued() -> None:
         """What an answer queued (a manager's notice), to each person where they are."""
-        await deliver(app.deps, router)
+        await deliver(app.deps, app.router)
 
-    if settings.slack_bot_token:
+    if app.slack is not None:
         from bot.channels.slack.app import build as build_slack
-        from bot.channels.slack.channel import SlackAvailability
 
-        parts["slack"], slack = build_slack(settings, app.deps, worker, send_queued)
-        router.register(SLACK, slack)
-        app.deps = replace(app.deps, availability=SlackAvailability(slack))
+        built.slack = build_slack(settings, app.deps, app.slack, worker, send_queued)
     elif settings.slack_oauth:
         from bot.channels.slack.app import build_oauth
-        from bot.channels.slack.channel import SlackLimits
         from bot.workspaces import Workspaces
 
-        workspaces = Workspaces(app, settings.slack_api_url, worker, SlackLimits.of(settings))
-        parts["slack"] = build_oauth(settings, app.store, workspaces.bot_for)
-        parts["workspaces"] = workspaces
-    from bot.channels.teams.app import build as build_teams
+        built.workspaces = Workspaces(app.shared, worker)
+        built.slack = build_oauth(settings, app.store, built.workspaces.bot_for)
+    if app.shared.teams is not None:
+        from bot.channels.teams.app import build as build_teams
 
-    parts["teams_adapter"], parts["teams_bot"], teams = build_teams(
-        settings, app.deps, app.store.conversations, worker, send_queued
-    )
-    router.register(TEAMS, teams)
-    app.deps = replace(app.deps, reachability=teams.refusals)  # whom Teams refused: not asked
-    return router, parts
-
-
-async def outbound_channel(settings: Settings, app: App) -> Channel | None:
-    """The channel prompts go out through when nothing serves requests (CLI commands); in OAuth
-    mode, the Slack workspace of the organisation acted on."""
-    if settings.slack_oauth:
-        from bot.channels.slack.channel import SlackLimits
-        from bot.workspaces import slack_channel
-
-        slug = (await app.deps.directory.organisation()).slug
-        found = await app.store.installations.for_org(slug)
-        if found is None:
-            return None
-        limits = SlackLimits.of(settings)
-        return slack_channel(app, found.bot_token, settings.slack_api_url, None, limits)
-    if not (settings.slack_bot_token or settings.teams_app_id):
-        return None
-    return channels(settings, app)[0]
+        built.teams = build_teams(settings, app.deps, app.shared.teams, worker, send_queued)
+    return built
 
 
 def build_web_app(settings: Settings, app: App) -> tuple[web.Application, Channel]:
@@ -112,41 +93,41 @@ def build_web_app(settings: Settings, app: App) -> tuple[web.Application, Channe
 
     web_app = web.Application(middlewares=[logs.with_request_id])
     web_app.router.add_get("/healthz", healthz)
-    health = web_app[HEALTH] = Health()
+    health = web_app[HEALTH] = app.shared.health
     if not settings.slack_oauth:  # OAuth: each workspace its own organisation, told in its chat
         health.setup = lambda: firstrun.missing(app.deps.directory)
     web_app.router.add_routes(health.routes(app.store))
-    app.deps = replace(app.deps, metrics=health)  # before the listeners take their deps
     worker = web_app[WORKER] = Worker()
-    router, parts = channels(settings, app, worker)
-    web_app.cleanup_ctx.append(inbox_worker(worker, parts.get("workspaces")))  # type: ignore[arg-type]
-    for name, channel in router.channels.items():
+    built = listeners(settings, app, worker)
+    web_app.cleanup_ctx.append(inbox_worker(worker, built.workspaces))
+    for name, channel in app.router.channels.items():
         health.api[name] = channel.stats  # type: ignore[attr-defined]
-    if SLACK in router.channels:
-        health.platform_checks[SLACK] = router.channels[SLACK].ready  # type: ignore[attr-defined]
-    if "workspaces" in parts:  # OAuth: no one token to check; the calls of all workspaces
-        health.api["slack"] = parts["workspaces"].stats  # type: ignore[attr-defined]
+    if app.slack is not None:
+        health.platform_checks[SLACK] = app.slack.ready
+    if built.workspaces is not None:  # OAuth: no one token to check; the calls of all workspaces
+        health.api["slack"] = built.workspaces.stats
     if teams_ready := credentials_check(settings):
         health.platform_checks["teams"] = teams_ready
-    if "slack" in parts:
-        web_app[SLACK_APP] = parts["slack"]
+    if built.slack is not None:
+        web_app[SLACK_APP] = built.slack
         if settings.slack_signing_secret:  # without it, only Socket Mode may reach the app
-            slack_events = slack_handler(parts["slack"], settings.slack_signing_secret)  # type: ignore[arg-type]
+            slack_events = slack_handler(built.slack, settings.slack_signing_secret)
             web_app.router.add_post("/slack/events", slack_events)
-    if "workspaces" in parts:
+    if built.workspaces is not None and built.slack is not None:
         from bot.channels.slack.app import oauth_handler
         from bot.channels.slack.oauth import INSTALL_PATH, REDIRECT_PATH
 
-        web_app[WORKSPACES] = parts["workspaces"]  # type: ignore[assignment]
+        web_app[WORKSPACES] = built.workspaces
         for path in (INSTALL_PATH, REDIRECT_PATH):
-            web_app.router.add_get(path, oauth_handler(parts["slack"]))  # type: ignore[arg-type]
-    teams_routes(web_app, settings, parts["teams_adapter"], parts["teams_bot"])  # type: ignore[arg-type]
+            web_app.router.add_get(path, oauth_handler(built.slack))
+    if app.shared.teams is not None and built.teams is not None:
+        teams_routes(web_app, settings, app.shared.teams.adapter, built.teams)
     if not settings.teams_app_id:
         log.warning(
             "TEAMS_APP_ID is not set: /api/messages accepts unauthenticated calls "
             "(local development only, e.g. the Bot Framework Emulator)"
         )
-    return web_app, router
+    return web_app, app.router
 
 
 def inbox_worker(
@@ -246,7 +227,7 @@ async def serve(settings: Settings) -> int:
         if SLACK_APP in web_app and settings.slack_bot_token:
             from bot.channels.slack.app import verify
 
-            await verify(web_app[SLACK_APP])  # type: ignore[arg-type]
+            await verify(web_app[SLACK_APP])
         # Start-up objects (libraries, app) never die: keep them out of the collector's way, so a
         # full collection does not stall every request in flight.
         gc.collect()
@@ -275,7 +256,7 @@ async def serve(settings: Settings) -> int:
         if settings.slack_app_token and SLACK_APP in web_app:
             from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 
-            socket_mode = AsyncSocketModeHandler(web_app[SLACK_APP], settings.slack_app_token)  # type: ignore[arg-type]
+            socket_mode = AsyncSocketModeHandler(web_app[SLACK_APP], settings.slack_app_token)
             await socket_mode.connect_async()
             log.info("Slack Socket Mode connected")
         stop = asyncio.Event()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -164,3 +165,42 @@ def test_db_upgrade_migrates_a_real_postgresql(tmp_path: Path, pg_server: object
     assert "Database is at the latest schema" in run.stdout
     imported = goalnudge("org", "import", str(SAMPLE_ORG), cwd=tmp_path, DATABASE_URL=url)
     assert "18 created" in imported.stdout
+
+
+def imported(run: subprocess.CompletedProcess[str]) -> set[str]:
+    """The modules a run imported, from its PYTHONPROFILEIMPORTTIME report on stderr."""
+    lines = [line for line in run.stderr.splitlines() if line.startswith("import time:")]
+    return {line.rsplit("|", 1)[-1].strip() for line in lines[1:]}  # the first is the header
+
+
+async def test_checkin_run_and_digest_post_send_through_slack_without_building_bolt(
+    tmp_path: Path,
+) -> None:
+    from conftest import sample_database
+    from fakes.slack_api import FakeSlack
+
+    url = await sample_database(tmp_path / "send.db")
+    async with FakeSlack() as slack:
+        slack.add_user("UALICE", "alice@acme.example")
+        env = {
+            "DATABASE_URL": url,
+            "GOALNUDGE_SAMPLE_DATA": str(SAMPLE_DATA),
+            "SLACK_BOT_TOKEN": "xoxb-cli",
+            "SLACK_SIGNING_SECRET": "s",
+            "SLACK_API_URL": slack.url,
+            "PYTHONPROFILEIMPORTTIME": "1",
+        }
+        ask = ("checkin", "run", "--now", "--person", "alice@acme.example")
+        run = await asyncio.to_thread(goalnudge, *ask, cwd=tmp_path, **env)
+        post = ("digest", "post", "--team", "Sales East")
+        digest = await asyncio.to_thread(goalnudge, *post, cwd=tmp_path, **env)
+    assert run.returncode == 0 and digest.returncode == 0, run.stderr[-2000:]
+    assert "Planned 1" in run.stdout and "sent 1" in run.stdout
+    prompt, posted = slack.called("chat.postMessage")
+    assert prompt.params["channel"] == "UALICE" and prompt.token == "xoxb-cli"
+    assert "Salesforce shows you closed" in prompt.params["text"]
+    assert posted.params["channel"] == "#sales-east" and "Sales East" in posted.params["text"]
+    for modules in (imported(run), imported(digest)):
+        assert "slack_sdk.web.async_client" in modules  # the report lists what was imported
+        assert not {m for m in modules if m.startswith("slack_bolt")}
+        assert not {"bot.channels.slack.listeners", "bot.channels.teams.bot"} & modules

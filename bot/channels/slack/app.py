@@ -6,7 +6,7 @@ import inspect
 import logging
 import re
 from collections.abc import Awaitable, Callable
-from typing import Any, TypedDict
+from typing import Any
 
 import aiohttp
 from aiohttp import web
@@ -25,7 +25,7 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 
 from bot.channels.slack import blocks
-from bot.channels.slack.channel import SlackChannel, SlackLimits, make_client
+from bot.channels.slack.channel import SlackChannel, make_client
 from bot.channels.slack.edge import SlackEdge
 from bot.channels.slack.firstrun import before_setup
 from bot.channels.slack.inbound import unhandled
@@ -39,19 +39,13 @@ from bot.core.inbox import Worker
 from storage import Store
 
 log = logging.getLogger("goalnudge.slack")
-
-
 # inbound.handler verifies the signature before anything parses the body, so Bolt need not (its
 # check would log a refused body); a request no listener takes goes to `unhandled`, not to
 # Bolt's warning, which logs the body too.
-class Door(TypedDict):
-    request_verification_enabled: bool
-    raise_error_for_unhandled_request: bool
-
-
-CHECKED_AT_THE_DOOR = Door(
-    request_verification_enabled=False, raise_error_for_unhandled_request=True
-)
+CHECKED_AT_THE_DOOR: dict[str, Any] = {
+    "request_verification_enabled": False,
+    "raise_error_for_unhandled_request": True,
+}
 
 
 class SameTokenWarning(logging.Filter):
@@ -141,15 +135,13 @@ def register(app: AsyncApp, bot_for: BotFor) -> None:
 
 
 def build(
-    settings: Settings, deps: Deps, worker: Worker, send_queued: SendQueued
-) -> tuple[AsyncApp, SlackChannel]:
-    """One workspace, one bot token (SLACK_BOT_TOKEN); `send_queued` sends what answers queued."""
-    limits = SlackLimits.of(settings)
-    client = make_client(settings.slack_bot_token, settings.slack_api_url, timeout=limits.timeout)
-    channel = SlackChannel(client, deps.directory, limits)
+    settings: Settings, deps: Deps, channel: SlackChannel, worker: Worker, send_queued: SendQueued
+) -> AsyncApp:
+    """One workspace, one bot token (SLACK_BOT_TOKEN): Bolt over the channel the composition root
+    built, sharing its client; `send_queued` sends what answers queued."""
     app = AsyncApp(
         signing_secret=settings.slack_signing_secret or "",
-        client=client,
+        client=channel.client,
         process_before_response=True,  # no polling for the ack; slow work goes lazy
         **CHECKED_AT_THE_DOOR,
     )
@@ -162,7 +154,7 @@ def build(
 
     register(app, the_bot)
     app.error(unhandled)
-    return app, channel
+    return app
 
 
 def build_oauth(settings: Settings, store: Store, bot_for: BotFor) -> AsyncApp:
@@ -175,8 +167,8 @@ def build_oauth(settings: Settings, store: Store, bot_for: BotFor) -> AsyncApp:
         signing_secret=settings.slack_signing_secret or "",
         client=client,
         oauth_settings=oauth,
-        # auth.test once per token, not on every request: acks stay fast
-        # Bolt takes its own Authorize objects; its hint names only plain callables.
+        # auth.test once per token, not on every request: acks stay fast. Bolt takes an
+        # AsyncAuthorize object here too, though its hint names only functions.
         authorize=AsyncInstallationStoreAuthorize(  # type: ignore[arg-type]
             logger=log,
             installation_store=oauth.installation_store,

@@ -1,4 +1,4 @@
-"""Build the CloudAdapter and the aiohttp handler for POST /api/messages."""
+"""Build the Teams bot (listeners) and the aiohttp handler for POST /api/messages."""
 
 from __future__ import annotations
 
@@ -6,21 +6,14 @@ import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from types import SimpleNamespace
-from typing import Any
 
-import aiohttp
 import jwt
 from aiohttp import web
 from aiohttp.typedefs import Handler
-from botbuilder.core import TurnContext
-from botbuilder.integration.aiohttp import (
-    CloudAdapter,
-    ConfigurationBotFrameworkAuthentication,
-)
+from botbuilder.integration.aiohttp import CloudAdapter
 from botbuilder.schema import Activity
-from botframework.connector.auth import AuthenticateRequestResult, MicrosoftAppCredentials
-from msrest.exceptions import ClientRequestError, DeserializationError, HttpOperationError
+from botframework.connector.auth import MicrosoftAppCredentials
+from msrest.exceptions import DeserializationError
 
 from bot import logs
 from bot.channels.teams import keys
@@ -32,73 +25,27 @@ from bot.config import Settings
 from bot.core.channel import SendQueued
 from bot.core.deps import Deps
 from bot.core.inbox import Worker
-from bot.core.ports import Conversations
 
 log = logging.getLogger("goalnudge.teams")
 # Teams activities are a few KB and a card at most 28 KB: anything far larger is refused unread.
 MAX_BODY = 256 * 1024
-CONNECTOR_FAULTS = (TimeoutError, aiohttp.ClientError, ClientRequestError, HttpOperationError)
-
-
-class TeamsAuthentication(ConfigurationBotFrameworkAuthentication):
-    """The library's checks; whatever a bad token makes them raise is a refusal (401)."""
-
-    async def authenticate_request(
-        self, activity: Activity, auth_header: str
-    ) -> AuthenticateRequestResult:
-        try:
-            return await super().authenticate_request(activity, auth_header)
-        except (PermissionError, jwt.PyJWTError):
-            raise
-        except Exception as exc:  # e.g. "Could not validate endorsement key", a bad alg
-            raise PermissionError(f"{type(exc).__name__}: {exc}") from exc
-
-
-class TeamsAdapter(CloudAdapter):
-    """Replies and updates during a turn give up after `timeout`: a hung connector never
-    holds the inbound request (nor a proactive send) longer than that."""
-
-    def __init__(self, auth: TeamsAuthentication, timeout: float) -> None:
-        super().__init__(auth)
-        self.timeout = timeout
-
-    async def send_activities(self, context: TurnContext, activities: list[Activity]) -> Any:
-        return await asyncio.wait_for(super().send_activities(context, activities), self.timeout)
-
-    async def update_activity(self, context: TurnContext, activity: Activity) -> Any:
-        return await asyncio.wait_for(super().update_activity(context, activity), self.timeout)
 
 
 def build(
     settings: Settings,
     deps: Deps,
-    conversations: Conversations,
+    channel: TeamsChannel,
     worker: Worker,
     send_queued: SendQueued,
-) -> tuple[CloudAdapter, TeamsBot, TeamsChannel]:
-    """The adapter, the bot and the channel; `worker` applies the Teams rows of the inbox
-    whose request did not (the process died first); `send_queued` sends what answers queued."""
-    app_id = settings.teams_app_id or ""
-    config = SimpleNamespace(
-        APP_TYPE="SingleTenant" if settings.teams_app_tenant_id and app_id else "MultiTenant",
-        APP_ID=app_id,
-        APP_PASSWORD=settings.teams_app_password or "",
-        APP_TENANTID=settings.teams_app_tenant_id or "",
-    )
+) -> TeamsBot:
+    """The bot (listeners) over the channel the composition root built; `worker` applies the
+    Teams rows of the inbox whose request did not (the process died first); `send_queued` sends
+    what answers queued."""
     timeout = settings.teams_timeout_seconds
-    adapter = TeamsAdapter(TeamsAuthentication(config), timeout)
-    channel = TeamsChannel(adapter, app_id, conversations, timeout, deps.clock)
-    bot = TeamsBot(deps, conversations, channel, send_queued, settings.teams_app_tenant_id, timeout)
+    tenant = settings.teams_app_tenant_id
+    bot = TeamsBot(deps, channel.conversations, channel, send_queued, tenant, timeout)
     worker.add(PLATFORM, deps, {PLATFORM: bot.edge})
-
-    async def on_error(context: TurnContext, error: Exception) -> None:
-        if isinstance(error, CONNECTOR_FAULTS):  # the connector's fault, not a bug of ours
-            log.warning("Teams turn cut short: the connector failed (%s)", type(error).__name__)
-        else:
-            log.error("Teams turn failed: %s", error, exc_info=error)
-
-    adapter.on_turn_error = on_error
-    return adapter, bot, channel
+    return bot
 
 
 def credentials_check(settings: Settings) -> Callable[[], Awaitable[str]] | None:
