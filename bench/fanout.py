@@ -35,12 +35,14 @@ from bot.core.model import (  # noqa: E402
     Person,
     Role,
 )
+from bot.core.planned import PromptFacts, WeeklyCheck  # noqa: E402
 from bot.core.playbooks import item  # noqa: E402
+from bot.core.prompts import ActionId  # noqa: E402
 from bot.core.sources import Sources  # noqa: E402
 from storage import Store, open_store, upgrade  # noqa: E402
 
 PERIOD = "2026-W47"
-ACTIONS = ["on_track", "flag_risk", "snooze"]
+ACTIONS = (ActionId.ON_TRACK, ActionId.FLAG_RISK, ActionId.SNOOZE)
 EVERY_DAY = tuple(range(7))
 MAX_ROUNDS = 1000  # deliver() rounds before the bench gives up on rows still planned
 log = logging.getLogger("bench.fanout")
@@ -74,12 +76,9 @@ async def seed(store: Store, org: OrgChart, now: datetime) -> None:
     """The organisation, and one planned confidence check per person (outside the timing)."""
     await store.directory.import_chart(org)
     for kr in org.key_results:
-        payload: dict[str, object] = {
-            "headline": "Weekly check", "question": "Still on track?", "items": [item(kr)],
-            "actions": ACTIONS,
-        }  # fmt: skip
+        body = PromptFacts((item(kr),), ACTIONS, WeeklyCheck(kr.confidence))
         row = CheckIn(kr.owner, CheckInKind.CONFIDENCE_CHECK, PERIOD, CheckInState.PLANNED, now,
-                      payload)  # fmt: skip
+                      body)  # fmt: skip
         if await store.outbox.add(row) is None:
             raise SystemExit(f"bench: could not add the check-in for {kr.owner}")
 

@@ -14,6 +14,7 @@ from bot.core.answers import answer, snooze
 from bot.core.deps import Deps
 from bot.core.errors import GoalnudgeError
 from bot.core.model import CheckInKind, CheckInState, Person, Role
+from bot.core.planned import NoticeText
 from bot.core.prompts import Action, ActionId, Answer, Input, InputKind, Outcome, from_form
 from bot.core.rich import Rich, of
 from bot.core.text import percent
@@ -66,7 +67,7 @@ class Chat:
                 if await self.deps.outbox.transition(
                     row.id, CheckInState.PLANNED, CheckInState.SENT, now
                 ):
-                    self.say(Rich.load(row.payload.get("text")))
+                    self.say(row.body.text if isinstance(row.body, NoticeText) else "")
 
     async def handle(self, line: str) -> None:
         try:

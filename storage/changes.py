@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.core.model import CheckInState
 from bot.core.ports import Applied, Change
 from storage.db import insert_new
+from storage.facts import to_json
 from storage.models import (
     BlockerRow,
     CheckInRow,
@@ -97,20 +98,19 @@ async def _close(session: AsyncSession, org: int, changes: Sequence[Change]) -> 
     if not wanted:
         return set()
     checkins = table(CheckInRow)
-    query = select(checkins.c.id, checkins.c.payload).where(
+    query = select(checkins.c.id).where(
         checkins.c.org_id == org,
         checkins.c.id.in_([c.checkin_id for c in wanted]),
         checkins.c.state.in_(OPEN_STATES),
     )
     if session.bind.dialect.name == "postgresql":
         query = query.with_for_update()  # another instance's answer waits, then finds it closed
-    payloads = {row[0]: row[1] for row in await session.execute(query)}
+    found = set((await session.execute(query)).scalars())
     closing, closed = [], set()
     for change in wanted:
-        if change.checkin_id in payloads:
-            payload = dict(payloads.pop(change.checkin_id) or {})
-            payload["answered_with"] = change.action
-            closing.append({"b_id": change.checkin_id, "b_at": change.at, "b_payload": payload})
+        if change.checkin_id in found:
+            found.discard(change.checkin_id)
+            closing.append({"b_id": change.checkin_id, "b_at": change.at, "b_with": change.action})
         else:
             closed.add(change.event_id)
     if closing:
@@ -120,7 +120,7 @@ async def _close(session: AsyncSession, org: int, changes: Sequence[Change]) -> 
             .values(
                 state=CheckInState.ANSWERED.value,
                 closed_at=bindparam("b_at"),
-                payload=bindparam("b_payload"),
+                answered_with=bindparam("b_with"),
             ),
             closing,
         )
@@ -168,7 +168,7 @@ async def _apply(session: AsyncSession, org: int, changes: Sequence[Change]) -> 
             insert(table(CheckInRow)),
             [
                 {"org_id": org, "person": n.person, "kind": n.kind.value, "slot": slot(n),
-                 "period": n.period, "state": n.state.value, "payload": n.payload,
+                 "period": n.period, "state": n.state.value, "payload": to_json(n.body),
                  "created_at": n.created_at}
                 for n in notices
             ],

@@ -26,6 +26,8 @@ from bot.core.model import (
     Team,
     UpdateSource,
 )
+from bot.core.prompts import ActionId
+from storage.facts import from_json
 from storage.models import (
     BlockerRow,
     CheckInRow,
@@ -186,13 +188,14 @@ def checkin(row: CheckInRow) -> CheckIn:
         period=row.period,
         state=CheckInState(row.state),
         created_at=row.created_at,
-        payload=dict(row.payload or {}),
+        body=from_json(row.payload),
         id=row.id,
         message_ref=row.message_ref,
         sent_at=row.sent_at,
         reminded_at=row.reminded_at,
         closed_at=row.closed_at,
         skip_reason=row.skip_reason,
+        answered_with=ActionId(row.answered_with) if row.answered_with else None,
     )
 
 

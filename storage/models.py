@@ -175,6 +175,7 @@ class CheckInRow(Base):
     reminded_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
     skip_reason: Mapped[str | None] = mapped_column(String(200))
+    answered_with: Mapped[str | None] = mapped_column(String(20))
 
 
 class ProgressUpdateRow(Base):

@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from bot.core.model import CheckIn, CheckInKind, CheckInState
 from storage import convert
 from storage.db import Scope
+from storage.facts import to_json
 from storage.models import CheckInRow
 
 OPEN_STATES = [s.value for s in CheckInState if s.is_open]
@@ -48,7 +49,7 @@ class SqlOutbox:
                     slot=slot(checkin),
                     period=checkin.period,
                     state=checkin.state.value,
-                    payload=checkin.payload,
+                    payload=to_json(checkin.body),
                     created_at=checkin.created_at,
                     skip_reason=checkin.skip_reason,
                 )

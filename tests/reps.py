@@ -21,13 +21,15 @@ from bot.core.model import (
     Role,
     SourceBinding,
 )
+from bot.core.planned import CrmShowed, PromptFacts
+from bot.core.prompts import ActionId, PromptItem
 from storage import open_store
 
 PERIOD = "2026-11-16"
 TARGET = 1_000_000.0
 CRM = SourceBinding("salesforce", metric="closed_won_amount")
 TITLE = "Close $1M (Rep {})"
-ACTIONS = ["confirm", "adjust", "not_now"]
+ACTIONS = (ActionId.CONFIRM, ActionId.ADJUST, ActionId.NOT_NOW)
 Request = tuple[str, dict[str, str]]
 
 
@@ -61,11 +63,10 @@ def chart(slug: str, n: int) -> OrgChart:
 
 
 def checkin(i: int, now: datetime) -> CheckIn:
-    item = {"kr": f"arr-{i}", "title": TITLE.format(i), "unit": "$", "current": 0.0}
-    item |= {"target": TARGET, "proposed": proposed(i)}
-    headline = f"Salesforce shows ${proposed(i):,.0f} closed."
-    payload = {"headline": headline, "question": "Update it?", "items": [item], "actions": ACTIONS}
-    return CheckIn(email(i), CheckInKind.CRM_CONFIRM, PERIOD, CheckInState.SENT, now, payload)
+    item = PromptItem(f"arr-{i}", TITLE.format(i), "$", 0.0, TARGET, proposed(i))
+    shown = CrmShowed("Salesforce", None, 1, proposed(i))
+    body = PromptFacts((item,), ACTIONS, shown)
+    return CheckIn(email(i), CheckInKind.CRM_CONFIRM, PERIOD, CheckInState.SENT, now, body)
 
 
 async def seed(url: str, slug: str, n: int) -> list[int]:

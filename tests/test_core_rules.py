@@ -21,8 +21,8 @@ from bot.core.model import (
     Snapshot,
     SourceBinding,
 )
-from bot.core.playbooks import engineering, sales
-from bot.core.rich import Rich
+from bot.core.planned import TrackerShowed, Unreached
+from bot.core.playbooks import Plan, Words, engineering, sales, words
 from bot.core.risk import RiskPolicy, signals
 from bot.core.sync import epic_details
 from bot.core.text import amount, bar, parse_number, percent
@@ -278,6 +278,12 @@ DEALS = [
 ]
 
 
+def written(plan: Plan | None) -> Words:
+    """What a planned prompt says when it is sent."""
+    assert plan is not None
+    return words(plan.body.shown, plan.body.items)
+
+
 def reading(value: float) -> dict[str, Snapshot]:
     seen = utc("2026-11-16T20:00")
     return {
@@ -288,17 +294,17 @@ def reading(value: float) -> dict[str, Snapshot]:
 def test_sales_proposal_without_history_counts_deals_beyond_current() -> None:
     plan = sales(rep(), [arr_kr()], reading(384_000), {}, None, KNOWN)
     assert plan is not None and plan.kind is CheckInKind.CRM_CONFIRM
-    body = plan.payload
-    assert body["headline"] == (
+    said = written(plan)
+    assert str(said.headline) == (
         "Salesforce shows you closed 2 deals since your last update ($84,000)."
     )
-    assert mrkdwn(Rich.load(body["question"])) == "Update *Close ARR* → $384,000 (53%)?"
-    assert body["items"][0]["proposed"] == 384_000
-    assert [label for label, _ in body["links"]] == [
+    assert mrkdwn(said.question) == "Update *Close ARR* → $384,000 (53%)?"
+    assert plan.body.items[0].proposed == 384_000
+    assert [label for label, _ in said.links] == [
         "Northwind — $48,000, closed 2026-11-16",
         "Initech — $36,000, closed 2026-11-10",
     ]
-    assert body["actions"] == ["confirm", "adjust", "not_now"]
+    assert list(plan.body.actions) == ["confirm", "adjust", "not_now"]
 
 
 def test_sales_proposal_since_last_update_counts_later_deals() -> None:
@@ -307,11 +313,12 @@ def test_sales_proposal_since_last_update_counts_later_deals() -> None:
     )
     assert plan is not None
     assert (
-        plan.payload["headline"] == "Salesforce shows you closed 1 deal since Thu 12 Nov ($48,000)."
+        str(written(plan).headline)
+        == "Salesforce shows you closed 1 deal since Thu 12 Nov ($48,000)."
     )
-    assert plan.payload["links"] == [
-        ["Northwind — $48,000, closed 2026-11-16", "https://crm/Northwind"]
-    ]
+    assert written(plan).links == (
+        ("Northwind — $48,000, closed 2026-11-16", "https://crm/Northwind"),
+    )
 
 
 def test_sales_unchanged_or_acknowledged_reading_is_not_asked_about() -> None:
@@ -322,13 +329,10 @@ def test_sales_unchanged_or_acknowledged_reading_is_not_asked_about() -> None:
 
 def test_sales_missing_reading_falls_back_to_asking() -> None:
     plan = sales(rep(), [arr_kr()], {}, {}, None, KNOWN)
-    assert plan is not None and plan.payload["fallback"] is True
-    assert plan.payload["headline"] == "I couldn't reach Salesforce just now."
-    assert (
-        mrkdwn(Rich.load(plan.payload["question"]))
-        == "Where does *Close ARR* stand? (last value $300,000)"
-    )
-    assert plan.payload["actions"] == ["adjust", "not_now"]
+    assert plan is not None and isinstance(plan.body.shown, Unreached)
+    assert str(written(plan).headline) == "I couldn't reach Salesforce just now."
+    assert mrkdwn(written(plan).question) == "Where does *Close ARR* stand? (last value $300,000)"
+    assert list(plan.body.actions) == ["adjust", "not_now"]
 
 
 def milestone() -> KeyResult:
@@ -348,17 +352,18 @@ def test_engineering_past_due_epic_asks_to_explain_risk() -> None:
     late = epic(due=date(2026, 11, 13), link="https://jira/ENG-7")
     plan = engineering(engineer(), [milestone()], epic_reading(late), TODAY, RiskPolicy(), KNOWN)
     assert plan is not None and plan.kind is CheckInKind.RISK_EXPLAIN
-    assert mrkdwn(Rich.load(plan.payload["headline"])) == (
+    assert mrkdwn(written(plan).headline) == (
         "Jira shows epic ENG-7 *Billing v2* is past its due date (Fri 13 Nov) "
         "with 6 of 15 issues open."
     )
-    assert plan.payload["signals"] == ["past_due"]
-    assert plan.payload["links"] == [["ENG-7", "https://jira/ENG-7"]]
+    assert isinstance(plan.body.shown, TrackerShowed)
+    assert list(plan.body.shown.signals) == ["past_due"]
+    assert written(plan).links == (("ENG-7", "https://jira/ENG-7"),)
 
 
 def test_engineering_healthy_epic_gets_a_confidence_check() -> None:
     plan = engineering(engineer(), [milestone()], epic_reading(epic()), TODAY, RiskPolicy(), KNOWN)
     assert plan is not None and plan.kind is CheckInKind.CONFIDENCE_CHECK
-    assert mrkdwn(Rich.load(plan.payload["headline"])) == (
+    assert mrkdwn(written(plan).headline) == (
         "Weekly check: how confident are you in *Ship Billing v2* (you said 70%)?"
     )

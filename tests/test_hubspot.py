@@ -11,7 +11,7 @@ from conftest import Conversation, with_sources
 from fakes.hubspot import FakeHubSpot
 
 from bot.config import Settings
-from bot.core.checkins import plan
+from bot.core.checkins import plan, prompt_for
 from bot.core.errors import AuthError, IntegrationError, TransientError
 from bot.core.model import Identities, Person, Role
 from bot.core.sync import sync
@@ -136,5 +136,8 @@ async def test_sync_stores_a_snapshot_per_rep_and_the_nudge_names_hubspot(
     snapshots = await deps.snapshots.latest("hubspot", ["arr-alice", "arr-bob"])
     assert {k: s.value for k, s in snapshots.items()} == {"arr-alice": 348_000, "arr-bob": 52_000}
     [row] = [r for r in (await plan(deps)).planned if r.person == "alice@acme.example"]
-    assert "HubSpot shows you closed 1 deal since your last update ($48,000)" in str(row.payload)
-    assert "Initech" in str(row.payload)  # the deal behind it, newest first
+    prompt = prompt_for(row)
+    assert "HubSpot shows you closed 1 deal since your last update ($48,000)" in str(
+        prompt.headline
+    )
+    assert "Initech" in str(prompt.links)  # the deal behind it, newest first

@@ -10,12 +10,11 @@ from conftest import Conversation, with_sources
 from fakes.jira import FakeJira
 
 from bot.channels.slack.mrkdwn import mrkdwn
-from bot.core.checkins import plan
+from bot.core.checkins import plan, prompt_for
 from bot.core.deps import Deps
 from bot.core.errors import IntegrationError
 from bot.core.model import CheckInKind, CheckInState
 from bot.core.prompts import ActionId
-from bot.core.rich import Rich
 from bot.core.sync import sync
 from integrations.jira import JiraCredentials, JiraTracker
 
@@ -70,12 +69,12 @@ async def test_every_epic_in_one_search_and_the_nudge_names_the_signal(
     assert len(searches) == 2  # the epics, then their children: never one call per person
     result = await plan(deps)
     [erin] = [r for r in result.planned if r.person == ERIN]
-    assert mrkdwn(Rich.load(erin.payload["headline"])) == (
+    assert mrkdwn(prompt_for(erin).headline) == (
         "Jira shows epic PAY-12 *Payment Gateway v2* is past its due date (Fri 13 Nov) with "
         "6 of 15 issues open."
     )
     [grace] = [r for r in result.planned if r.person == "grace@acme.example"]
-    assert "is flagged as an impediment" in str(Rich.load(grace.payload["headline"]))
+    assert "is flagged as an impediment" in str(prompt_for(grace).headline)
 
 
 async def test_jira_statuses_that_mean_blocked_are_mapped_at_the_edge(
@@ -159,7 +158,7 @@ async def test_a_key_result_bound_to_jql_sums_up_what_it_matches(
     ) in report.readings
     result = await plan(deps)
     [grace] = [r for r in result.planned if r.person == "grace@acme.example"]
-    assert mrkdwn(Rich.load(grace.payload["headline"])).startswith(
+    assert mrkdwn(prompt_for(grace).headline).startswith(
         "Jira shows the work for *Release mobile SDK 3.0* (1 of 3 done) is flagged"
     )
 

@@ -12,12 +12,11 @@ from conftest import Conversation, with_sources
 from fakes.linear import FakeLinear
 
 from bot.channels.slack.mrkdwn import mrkdwn
-from bot.core.checkins import plan
+from bot.core.checkins import plan, prompt_for
 from bot.core.deps import Deps
 from bot.core.errors import AuthError, IntegrationError, TransientError
 from bot.core.model import SourceBinding
 from bot.core.prompts import ActionId
-from bot.core.rich import Rich
 from bot.core.sync import sync
 from bot.demo import bound_to
 from integrations.linear import EPIC_PAGE, WORK_PAGE, LinearTracker
@@ -78,12 +77,12 @@ async def test_a_sync_reads_every_epic_in_two_calls_and_the_nudge_names_the_sign
     )  # matched by email, remembered
     result = await plan(deps)
     [erin_prompt] = [r for r in result.planned if r.person == ERIN]
-    assert mrkdwn(Rich.load(erin_prompt.payload["headline"])) == (
+    assert mrkdwn(prompt_for(erin_prompt).headline) == (
         "Linear shows epic PAY-12 *Payment Gateway v2* is past its due date (Fri 13 Nov) with "
         "6 of 15 issues open."
     )
     [grace] = [r for r in result.planned if r.person == "grace@acme.example"]
-    assert "is flagged as an impediment" in str(Rich.load(grace.payload["headline"]))
+    assert "is flagged as an impediment" in str(prompt_for(grace).headline)
 
 
 async def rebind(chat: Conversation, **bindings: SourceBinding) -> None:
@@ -121,7 +120,7 @@ async def test_a_project_and_a_filter_query_sync_through_the_core(
     ]  # fmt: skip  # the bound epics and project, their work, then the query
     result = await plan(deps)
     [grace] = [r for r in result.planned if r.person == "grace@acme.example"]
-    assert mrkdwn(Rich.load(grace.payload["headline"])).startswith(
+    assert mrkdwn(prompt_for(grace).headline).startswith(
         f"Linear shows epic {SDK} *Mobile SDK* is flagged as an impediment"
     )
 

@@ -10,7 +10,7 @@ import pytest
 from conftest import Conversation, with_sources
 from fakes.salesforce import FakeSalesforce
 
-from bot.core.checkins import plan
+from bot.core.checkins import plan, prompt_for
 from bot.core.errors import AuthError
 from bot.core.model import Identities, Person, Role
 from bot.core.sync import sync
@@ -146,8 +146,9 @@ async def test_an_outage_turns_the_nudge_into_a_question(
     assert not report.ok and "HTTP 503" in report.errors[0]
     result = await plan(deps)
     [row] = [r for r in result.planned if r.person == "alice@acme.example"]
-    assert row.payload["headline"] == "I couldn't reach Salesforce just now."
-    assert row.payload["actions"] == ["adjust", "not_now"]
+    prompt = prompt_for(row)
+    assert str(prompt.headline) == "I couldn't reach Salesforce just now."
+    assert [a.label for a in prompt.actions] == ["Adjust…", "Not now"]
 
 
 async def test_jwt_bearer_and_session_id_logins(salesforce: FakeSalesforce) -> None:
@@ -195,7 +196,8 @@ async def test_salesforce_is_read_on_its_interval_and_again_just_before_a_rep_is
     [just_in_time] = await sync_due(deps, schedule)
     assert [who for who, _, _ in just_in_time.readings] == ["Alice Chen"]
     [row] = [r for r in (await plan(deps)).planned if r.person == "alice@acme.example"]
-    assert "Late deal" in str(row.payload)  # the prompt shows the deal closed half an hour ago
+    # the prompt shows the deal closed half an hour ago
+    assert "Late deal" in str(prompt_for(row).links)
 
     chat.at("2026-11-16 16:45", "America/New_York")  # she has her prompt: no more reads for her
     assert await sync_due(deps, schedule) == []

@@ -24,6 +24,8 @@ from bot.config import Settings
 from bot.core import checkins
 from bot.core.delivery import deliver, recover
 from bot.core.model import CheckIn, CheckInKind, CheckInState
+from bot.core.planned import NoticeText
+from bot.core.rich import rich
 from bot.demo import SAMPLE_DATA
 from bot.server import tick
 
@@ -54,8 +56,9 @@ async def everyone_due(on: Running) -> int:
     (also sent through chat.postMessage with the row's id in the metadata)."""
     planned = (await checkins.plan(on.app.deps, force=True)).planned
     for name in set(PEOPLE.values()) - {r.person.split("@")[0] for r in planned}:
+        heads_up = NoticeText(rich("Heads up"))
         notice = CheckIn(f"{name}@acme.example", CheckInKind.NOTICE, "2026-11-16",
-                         CheckInState.PLANNED, on.clock.now(), {"text": "Heads up"})  # fmt: skip
+                         CheckInState.PLANNED, on.clock.now(), heads_up)  # fmt: skip
         assert await on.app.deps.outbox.add(notice)
     return len(PEOPLE)
 

@@ -20,6 +20,7 @@ from bot.core.model import (
     Status,
     UpdateSource,
 )
+from bot.core.planned import NoticeText, items_of
 from bot.core.ports import Applied, Change
 from bot.core.prompts import ActionId, Answer, Notice, Outcome
 from bot.core.rich import Rich, of, rich, said, strong
@@ -131,13 +132,13 @@ async def _plan(
         reply.answer_id, now, checkin.id if checkin else None, reply.action.value, inbox_id=inbox_id
     )
     if reply.action is ActionId.CONFIRM:
-        items = {i["kr"]: i for i in (checkin.payload.get("items", []) if checkin else [])}
+        proposed = {
+            i.kr: i.proposed for i in items_of(checkin.body if checkin else None) if i.proposed
+        }
         updates = tuple(
-            _update(
-                kr, actor, UpdateSource.CRM_CONFIRMED, now, value=float(items[kr.key]["proposed"])
-            )
+            _update(kr, actor, UpdateSource.CRM_CONFIRMED, now, value=proposed[kr.key])
             for kr in krs
-            if items.get(kr.key, {}).get("proposed") is not None
+            if kr.key in proposed
         )
         change = replace(change, updates=updates)
     elif reply.action is ActionId.ADJUST:
@@ -184,7 +185,7 @@ async def _targets(
     if reply.kr:
         keys = [reply.kr]
     elif checkin is not None:
-        keys = [str(i["kr"]) for i in checkin.payload.get("items", [])]  # type: ignore[union-attr]
+        keys = [i.kr for i in items_of(checkin.body)]
     else:
         keys = []
     if not keys and reply.action in (ActionId.NOT_NOW, ActionId.SNOOZE):
@@ -279,7 +280,7 @@ async def _flag(deps: Deps, reply: Answer, actor: Person, kr: KeyResult, change:
                 f"blocker:{reply.answer_id}",
                 CheckInState.PLANNED,
                 now,
-                payload={"text": text.dump()},
+                body=NoticeText(text),
             ),
         )
     return replace(change, updates=(update,), blocker=blocker, notices=notices)
@@ -291,7 +292,9 @@ def _update(kr: KeyResult, actor: Person, source: UpdateSource, at, **fields) ->
 
 def _outcome(planned: Planned) -> Outcome:
     reply, actor, change = planned.reply, planned.actor, planned.change
-    notices = tuple(Notice(n.person, Rich.load(n.payload["text"])) for n in change.notices)
+    notices = tuple(
+        Notice(n.person, n.body.text) for n in change.notices if isinstance(n.body, NoticeText)
+    )
     if change.snooze:
         upcoming = next_check_in(actor, change.snooze[1])
         when = f" at your next check-in ({day(upcoming)})" if upcoming else " later"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -10,8 +10,9 @@ from bot.core import playbooks, sync
 from bot.core.cadence import Due, due, local_time
 from bot.core.deps import Deps
 from bot.core.model import CheckIn, CheckInKind, CheckInState, KeyResult, Person, Role
+from bot.core.planned import PromptFacts, Shown, items_of
+from bot.core.playbooks import Words
 from bot.core.prompts import Action, ActionId, Input, InputKind, Prompt, PromptItem
-from bot.core.rich import Rich
 from bot.core.sources import SourceRole
 
 STALE_READING = timedelta(days=1)
@@ -96,14 +97,14 @@ async def plan(
             previous = await deps.outbox.latest(
                 person.email, CheckInKind.CRM_CONFIRM, CheckInState.ANSWERED
             )
-            answered = previous is not None and previous.payload.get("answered_with") in (
-                "confirm",
-                "adjust",
+            answered = previous is not None and previous.answered_with in (
+                ActionId.CONFIRM,
+                ActionId.ADJUST,
             )
             seen = {
-                str(i["kr"]): float(i["proposed"])
-                for i in (previous.payload.get("items", []) if previous and answered else [])  # type: ignore[union-attr]
-                if i.get("proposed") is not None
+                i.kr: i.proposed
+                for i in (items_of(previous.body) if previous and answered else ())
+                if i.proposed is not None
             }
             decided = playbooks.sales(person, mine, readings, last, seen, deps.sources)
         else:
@@ -119,7 +120,7 @@ async def plan(
             when.period,
             CheckInState.PLANNED,
             now,
-            payload=decided.payload,
+            body=decided.body,
         )
         if added := await deps.outbox.add(row):
             planned.append(added)
@@ -133,7 +134,7 @@ def _kind(person: Person) -> CheckInKind:
     return CheckInKind.CRM_CONFIRM if person.role is Role.SALES else CheckInKind.RISK_EXPLAIN
 
 
-def actions_for(ids: Sequence[str], items: Sequence[PromptItem]) -> tuple[Action, ...]:
+def actions_for(ids: Sequence[ActionId], items: Sequence[PromptItem]) -> tuple[Action, ...]:
     """The buttons of a prompt, with the inputs each one asks for."""
     kr_choice = Input(
         "kr",
@@ -144,8 +145,8 @@ def actions_for(ids: Sequence[str], items: Sequence[PromptItem]) -> tuple[Action
         initial=items[0].kr if items else None,
     )
     made = {
-        "confirm": Action(ActionId.CONFIRM, "Yes, update", "primary"),
-        "adjust": Action(
+        ActionId.CONFIRM: Action(ActionId.CONFIRM, "Yes, update", "primary"),
+        ActionId.ADJUST: Action(
             ActionId.ADJUST,
             "Adjust…",
             inputs=(
@@ -153,8 +154,8 @@ def actions_for(ids: Sequence[str], items: Sequence[PromptItem]) -> tuple[Action
                 Input("note", "Note (optional)", InputKind.TEXT),
             ),
         ),
-        "not_now": Action(ActionId.NOT_NOW, "Not now"),
-        "flag_risk": Action(
+        ActionId.NOT_NOW: Action(ActionId.NOT_NOW, "Not now"),
+        ActionId.FLAG_RISK: Action(
             ActionId.FLAG_RISK,
             "Flag at risk…",
             "danger",
@@ -172,8 +173,8 @@ def actions_for(ids: Sequence[str], items: Sequence[PromptItem]) -> tuple[Action
                 Input("write_back", "Also flag the epic in the tracker", InputKind.TOGGLE),
             ),
         ),
-        "on_track": Action(ActionId.ON_TRACK, "It's on track", "primary"),
-        "snooze": Action(ActionId.SNOOZE, "Snooze"),
+        ActionId.ON_TRACK: Action(ActionId.ON_TRACK, "It's on track", "primary"),
+        ActionId.SNOOZE: Action(ActionId.SNOOZE, "Snooze"),
     }
     return tuple(made[i] for i in ids)
 
@@ -194,25 +195,32 @@ def value_input(item: PromptItem | KeyResult) -> Input:
     )
 
 
-def prompt_for(checkin: CheckIn, krs: dict[str, KeyResult] | None = None) -> Prompt:
-    """Rebuild the prompt an outbox row stands for (current values refreshed when given)."""
-    data = checkin.payload
+def prompt_for(
+    checkin: CheckIn,
+    krs: dict[str, KeyResult] | None = None,
+    render: Callable[[Shown | None, tuple[PromptItem, ...]], Words] = playbooks.words,
+) -> Prompt:
+    """The prompt an outbox row stands for, its words written now by `render` from the facts
+    planned (current values refreshed when given)."""
+    body = checkin.body
     items = []
-    for raw in data.get("items", []):  # type: ignore[union-attr]
-        entry = PromptItem(**raw)
+    for entry in items_of(body):
         if krs and entry.kr in krs:
-            entry = replace(entry, current=krs[entry.kr].current, title=krs[entry.kr].title)
+            kr = krs[entry.kr]
+            entry = replace(
+                entry, current=kr.current, title=kr.title, target=kr.target, start=kr.start
+            )
         items.append(entry)
+    said = render(body.shown if isinstance(body, PromptFacts) else None, tuple(items))
     assert checkin.id is not None
     return Prompt(
         checkin_id=checkin.id,
         person=checkin.person,
         kind=checkin.kind.value,
-        headline=Rich.load(data.get("headline")),
-        facts=tuple(map(Rich.load, facts if isinstance(facts := data.get("facts"), list) else [])),
-        question=Rich.load(data.get("question")),
+        headline=said.headline,
+        question=said.question,
         items=tuple(items),
-        actions=actions_for(list(data.get("actions", [])), items),  # type: ignore[call-overload]
+        actions=actions_for(body.actions if isinstance(body, PromptFacts) else (), items),
         reminder=checkin.state is CheckInState.REMINDED,
-        links=tuple(tuple(link) for link in data.get("links", [])),  # type: ignore[misc]
+        links=said.links,
     )

@@ -12,6 +12,7 @@ from bot.core.channel import Channel
 from bot.core.deps import Deps
 from bot.core.errors import AuthError, IntegrationError, TransientError, Unconfirmed
 from bot.core.model import CheckIn, CheckInKind, CheckInState, KeyResult
+from bot.core.planned import NoticeText, items_of
 from bot.core.prompts import Outcome
 from bot.core.rich import Rich, rich
 
@@ -103,7 +104,7 @@ async def _send_batch(
                 return
             try:
                 if row.kind is CheckInKind.NOTICE:
-                    text = Rich.load(row.payload.get("text"))
+                    text = row.body.text if isinstance(row.body, NoticeText) else Rich()
                     ref = await channel.notify(person, text, checkin=row.id)
                 else:
                     ref = await channel.send(person, checkins.prompt_for(row, krs))
@@ -121,7 +122,7 @@ async def _send_batch(
 
 async def key_results_of(deps: Deps, rows: list[CheckIn]) -> dict[str, KeyResult]:
     """The current state of the key results these prompts are about, to show fresh values."""
-    keys = sorted({str(i.get("kr")) for r in rows for i in r.payload.get("items", [])})  # type: ignore[union-attr]
+    keys = sorted({i.kr for r in rows for i in items_of(r.body)})
     return {kr.key: kr for kr in await deps.directory.key_results(keys=keys)} if keys else {}
 
 

@@ -16,6 +16,7 @@ from bot.core.answers import ALREADY_RECORDED, Planned, Seen, plan, settle
 from bot.core.deps import Deps
 from bot.core.errors import GoalnudgeError
 from bot.core.model import Person
+from bot.core.planned import items_of
 from bot.core.ports import Inbound, Inbox
 from bot.core.prompts import Answer, Outcome, Said
 from bot.core.rich import rich
@@ -138,7 +139,7 @@ async def _read(deps: Deps, replies: Sequence[Answer]) -> Seen:
     """The check-ins and key results these answers are about, read at once."""
     checkins = await deps.outbox.get_many([r.checkin_id for r in replies if r.checkin_id])
     keys = {r.kr for r in replies if r.kr} | {
-        str(item["kr"]) for c in checkins.values() for item in c.payload.get("items", [])
+        item.kr for c in checkins.values() for item in items_of(c.body)
     }
     krs = await deps.directory.key_results(keys=sorted(keys)) if keys else []
     return Seen(checkins, {kr.key: kr for kr in krs})

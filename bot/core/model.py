@@ -6,6 +6,11 @@ import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # planned.py holds model values itself
+    from bot.core.planned import Body
+    from bot.core.prompts import ActionId
 
 
 class Role(enum.StrEnum):
@@ -242,13 +247,14 @@ class CheckIn:
     period: str
     state: CheckInState
     created_at: datetime
-    payload: dict[str, object] = field(default_factory=dict)
+    body: Body | None = None  # what a prompt or notice holds; None for a skipped one
     id: int | None = None
     message_ref: str | None = None
     sent_at: datetime | None = None
     reminded_at: datetime | None = None
     closed_at: datetime | None = None
     skip_reason: str | None = None
+    answered_with: ActionId | None = None
 
 
 @dataclass(frozen=True)

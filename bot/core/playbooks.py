@@ -1,4 +1,4 @@
-"""Role playbooks: whether a check-in is worth sending, and what it says."""
+"""Role playbooks: whether a check-in is worth sending, what it is about, and its words."""
 
 from __future__ import annotations
 
@@ -6,34 +6,46 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from bot.core.model import CheckInKind, KeyResult, Person, Snapshot
-from bot.core.rich import rich, strong
-from bot.core.risk import RiskPolicy, signals
+from bot.core.model import CheckInKind, Deal, KeyResult, Person, Snapshot
+from bot.core.planned import (
+    CrmShowed,
+    PromptFacts,
+    Shown,
+    TrackerShowed,
+    Unreached,
+    WeeklyCheck,
+)
+from bot.core.prompts import ActionId, PromptItem
+from bot.core.rich import Rich, rich, strong
+from bot.core.risk import RiskPolicy, describe, fired
 from bot.core.sources import SourceRole, Sources
 from bot.core.sync import epic_from_details
 from bot.core.text import CURRENCY_PREFIXES, amount, day, percent
 
 MAX_DEALS = 5
+A = ActionId
 
 
 @dataclass(frozen=True)
 class Plan:
     kind: CheckInKind
-    payload: dict[str, Any]
+    body: PromptFacts
 
 
-def item(kr: KeyResult, proposed: float | None = None) -> dict[str, Any]:
-    return {
-        "kr": kr.key,
-        "title": kr.title,
-        "unit": kr.unit,
-        "current": kr.current,
-        "target": kr.target,
-        "proposed": proposed,
-    }
+@dataclass(frozen=True)
+class Words:
+    """What a prompt says, written from its facts when it is sent."""
+
+    headline: Rich
+    question: Rich
+    links: tuple[tuple[str, str], ...] = ()
 
 
-def share(kr: KeyResult, value: float) -> float:
+def item(kr: KeyResult, proposed: float | None = None) -> PromptItem:
+    return PromptItem(kr.key, kr.title, kr.unit, kr.current, kr.target, proposed, kr.start)
+
+
+def share(kr: KeyResult | PromptItem, value: float) -> float:
     span = kr.target - kr.start
     return 1.0 if span == 0 else max(0.0, (value - kr.start) / span)
 
@@ -75,70 +87,40 @@ def sales(
     missing = [kr for kr in bound if kr.key not in readings]
     if missing:
         kr = missing[0]
+        unreached = Unreached(sources.title(kr.source.kind))
         return Plan(
-            CheckInKind.CRM_CONFIRM,
-            {
-                "headline": f"I couldn't reach {sources.title(kr.source.kind)} just now.",
-                "facts": [],
-                "question": rich(
-                    "Where does ",
-                    strong(kr.title),
-                    f" stand? (last value {amount(kr.current, kr.unit)})",
-                ).dump(),
-                "items": [item(kr)],
-                "actions": ["adjust", "not_now"],
-                "fallback": True,
-            },
+            CheckInKind.CRM_CONFIRM, PromptFacts((item(kr),), (A.ADJUST, A.NOT_NOW), unreached)
         )
     changed = [
         kr for kr in bound if readings[kr.key].value not in (kr.current, acknowledged.get(kr.key))
     ]
     if not changed:
         return None
-    facts: list[str] = []
-    links: list[list[str]] = []
+    shown = CrmShowed(sources.title(changed[0].source.kind))
     for kr in changed:
         reading = readings[kr.key]
         since = last_update.get(kr.key)
         deals = new_deals(list(reading.details.get("deals", [])), kr, since, reading.value)
-        when = f"since {day(since)}" if since else "since your last update"
         if deals:
-            total = sum(float(d["amount"]) for d in deals)
-            currency = kr.unit if kr.unit in CURRENCY_PREFIXES else "$"
-            money = amount(total, currency)
-            facts.append(
-                f"{sources.title(kr.source.kind)} shows you closed {len(deals)} "
-                f"deal{'s' * (len(deals) != 1)} {when} ({money})."
+            newest = sorted(deals, key=lambda d: str(d["closed_on"]), reverse=True)
+            shown = CrmShowed(
+                sources.title(kr.source.kind),
+                since,
+                len(deals),
+                sum(float(d["amount"]) for d in deals),
+                kr.unit if kr.unit in CURRENCY_PREFIXES else "$",
+                tuple(map(_deal, newest[:MAX_DEALS])),
             )
-            for d in sorted(deals, key=lambda d: str(d["closed_on"]), reverse=True)[:MAX_DEALS]:
-                label = (
-                    f"{d['name']} — {amount(float(d['amount']), currency)}, closed {d['closed_on']}"
-                )
-                links.append([label, str(d.get("link") or "")])
             break
-    lines = [
-        strong(kr.title) + f" → {amount(readings[kr.key].value, kr.unit)} "
-        f"({percent(share(kr, readings[kr.key].value))})"
-        for kr in changed
-    ]
-    if len(changed) == 1:
-        question = rich("Update ", lines[0], "?")
-    else:
-        question = rich("Update these key results?\n", rich("\n").join("• " + li for li in lines))
-    if not facts:
-        crm = sources.title(changed[0].source.kind)
-        facts.append(f"{crm} shows new numbers since your last update.")
+    items = tuple(item(kr, readings[kr.key].value) for kr in changed)
     return Plan(
-        CheckInKind.CRM_CONFIRM,
-        {
-            "headline": facts[0],
-            "facts": [],
-            "question": question.dump(),
-            "items": [item(kr, readings[kr.key].value) for kr in changed],
-            "actions": ["confirm", "adjust", "not_now"],
-            "links": links,
-        },
+        CheckInKind.CRM_CONFIRM, PromptFacts(items, (A.CONFIRM, A.ADJUST, A.NOT_NOW), shown)
     )
+
+
+def _deal(d: dict[str, Any]) -> Deal:
+    closed = date.fromisoformat(str(d["closed_on"]))
+    return Deal(str(d["name"]), float(d["amount"]), closed, str(d.get("link") or "") or None)
 
 
 def engineering(
@@ -158,43 +140,78 @@ def engineering(
         if reading is None:
             continue
         epic = epic_from_details(reading.details)
-        fired = signals(epic, today, policy)
-        tracker_name = sources.title(kr.source.kind)
-        if fired:
-            reasons = "; it ".join(s.text for s in fired)
-            return Plan(
-                CheckInKind.RISK_EXPLAIN,
-                {
-                    "headline": (
-                        rich(f"{tracker_name} shows the work for ", strong(kr.title))
-                        + f" ({epic.status}) {reasons}."
-                        if kr.source.query
-                        else rich(f"{tracker_name} shows epic {epic.key} ", strong(epic.title))
-                        + f" {reasons}."
-                    ).dump(),
-                    "facts": [],
-                    "question": rich(
-                        "Flag ",
-                        strong(kr.title),
-                        " as at risk and add a blocker note for your manager?",
-                    ).dump(),
-                    "items": [item(kr)],
-                    "signals": [s.code for s in fired],
-                    "actions": ["flag_risk", "on_track", "snooze"],
-                    "links": [[epic.key, epic.link]] if epic.link else [],
-                },
-            )
+        codes = tuple(fired(epic, today, policy))
+        if codes:
+            tracker = sources.title(kr.source.kind)
+            shown = TrackerShowed(tracker, epic, today, codes, bool(kr.source.query))
+            actions = (A.FLAG_RISK, A.ON_TRACK, A.SNOOZE)
+            return Plan(CheckInKind.RISK_EXPLAIN, PromptFacts((item(kr),), actions, shown))
     kr = milestones[0]
-    confidence = f" (you said {kr.confidence}%)" if kr.confidence is not None else ""
-    return Plan(
-        CheckInKind.CONFIDENCE_CHECK,
-        {
-            "headline": rich(
-                "Weekly check: how confident are you in ", strong(kr.title), f"{confidence}?"
-            ).dump(),
-            "facts": [],
-            "question": "Still on track?",
-            "items": [item(kr)],
-            "actions": ["on_track", "flag_risk", "snooze"],
-        },
+    check = WeeklyCheck(kr.confidence)
+    actions = (A.ON_TRACK, A.FLAG_RISK, A.SNOOZE)
+    return Plan(CheckInKind.CONFIDENCE_CHECK, PromptFacts((item(kr),), actions, check))
+
+
+def words(shown: Shown | None, items: tuple[PromptItem, ...]) -> Words:
+    """The words of a prompt, from what its source showed and the key results it asks about."""
+    first = items[0] if items else PromptItem("", "", "", 0.0, 0.0)
+    if isinstance(shown, Unreached):
+        return Words(
+            rich(f"I couldn't reach {shown.source} just now."),
+            rich(
+                "Where does ",
+                strong(first.title),
+                f" stand? (last value {amount(first.current, first.unit)})",
+            ),
+        )
+    if isinstance(shown, CrmShowed):
+        return _crm_words(shown, items)
+    if isinstance(shown, TrackerShowed):
+        return _tracker_words(shown, first)
+    if isinstance(shown, WeeklyCheck):
+        said = f" (you said {shown.confidence}%)" if shown.confidence is not None else ""
+        return Words(
+            rich("Weekly check: how confident are you in ", strong(first.title), f"{said}?"),
+            rich("Still on track?"),
+        )
+    return Words(rich(), rich())
+
+
+def _crm_words(shown: CrmShowed, items: tuple[PromptItem, ...]) -> Words:
+    if shown.count:
+        when = f"since {day(shown.since)}" if shown.since else "since your last update"
+        headline = (
+            f"{shown.source} shows you closed {shown.count} deal{'s' * (shown.count != 1)} "
+            f"{when} ({amount(shown.total, shown.currency)})."
+        )
+    else:
+        headline = f"{shown.source} shows new numbers since your last update."
+    lines = [
+        strong(i.title) + f" → {amount(i.proposed or 0.0, i.unit)} "
+        f"({percent(share(i, i.proposed or 0.0))})"
+        for i in items
+    ]
+    if len(lines) == 1:
+        question = rich("Update ", lines[0], "?")
+    else:
+        question = rich("Update these key results?\n", rich("\n").join("• " + li for li in lines))
+    links = tuple(
+        (f"{d.name} — {amount(d.amount, shown.currency)}, closed {d.closed_on}", d.link or "")
+        for d in shown.deals
     )
+    return Words(rich(headline), question, links)
+
+
+def _tracker_words(shown: TrackerShowed, kr: PromptItem) -> Words:
+    epic = shown.epic
+    reasons = "; it ".join(describe(code, epic, shown.on) for code in shown.signals)
+    if shown.by_query:
+        headline = rich(f"{shown.source} shows the work for ", strong(kr.title))
+        headline += f" ({epic.status}) {reasons}."
+    else:
+        headline = rich(f"{shown.source} shows epic {epic.key} ", strong(epic.title))
+        headline += f" {reasons}."
+    question = rich(
+        "Flag ", strong(kr.title), " as at risk and add a blocker note for your manager?"
+    )
+    return Words(headline, question, ((epic.key, epic.link),) if epic.link else ())

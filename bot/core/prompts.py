@@ -58,6 +58,7 @@ class PromptItem:
     current: float
     target: float
     proposed: float | None = None
+    start: float = 0.0
 
 
 @dataclass(frozen=True)

@@ -96,7 +96,7 @@ class SlackBot:
         meta: dict[str, Any],
         overrides: dict[str, str] | None = None,
     ) -> None:
-        [action] = checkins.actions_for([action_id.value], items)
+        [action] = checkins.actions_for([action_id], items)
         await client.views_open(
             trigger_id=trigger, view=blocks.modal(action, meta, heading, overrides)
         )

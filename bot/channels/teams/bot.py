@@ -237,7 +237,7 @@ class TeamsBot(TeamsActivityHandler):
             PromptItem(kr.key, kr.title, kr.unit, kr.current, kr.target)
             for kr in await self.deps.directory.key_results([person.email])
         ]
-        [flag] = checkins.actions_for([ActionId.FLAG_RISK.value], items)
+        [flag] = checkins.actions_for([ActionId.FLAG_RISK], items)
         task = TaskModuleTaskInfo(
             title="Flag as blocker",
             height="medium",

@@ -1,0 +1,74 @@
+"""What a planned check-in holds: the facts a playbook saw and what it offers, never its words."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from bot.core.model import Deal, EpicFacts
+from bot.core.prompts import ActionId, PromptItem
+from bot.core.rich import Rich
+
+
+@dataclass(frozen=True)
+class Unreached:
+    """The CRM could not be read: the person is asked for the number by hand."""
+
+    source: str  # the source's name, as it was called when planned
+
+
+@dataclass(frozen=True)
+class CrmShowed:
+    """New figures in the CRM, and the deals behind the first change if it listed any."""
+
+    source: str
+    since: date | None = None  # the day of the last update; None when there was none
+    count: int = 0  # deals closed since then
+    total: float = 0.0  # their amount
+    currency: str = "$"
+    deals: tuple[Deal, ...] = ()  # the newest of them, to list
+
+
+@dataclass(frozen=True)
+class TrackerShowed:
+    """Risk the tracker shows on the work behind the first key result."""
+
+    source: str
+    epic: EpicFacts
+    on: date  # the person's day it was seen: "due in 4 days" counts from it
+    signals: tuple[str, ...] = ()  # risk.signals codes, most serious first
+    by_query: bool = False  # the key result follows a query, not one epic
+
+
+@dataclass(frozen=True)
+class WeeklyCheck:
+    """Nothing to explain: a light confidence check."""
+
+    confidence: int | None = None  # what the person said last
+
+
+Shown = Unreached | CrmShowed | TrackerShowed | WeeklyCheck
+
+
+@dataclass(frozen=True)
+class PromptFacts:
+    """A prompt as planned: the key results it asks about, what the source showed, the answers
+    offered. Its words are written when it is sent (playbooks.words)."""
+
+    items: tuple[PromptItem, ...] = ()
+    actions: tuple[ActionId, ...] = ()
+    shown: Shown | None = None  # None: a closed prompt from before facts were kept
+
+
+@dataclass(frozen=True)
+class NoticeText:
+    """A one-off message to someone (a manager told of a blocker): its text is kept as is."""
+
+    text: Rich
+
+
+Body = PromptFacts | NoticeText
+
+
+def items_of(body: Body | None) -> tuple[PromptItem, ...]:
+    return body.items if isinstance(body, PromptFacts) else ()

@@ -1,0 +1,93 @@
+"""A check-in's facts to and from its JSON column: the one place that knows that column's shape."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import date
+from typing import Any
+
+from bot.core.model import Deal
+from bot.core.planned import (
+    Body,
+    CrmShowed,
+    NoticeText,
+    PromptFacts,
+    Shown,
+    TrackerShowed,
+    Unreached,
+    WeeklyCheck,
+)
+from bot.core.prompts import ActionId, PromptItem
+from bot.core.rich import Rich
+from bot.core.sync import epic_details, epic_from_details
+
+VERSION = 2  # the shape of a check-in's JSON; migration 0012 brought older rows to it
+
+
+def to_json(body: Body | None) -> dict[str, Any]:
+    """A check-in's facts as its JSON column holds them: typed facts, no words of a prompt."""
+    if body is None:
+        return {}
+    if isinstance(body, NoticeText):
+        return {"v": VERSION, "notice": body.text.dump()}
+    return {
+        "v": VERSION,
+        "items": [asdict(i) for i in body.items],
+        "actions": [a.value for a in body.actions],
+        "shown": _shown_json(body.shown),
+    }
+
+
+def from_json(data: dict[str, Any] | None) -> Body | None:
+    """What `to_json` wrote; ValueError for a shape this version does not know."""
+    if not data:
+        return None
+    if data.get("v") != VERSION:
+        raise ValueError(f"check-in facts of version {data.get('v')!r}: run `goalnudge db upgrade`")
+    if "notice" in data:
+        return NoticeText(Rich.load(data["notice"]))
+    return PromptFacts(
+        tuple(PromptItem(**i) for i in data["items"]),
+        tuple(ActionId(a) for a in data["actions"]),
+        _shown(data["shown"]),
+    )
+
+
+KINDS: dict[str, type[Shown]] = {  # what a source showed, by the tag stored for it
+    "unreached": Unreached,
+    "crm": CrmShowed,
+    "tracker": TrackerShowed,
+    "weekly": WeeklyCheck,
+}
+TAGS = {kind: tag for tag, kind in KINDS.items()}
+
+
+def _shown_json(shown: Shown | None) -> dict[str, Any] | None:
+    if shown is None:
+        return None
+    fields = asdict(shown)
+    if isinstance(shown, CrmShowed):
+        fields["since"] = shown.since.isoformat() if shown.since else None
+        fields["deals"] = [d | {"closed_on": d["closed_on"].isoformat()} for d in fields["deals"]]
+    elif isinstance(shown, TrackerShowed):
+        fields |= {"epic": epic_details(shown.epic), "on": shown.on.isoformat()}
+    return {"kind": TAGS[type(shown)]} | fields
+
+
+def _shown(data: dict[str, Any] | None) -> Shown | None:
+    if data is None:
+        return None
+    fields = {k: v for k, v in data.items() if k != "kind"}
+    kind = KINDS.get(data["kind"])
+    if kind is None:
+        raise ValueError(f"check-in facts of an unknown kind {data['kind']!r}")
+    if kind is CrmShowed:
+        fields["since"] = date.fromisoformat(fields["since"]) if fields["since"] else None
+        fields["deals"] = tuple(
+            Deal(**(d | {"closed_on": date.fromisoformat(d["closed_on"])})) for d in fields["deals"]
+        )
+    elif kind is TrackerShowed:
+        fields["epic"] = epic_from_details(fields["epic"])
+        fields["on"] = date.fromisoformat(fields["on"])
+        fields["signals"] = tuple(fields["signals"])
+    return kind(**fields)
