@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from itertools import count
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.app import build_deps
@@ -61,10 +62,12 @@ class Demo:
         await chase(self.deps, self.channel)
         return result
 
-    async def reply(self, email: str, action: ActionId, said: str, **fields: object) -> Outcome:
+    async def reply(
+        self, email: str, action: ActionId, said: str, prompt: bool = True, **fields: Any
+    ) -> Outcome:
         person = await self.deps.directory.person(email)
         assert person is not None
-        row = await self.deps.outbox.open_prompt(email) if fields.pop("prompt", True) else None
+        row = await self.deps.outbox.open_prompt(email) if prompt else None
         self.write(f"{person.name}: {said}")
         outcome = await answer(
             self.deps,
@@ -75,7 +78,7 @@ class Demo:
                 checkin_id=row.id if row else None,
                 **fields,
             ),
-        )  # type: ignore[arg-type]
+        )
         outcome = await settled(outcome)  # nothing to ack here: the write-back runs now
         await self.channel.replace(person, row.message_ref if row else None, outcome)
         await deliver(self.deps, self.channel)
@@ -110,7 +113,7 @@ async def run_demo(
         kinds = registry.kinds()
         sample_crm, sample_tracker = SampleCrm(SAMPLE_DATA), SampleTracker(SAMPLE_DATA)
         sample_crm.name, sample_tracker.name = kinds[crm].title, kinds[tracker].title
-        sample = {crm: sample_crm, tracker: sample_tracker}
+        sample: dict[str, CrmSource | TrackerSource] = {crm: sample_crm, tracker: sample_tracker}
         deps = build_deps(store, clock, registry.of(sample | dict(configured or {})))
         demo = Demo(deps, clock, ConsoleChannel(write, clock), write)
         write(f"goalnudge demo — {chart.organisation.name}, one working week (database: {url})")

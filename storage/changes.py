@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.model import CheckInState
 from bot.core.ports import Applied, Change
-from storage.db import insert_new
+from storage.db import dialect, insert_new
 from storage.facts import to_json
 from storage.models import (
     BlockerRow,
@@ -26,7 +26,7 @@ from storage.outbox import OPEN_STATES, slot
 
 
 def table(model: Any) -> Table:
-    return model.__table__  # type: ignore[no-any-return]
+    return model.__table__
 
 
 def apart(changes: Sequence[Change]) -> list[list[Change]]:
@@ -85,7 +85,7 @@ async def _first_seen(session: AsyncSession, org: int, changes: Sequence[Change]
     """Record each change's event id; those recorded now (not by an earlier delivery)."""
     rows = [{"org_id": org, "event_id": c.event_id, "at": c.at} for c in changes]
     found = await session.execute(
-        insert_new(session.bind.dialect.name, ProcessedEventRow, "org_id", "event_id")
+        insert_new(dialect(session), ProcessedEventRow, "org_id", "event_id")
         .values(rows)
         .returning(table(ProcessedEventRow).c.event_id)
     )
@@ -103,7 +103,7 @@ async def _close(session: AsyncSession, org: int, changes: Sequence[Change]) -> 
         checkins.c.id.in_([c.checkin_id for c in wanted]),
         checkins.c.state.in_(OPEN_STATES),
     )
-    if session.bind.dialect.name == "postgresql":
+    if dialect(session) == "postgresql":
         query = query.with_for_update()  # another instance's answer waits, then finds it closed
     found = set((await session.execute(query)).scalars())
     closing, closed = [], set()

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import bindparam, func, or_, select, update
+from sqlalchemy import ColumnElement, bindparam, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.core.model import CheckIn, CheckInKind, CheckInState
 from storage import convert
-from storage.db import Scope
+from storage.db import Scope, dialect
 from storage.facts import to_json
 from storage.models import CheckInRow
 
@@ -69,9 +69,12 @@ class SqlOutbox:
         found = await self._select(CheckInRow.id.in_(list(set(checkin_ids))))
         return {c.id: c for c in found if c.id is not None}
 
-    async def _select(self, *where: object, order: object = CheckInRow.id) -> list[CheckIn]:
+    async def _select(
+        self, *where: ColumnElement[bool], newest_first: bool = False
+    ) -> list[CheckIn]:
         async with self.scope.sessions() as session:
             org = await self.scope.org_id(session)
+            order = CheckInRow.id.desc() if newest_first else CheckInRow.id
             query = select(CheckInRow).where(CheckInRow.org_id == org, *where).order_by(order)
             return [convert.checkin(r) for r in (await session.scalars(query)).all()]
 
@@ -80,7 +83,7 @@ class SqlOutbox:
             CheckInRow.person == person,
             CheckInRow.slot == "prompt",
             CheckInRow.state.in_(OPEN_STATES),
-            order=CheckInRow.id.desc(),
+            newest_first=True,
         )
         return rows[0] if rows else None
 
@@ -89,7 +92,7 @@ class SqlOutbox:
             CheckInRow.person == person,
             CheckInRow.kind == kind.value,
             CheckInRow.state == state.value,
-            order=CheckInRow.id.desc(),
+            newest_first=True,
         )
         return rows[0] if rows else None
 
@@ -104,7 +107,7 @@ class SqlOutbox:
                 .order_by(CheckInRow.id)
                 .limit(limit)
             )
-            if session.bind.dialect.name == "postgresql":
+            if dialect(session) == "postgresql":
                 query = query.with_for_update(skip_locked=True)
             ids = list((await session.scalars(query)).all())
             if not ids:

@@ -109,8 +109,8 @@ async def apply(deps: Deps, edges: Mapping[str, Edge], rows: Sequence[Inbound]) 
         if row.outcome is not None or person is None:
             shows.append((row, person, row.outcome or UNKNOWN))
         elif isinstance(row.answer, Said):  # a typed command: rare, one at a time
-            reply = await commands.run(deps, person, row.answer.text, row.answer.answer_id)
-            shows.append((row, person, Outcome(True, reply.text)))
+            told = await commands.run(deps, person, row.answer.text, row.answer.answer_id)
+            shows.append((row, person, Outcome(True, told.text)))
         else:
             todo.append((row, replace(row.answer, actor=person.email)))
     while todo:

@@ -100,7 +100,8 @@ def sales(
     for kr in changed:
         reading = readings[kr.key]
         since = last_update.get(kr.key)
-        deals = new_deals(list(reading.details.get("deals", [])), kr, since, reading.value)
+        listed = reading.details.get("deals")
+        deals = new_deals(listed if isinstance(listed, list) else [], kr, since, reading.value)
         if deals:
             newest = sorted(deals, key=lambda d: str(d["closed_on"]), reverse=True)
             shown = CrmShowed(
