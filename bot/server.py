@@ -101,6 +101,7 @@ def build_web_app(settings: Settings, app: App) -> tuple[web.Application, Channe
     built = listeners(settings, app, worker)
     web_app.cleanup_ctx.append(inbox_worker(worker, built.workspaces))
     for name, channel in app.router.channels.items():
+        # Each platform's channel counts its calls; the core's Channel port need not say so.
         health.api[name] = channel.stats  # type: ignore[attr-defined]
     if app.slack is not None:
         health.platform_checks[SLACK] = app.slack.ready

@@ -73,4 +73,4 @@ def of(configured: Mapping[str, CrmSource | TrackerSource]) -> Sources:
     known = kinds()
     crms = {k: s for k, s in configured.items() if known[k].role is CRM}
     trackers = {k: s for k, s in configured.items() if known[k].role is TRACKER}
-    return Sources(known, crms, trackers)  # type: ignore[arg-type]
+    return Sources(known, crms, trackers)  # type: ignore[arg-type]  # a kind's role names its port

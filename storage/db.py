@@ -256,7 +256,7 @@ async def prune(scope: Scope, row: Any, *where: ColumnElement[bool]) -> int:
             org = await scope.org_id(session)
             ids = select(row.id).where(row.org_id == org, *where).limit(PRUNE_BATCH)
             gone = await session.execute(delete(row).where(row.id.in_(ids.scalar_subquery())))
-        count = gone.rowcount  # type: ignore[attr-defined]
+        count = gone.rowcount  # type: ignore[attr-defined]  # a DELETE gives a CursorResult
         forgotten += count
         if count < PRUNE_BATCH:
             break

@@ -172,4 +172,4 @@ class SqlOAuthStates:
                     SlackOAuthStateRow.expires_at >= datetime.now(UTC),
                 )
             )
-            return gone.rowcount == 1  # type: ignore[attr-defined]
+            return gone.rowcount == 1  # type: ignore[attr-defined]  # a DELETE/UPDATE gives a CursorResult

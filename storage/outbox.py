@@ -206,7 +206,7 @@ class SqlOutbox:
                 .where(CheckInRow.id == checkin_id, CheckInRow.state == old.value)
                 .values({"state": new.value, STAMP[new].key: at})
             )
-            return result.rowcount == 1  # type: ignore[attr-defined]
+            return result.rowcount == 1  # type: ignore[attr-defined]  # a DELETE/UPDATE gives a CursorResult
 
     async def between(self, start: datetime, end: datetime) -> list[CheckIn]:
         return await self._select(CheckInRow.created_at >= start, CheckInRow.created_at <= end)

@@ -92,7 +92,7 @@ def load_text(text: str, filename: str = "<org file>") -> Loaded:
     try:
         spec = OrgFileSpec.model_validate(data)
     except ValidationError as exc:
-        reported: set[Path_] = set()
+        reported: set[tuple[Path_, str]] = set()
         for error in exc.errors():
             clean = field_path(data, tuple(error["loc"]))
             if clean is None:
@@ -103,7 +103,7 @@ def load_text(text: str, filename: str = "<org file>") -> Loaded:
             elif clean[-1:] == ("source",) and error["type"] in ("literal_error", "model_type"):
                 message = SOURCE_FORMS
             if (clean, message) not in reported:
-                reported.add((clean, message))  # type: ignore[arg-type]
+                reported.add((clean, message))
                 problems.add(clean, message)
         raise OrgFileError(problems.sorted()) from None
     cross_check(spec, problems)
@@ -113,7 +113,8 @@ def load_text(text: str, filename: str = "<org file>") -> Loaded:
 
 
 def _forms() -> str:
-    forms = ["manual"] + [f for m in registry.binding_models().values() for f in m.FORMS]  # type: ignore[attr-defined]
+    models = registry.binding_models().values()
+    forms = ["manual"] + [f for m in models for f in getattr(m, "FORMS", ())]
     return f"source must be {', '.join(forms[:-1])} or {forms[-1]}"
 
 

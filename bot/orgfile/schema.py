@@ -180,6 +180,7 @@ SourceSpec: type[BaseModel] = create_model(
     "SourceSpec",
     __base__=Strict,
     __validators__={"one": model_validator(mode="after")(_one_source)},
+    # Fields named by the registered kinds: mypy cannot type keywords chosen at run time.
     **{kind: (model | None, None) for kind, model in registry.binding_models().items()},  # type: ignore[call-overload]
 )
 

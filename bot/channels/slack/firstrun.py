@@ -75,6 +75,7 @@ def before_setup(
         missing = await firstrun.missing((await bot_for(context)).deps.directory)
         line = None if missing is None else mrkdwn(missing)
         if line is None or (body.get("event") or {}).get("type") in PASSED:
+            # Bolt's hint says next() returns None; it returns the listener's response.
             return await next()  # type: ignore[func-returns-value]
         told.warning("not set up", "Slack request answered with: %s", line)
         if body.get("command"):

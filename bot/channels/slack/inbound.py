@@ -56,7 +56,7 @@ def parse(body: bytes, request: web.Request, source: str) -> AsyncBoltRequest | 
         made = AsyncBoltRequest(
             body=body.decode(),
             query=request.query_string,
-            headers=request.headers,  # type: ignore[arg-type]
+            headers=request.headers,  # type: ignore[arg-type]  # Bolt reads any mapping; its hint says dict
             context={SOURCE: source},
         )
     # Bolt parses and reads the body's fields in its constructor, assuming Slack's shapes: any

@@ -111,7 +111,8 @@ class GateRateLimitHandler(AsyncRateLimitErrorRetryHandler):
         error: Exception | None = None,
     ) -> None:
         if response is None:
-            raise error  # type: ignore[misc]
+            assert error is not None  # slack_sdk hands over one of the two
+            raise error
         state.next_attempt_requested = True
         method = method_of(request)
         self.gate.close(method, wait_of(response))

@@ -66,7 +66,7 @@ class Pacer:
             stamps.append(time.monotonic())
 
 
-def status_of(exc: Exception) -> int | None:
+def status_of(exc: BaseException | None) -> int | None:
     response = getattr(exc, "response", None)
     return getattr(response, "status_code", None) or getattr(response, "status", None)
 
@@ -79,7 +79,7 @@ def error_code(exc: BaseException | None) -> str | None:
 def refusal(exc: BaseException | None, updating: bool = False) -> str | None:
     """Why the connector will take no message into the conversation, or None: a 403 with a
     refusal code, or a 404 for the conversation (for an update, a 404 may be the message)."""
-    status, code = status_of(exc), error_code(exc)  # type: ignore[arg-type]
+    status, code = status_of(exc), error_code(exc)
     gone = status == 404 and (not updating or code == "ConversationNotFound")
     if (status == 403 and code in REFUSALS) or gone:
         return f"{code or 'NotFound'} (HTTP {status})"
