@@ -54,9 +54,9 @@ class SqlDirectory:
             ids: dict[int, list[tuple[str, str]]] = defaultdict(list)
             if rows:
                 of = select(IdentityRow.person_id, IdentityRow.kind, IdentityRow.value)
-                of = of.where(IdentityRow.org_id == org).order_by(IdentityRow.id)
-                if where:
-                    of = of.where(IdentityRow.person_id.in_(select(PersonRow.id).where(*chosen)))
+                # Some people: through the (person, kind) key, not a scan of the org's ids.
+                chosen_ids = IdentityRow.person_id.in_([r.id for r in rows])
+                of = of.where(chosen_ids if where else IdentityRow.org_id == org)
                 for person_id, kind, value in await session.execute(of):
                     ids[person_id].append((kind, value))
             return [convert.person(r, ids[r.id]) for r in rows]

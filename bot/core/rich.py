@@ -43,21 +43,23 @@ class Rich:
 
     def join(self, parts: Iterable[Rich | str]) -> Rich:
         """`parts` with this text between each two, as `str.join` does."""
-        joined = Rich()
+        spans: list[Span] = []  # merged once at the end: a prompt is built from many parts
         for i, part in enumerate(parts):
-            joined = joined + (self + part if i else part)
-        return joined
+            if i:
+                spans += self.spans
+            spans += of(part).spans
+        return Rich(_merged(spans))
 
     def lines(self) -> list[Rich]:
         """One text per line (the newlines of every span split it)."""
-        found: list[Rich] = [Rich()]
+        found: list[list[Span]] = [[]]
         for span in self.spans:
             for i, piece in enumerate(span.text.split("\n")):
                 if i:
-                    found.append(Rich())
+                    found.append([])
                 if piece:
-                    found[-1] = found[-1] + Rich((Span(piece, span.style, span.url),))
-        return found
+                    found[-1].append(Span(piece, span.style, span.url))
+        return [Rich(_merged(line)) for line in found]
 
     def dump(self) -> str | list[list[str]]:
         """A JSON value to store: a plain string when there is no markup, else the spans."""
@@ -118,7 +120,7 @@ def _styled(text: str, style: Style) -> Rich:
     return Rich((Span(text, style),) if text else ())
 
 
-def _merged(spans: tuple[Span, ...]) -> tuple[Span, ...]:
+def _merged(spans: Iterable[Span]) -> tuple[Span, ...]:
     """Adjacent spans of one style (and link) as one, so equal texts compare equal."""
     out: list[Span] = []
     for span in spans:
