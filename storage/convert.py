@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import time
+from datetime import date, time
 from typing import Any
 
 from sqlalchemy import Row
@@ -154,6 +154,7 @@ def key_result(row: KeyResultRow) -> KeyResult:
             row.source_query,
             tuple(sorted((row.source_options or {}).items())),
         ),
+        checkpoints=tuple((date.fromisoformat(d), float(v)) for d, v in row.checkpoints or ()),
     )
 
 
@@ -175,6 +176,7 @@ def key_result_fields(kr: KeyResult, *, with_progress: bool) -> dict[str, Any]:
         "source_epic": kr.source.epic,
         "source_query": kr.source.query,
         "source_options": dict(kr.source.options),
+        "checkpoints": [[d.isoformat(), v] for d, v in kr.checkpoints] or None,
     }
     if with_progress:
         fields |= {"current": kr.current, "status": kr.status.value, "confidence": kr.confidence}

@@ -149,6 +149,7 @@ class KeyResultRow(Base):
     source_epic: Mapped[str | None] = mapped_column(String(60))
     source_query: Mapped[str | None] = mapped_column(Text)
     source_options: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    checkpoints: Mapped[list[Any] | None] = mapped_column(JSON)  # [[ISO day, value], …]
     position: Mapped[int] = mapped_column(Integer, default=0)
 
 

@@ -349,3 +349,85 @@ def test_amounts_are_at_most_a_quadrillion_either_side_of_zero() -> None:
         "equal to -1000000000000000"
     ]
     assert load_text(one_key_result(target="1e15"), "org.yaml").chart  # type: ignore[arg-type]
+
+
+KINDS = (
+    HEAD
+    + """\
+objectives:
+  - id: eng
+    title: Run well
+    period: 2026-Q4
+    key_results:
+      - id: cycle
+        title: Cut the sales cycle from 90 to 75 days
+        owner: ann@acme.example
+        kind: decrease
+        unit: days
+        start: 90
+        target: 75
+        checkpoints:
+          - {date: 2026-11-15, value: 84}
+      - id: uptime
+        title: Keep 99.99% uptime
+        owner: ann@acme.example
+        kind: keep_above
+        unit: "%"
+        target: 99.99
+        current: 99.995
+      - id: deploy
+        title: Deploys under 15 minutes
+        owner: ann@acme.example
+        kind: keep_below
+        unit: min
+        target: 15
+      - id: arr
+        title: Close new ARR
+        owner: ann@acme.example
+        kind: metric
+        unit: "$"
+        target: 720000
+"""
+)
+
+
+def test_every_kind_of_key_result_loads_and_exports_as_written() -> None:
+    chart = load_text(KINDS).chart
+    kinds = {kr.key: kr.kind for kr in chart.key_results}
+    assert kinds == {
+        "cycle": KrKind.DECREASE, "uptime": KrKind.KEEP_ABOVE,
+        "deploy": KrKind.KEEP_BELOW, "arr": KrKind.INCREASE,  # "metric" is read as "increase"
+    }  # fmt: skip
+    cycle = chart.key_results[0]
+    assert cycle.checkpoints == ((date(2026, 11, 15), 84.0),) and cycle.current == 90
+    again = load_text(dump(chart)).chart
+    assert again == chart
+    assert "kind: metric" not in dump(chart)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (("start: 90", "start: 70"), "a decrease key result needs a target below its start"),
+        (("kind: keep_below\n        unit: min\n        target: 15\n",
+          "kind: keep_below\n        unit: min\n"), "a keep-below key result needs a target"),
+        (("value: 84}", "value: 84}\n          - {date: 2027-01-04, value: 80}"),
+         "2027-01-04 is outside the objective's period (2026-10-01 to 2026-12-31)"),
+        (("kind: metric", "kind: linear"), "Input should be 'increase', 'decrease', 'keep_above', "
+                                          "'keep_below' or 'milestone'"),
+    ],
+)  # fmt: skip
+def test_a_key_result_that_does_not_fit_its_kind_is_refused_with_why(
+    change: tuple[str, str], message: str
+) -> None:
+    (problem,) = problems_of(KINDS.replace(*change))
+    assert message in problem
+
+
+def test_a_target_below_the_quota_warns_and_still_imports() -> None:
+    loaded = load_text(one_key_result(target=500000), "org.yaml")
+    assert loaded.warnings == (
+        "org.yaml:16: warning: arr-ann: stretch target $500,000 is below its quota ($600,000): "
+        "the target is usually about 20% above the quota",
+    )
+    assert loaded.chart.key_results[0].target == 500000

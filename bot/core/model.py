@@ -32,7 +32,13 @@ class Status(enum.StrEnum):
 
 
 class KrKind(enum.StrEnum):
-    METRIC = "metric"
+    """How a key result's value counts: up toward a target, down toward it, a level to keep, or
+    a milestone done by a date."""
+
+    INCREASE = "increase"
+    DECREASE = "decrease"
+    KEEP_ABOVE = "keep_above"
+    KEEP_BELOW = "keep_below"
     MILESTONE = "milestone"
 
 
@@ -192,7 +198,7 @@ class KeyResult:
     objective: str
     title: str
     owner: str
-    kind: KrKind = KrKind.METRIC
+    kind: KrKind = KrKind.INCREASE
     unit: str = ""
     start: float = 0.0
     target: float = 100.0
@@ -202,12 +208,25 @@ class KeyResult:
     confidence: int | None = None
     status: Status = Status.ON_TRACK
     source: SourceBinding = field(default_factory=SourceBinding)
+    checkpoints: tuple[tuple[date, float], ...] = ()  # where it should be by each day, in order
+
+    @property
+    def holds(self) -> bool | None:
+        """For a keep-above or keep-below key result, whether it holds now; else None."""
+        if self.kind is KrKind.KEEP_ABOVE:
+            return self.current >= self.target
+        if self.kind is KrKind.KEEP_BELOW:
+            return self.current <= self.target
+        return None
 
     @property
     def progress(self) -> float:
-        """Share of the way from start to target, 0.0–1.0 (1.0 once marked done)."""
+        """How much is achieved, 0.0–1.0: the share of the way from start to target (1.0 once
+        done); for a level to keep, 1.0 while it holds and 0.0 while it does not."""
         if self.status is Status.DONE:
             return 1.0
+        if self.holds is not None:
+            return float(self.holds)
         span = self.target - self.start
         if span == 0:
             return 1.0

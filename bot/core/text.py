@@ -19,7 +19,7 @@ SHOWN_INPUT = 40  # characters of a bad input echoed back in an error
 def number(value: float) -> str:
     if float(value).is_integer():
         return f"{int(value):,}"
-    return f"{value:,.2f}".rstrip("0").rstrip(".")
+    return f"{value:,.4f}".rstrip("0").rstrip(".")  # 99.995% uptime is not 100%
 
 
 def amount(value: float, unit: str) -> str:

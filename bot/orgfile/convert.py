@@ -108,6 +108,7 @@ def to_key_result(kr: KeyResultSpec, objective: ObjectiveSpec) -> KeyResult:
         confidence=kr.confidence,
         status=Status(kr.status),
         source=source,
+        checkpoints=tuple((c.date, c.value) for c in kr.checkpoints),
     )
 
 

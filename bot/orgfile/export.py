@@ -6,7 +6,7 @@ from typing import Any
 
 import yaml
 
-from bot.core.model import KeyResult, OrgChart, Person
+from bot.core.model import KeyResult, KrKind, OrgChart, Person
 from bot.orgfile.schema import DAYS
 from integrations import registry
 
@@ -37,11 +37,15 @@ def _person(p: Person) -> dict[str, Any]:
 
 def _key_result(kr: KeyResult) -> dict[str, Any]:
     data: dict[str, Any] = {"id": kr.key, "title": kr.title, "owner": kr.owner}
-    if kr.kind.value == "milestone":
-        data |= {"kind": "milestone", "due": kr.due}
+    if kr.kind is not KrKind.INCREASE:
+        data["kind"] = kr.kind.value
+    if kr.due is not None:
+        data["due"] = kr.due
     data |= {"unit": kr.unit, "start": kr.start, "target": kr.target}
     if kr.quota is not None:
         data["quota"] = kr.quota
+    if kr.checkpoints:
+        data["checkpoints"] = [{"date": d, "value": v} for d, v in kr.checkpoints]
     data["current"] = kr.current
     if kr.confidence is not None:
         data["confidence"] = kr.confidence

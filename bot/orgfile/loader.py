@@ -15,7 +15,7 @@ from bot.core.model import (
     OrgChart,
 )
 from bot.core.text import amount
-from bot.orgfile.convert import to_chart
+from bot.orgfile.convert import period, to_chart
 from bot.orgfile.schema import (
     OrgFileSpec,
 )
@@ -189,6 +189,13 @@ def cross_check(spec: OrgFileSpec, problems: Problems) -> None:
                 )
             if kr.owner.lower() not in emails:
                 problems.add((*at, "key_results", j, "owner"), f"no person with email {kr.owner}")
+            first, last = period(o.period)
+            for k, c in enumerate(kr.checkpoints):
+                if not first <= c.date <= last:
+                    problems.add(
+                        (*at, "key_results", j, "checkpoints", k, "date"),
+                        f"{c.date} is outside the objective's period ({first} to {last})",
+                    )
     parents = {o.id: o.parent for o in spec.objectives}
     for i, o in enumerate(spec.objectives):
         seen, walk = {o.id}, o.parent
@@ -204,11 +211,20 @@ def sandbagging(spec: OrgFileSpec, lines: dict[Path_, int], filename: str) -> li
     warnings = []
     for i, o in enumerate(spec.objectives):
         for j, kr in enumerate(o.key_results):
-            if kr.quota and kr.target is not None and kr.target < SANDBAG_RATIO * kr.quota:
-                line = lines.get(("objectives", i, "key_results", j, "target"), 1)
+            if not kr.quota or kr.target is None:
+                continue
+            line = lines.get(("objectives", i, "key_results", j, "target"), 1)
+            where = (
+                f"{filename}:{line}: warning: {kr.id}: stretch target {amount(kr.target, kr.unit)}"
+            )
+            if kr.target < kr.quota:
                 warnings.append(
-                    f"{filename}:{line}: warning: {kr.id}: stretch target "
-                    f"{amount(kr.target, kr.unit)} is below {SANDBAG_RATIO} × quota "
+                    f"{where} is below its quota ({amount(kr.quota, kr.unit)}): "
+                    "the target is usually about 20% above the quota"
+                )
+            elif kr.target < SANDBAG_RATIO * kr.quota:
+                warnings.append(
+                    f"{where} is below {SANDBAG_RATIO} × quota "
                     f"({amount(SANDBAG_RATIO * kr.quota, kr.unit)}) — sandbagging?"
                 )
     return warnings

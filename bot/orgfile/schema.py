@@ -185,11 +185,16 @@ SourceSpec: type[BaseModel] = create_model(
 )
 
 
+class CheckpointSpec(Strict):
+    date: date
+    value: Amount
+
+
 class KeyResultSpec(Strict):
     id: Key
     title: str
     owner: Email
-    kind: Literal["metric", "milestone"] = "metric"
+    kind: Literal["increase", "decrease", "keep_above", "keep_below", "milestone"] = "increase"
     unit: str = ""
     start: Amount = 0.0
     target: Amount | None = None
@@ -199,13 +204,33 @@ class KeyResultSpec(Strict):
     confidence: int | None = Field(default=None, ge=0, le=100)
     status: Literal["on_track", "at_risk", "off_track", "done"] = "on_track"
     source: Literal["manual"] | SourceSpec = "manual"
+    checkpoints: list[CheckpointSpec] = Field(default_factory=list)
+
+    @field_validator("kind", mode="before")
+    @classmethod
+    def renamed(cls, value: object) -> object:
+        # "metric" is what "increase" was called before key results had other kinds.
+        return "increase" if value == "metric" else value
 
     @model_validator(mode="after")
     def consistent(self) -> KeyResultSpec:
-        if self.kind == "metric" and self.target is None:
-            raise ValueError("a metric key result needs a target")
-        if self.kind == "milestone" and self.due is None:
-            raise ValueError("a milestone key result needs a due date")
+        if self.kind == "milestone":
+            if self.due is None:
+                raise ValueError("a milestone key result needs a due date")
+        elif self.target is None:
+            raise ValueError(f"a {self.kind.replace('_', '-')} key result needs a target")
+        if self.kind == "decrease" and self.target is not None and self.target >= self.start:
+            raise ValueError(
+                "a decrease key result needs a target below its start "
+                "(lower is better: say start: 90, target: 75)"
+            )
+        if self.quota is not None and self.kind != "increase":
+            raise ValueError("only an increase key result has a quota")
+        if self.checkpoints and self.kind not in ("increase", "decrease"):
+            raise ValueError("only an increase or decrease key result has checkpoints")
+        days = [c.date for c in self.checkpoints]
+        if days != sorted(days) or len(set(days)) != len(days):
+            raise ValueError("checkpoints must be in date order, one per date")
         return self
 
 
