@@ -108,7 +108,8 @@ def test_chat_answers_the_open_prompt_and_refuses_bad_input(tmp_path: Path) -> N
     assert "“Close $500k in New ARR (Bob)” belongs to Bob Okafor" in lines
     assert "only they or their manager can update it" in lines and "*" not in lines
     assert (
-        "✅ Updated “Close $600k in New ARR (Alice)”: $400,000 of $720,000 (56%). Note: big "
+        "✅ Updated “Close $600k in New ARR (Alice)”: $400,000 — 67% of quota $600,000, "
+        "56% of target $720,000. Note: big "
         "renewal" in lines
     )
     assert "— $400,000 / $720,000 (56%)" in lines

@@ -66,7 +66,11 @@ async def test_a_click_recorded_twice_is_applied_and_shown_once(
     assert await store.inbox.pending() == 1
     assert await inbox.drain(chat.deps, store.inbox, {"test": edge}) == 1
     assert edge.shown == [
-        ("a1", "✅ Confirmed *Close $600k in New ARR (Alice)*: $384,000 of $720,000 (53%).")
+        (
+            "a1",
+            "✅ Confirmed *Close $600k in New ARR (Alice)*: $384,000 — 64% of quota $600,000, "
+            "53% of target $720,000.",
+        )
     ]
     assert await store.inbox.pending() == 0
     assert await inbox.drain(chat.deps, store.inbox, {"test": edge}) == 0
@@ -206,7 +210,8 @@ async def test_an_answer_applied_in_its_request_is_not_taken_by_a_worker_meanwhi
     item = replace(click("held", checkin), received_at=chat.deps.clock.now())
     outcome = await inbox.apply_now(chat.deps, Racing(), {"test": Edge()}, item)  # type: ignore[arg-type]
     assert mrkdwn(outcome.text) == (
-        "✅ Confirmed *Close $600k in New ARR (Alice)*: $384,000 of $720,000 (53%)."
+        "✅ Confirmed *Close $600k in New ARR (Alice)*: $384,000 — 64% of quota $600,000, "
+        "53% of target $720,000."
     )
     assert drained == [0] and worker_edge.shown == []
     again = await inbox.apply_now(chat.deps, store.inbox, {"test": Edge()}, item)  # Teams' retry

@@ -33,7 +33,8 @@ async def test_rep_confirms_crm_numbers_in_one_click(chat: Conversation) -> None
     assert kr is not None and kr.current == 384_000
     assert (
         mrkdwn(outcome.text)
-        == "✅ Confirmed *Close $600k in New ARR (Alice)*: $384,000 of $720,000 (53%)."
+        == "✅ Confirmed *Close $600k in New ARR (Alice)*: $384,000 — 64% of quota $600,000, "
+        "53% of target $720,000."
     )
     history = await chat.deps.ledger.history("arr-alice")
     assert [(u.source, u.previous, u.value, u.actor) for u in history] == [
@@ -66,7 +67,8 @@ async def test_rep_adjusts_with_a_note_and_is_not_asked_again_for_the_same_readi
         note="Globex signed at $40k",
     )
     assert mrkdwn(outcome.text) == (
-        "✅ Updated *Close $500k in New ARR (Bob)*: $250,000 of $600,000 (42%). "
+        "✅ Updated *Close $500k in New ARR (Bob)*: $250,000 — 50% of quota $500,000, "
+        "42% of target $600,000. "
         "Note: Globex signed at $40k"
     )
     [update] = await chat.deps.ledger.history("arr-bob")

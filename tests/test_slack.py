@@ -45,7 +45,8 @@ async def test_nudge_click_stores_the_update_and_replaces_the_message(slack: Sla
     [update] = await slack.wait_for("response_url")  # the click's own: off the Web API's tiers
     assert update.params["path"] == "actions/T1/1/x" and update.params["replace_original"]
     assert update.params["text"] == (
-        "✅ Confirmed *Close $600k in New ARR (Alice)*: $384,000 of $720,000 (53%)."
+        "✅ Confirmed *Close $600k in New ARR (Alice)*: $384,000 — 64% of quota $600,000, "
+        "53% of target $720,000."
     )
     assert slack.fake.called("chat.update") == []
     kr = await slack.app.deps.directory.key_result("arr-alice")

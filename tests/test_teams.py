@@ -142,7 +142,8 @@ async def test_nudge_card_action_stores_the_update_and_replaces_the_card(teams: 
     status, body = await teams.post(action)
     assert status == 200 and body["type"] == "application/vnd.microsoft.card.adaptive"
     assert body["value"]["body"][0]["text"] == (
-        "✅ Confirmed **Close $600k in New ARR (Alice)**: $384,000 of $720,000 (53%)."
+        "✅ Confirmed **Close $600k in New ARR (Alice)**: $384,000 — 64% of quota $600,000, "
+        "53% of target $720,000."
     )
     kr = await teams.app.deps.directory.key_result("arr-alice")
     assert kr is not None and kr.current == 384_000

@@ -9,6 +9,7 @@ from bot.core.cadence import local_time, next_check_in
 from bot.core.checkins import value_input
 from bot.core.deps import Deps
 from bot.core.errors import InvalidInput, NotAllowed, NotFound
+from bot.core.measure import value_text
 from bot.core.model import (
     Blocker,
     CheckIn,
@@ -24,7 +25,7 @@ from bot.core.planned import NoticeText, items_of
 from bot.core.ports import Applied, Change
 from bot.core.prompts import ActionId, Answer, Notice, Outcome
 from bot.core.rich import Rich, of, rich, said, strong
-from bot.core.text import amount, clean, day, parse_number, percent, shown
+from bot.core.text import amount, clean, day, parse_number, shown
 from bot.core.writeback import write_back
 
 MAX_SNOOZE_DAYS = 90
@@ -313,11 +314,7 @@ def _outcome(planned: Planned) -> Outcome:
         else:
             verb = "Confirmed" if update.source is UpdateSource.CRM_CONFIRMED else "Updated"
             note = rich(" Note: ", said(update.note)) if update.note else ""
-            lines.append(
-                rich(f"✅ {verb} ", strong(kr.title), f": {amount(kr.current, kr.unit)} of ")
-                + f"{amount(kr.target, kr.unit)} ({percent(kr.progress)})."
-                + note
-            )
+            lines.append(rich(f"✅ {verb} ", strong(kr.title), f": {value_text(kr)}.") + note)
     return Outcome(True, rich("\n").join(lines), notices=notices)
 
 
