@@ -181,7 +181,8 @@ def actions_for(ids: Sequence[ActionId], items: Sequence[PromptItem]) -> tuple[A
 
 def value_input(item: PromptItem | KeyResult) -> Input:
     key = item.kr if isinstance(item, PromptItem) else item.key
-    maximum = 100.0 if item.unit == "%" else max(item.target * 10, 1.0)
+    # ten times the larger end: a decrease starts above its target (a 90-day cycle cut to 75)
+    maximum = 100.0 if item.unit == "%" else max(item.target * 10, item.start * 10, 1.0)
     initial = getattr(item, "proposed", None)
     return Input(
         f"value:{key}",

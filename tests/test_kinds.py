@@ -1,0 +1,60 @@
+"""Each kind of key result reads as its kind in chat: a decrease counts down, a level is kept,
+a quota is shown beside the target; on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from bot.app import build_deps
+from bot.chat import Chat
+from bot.core.deps import Deps, FixedClock
+from bot.orgfile import load_file
+from integrations import registry
+from storage import open_store, upgrade
+
+KINDS_ORG = Path(__file__).parent / "data" / "kinds-org.yaml"
+
+
+@pytest.fixture
+async def kinds(db_url: str) -> AsyncIterator[Deps]:
+    await upgrade(db_url)
+    store = open_store(db_url, "kinds")
+    await store.directory.import_chart(load_file(KINDS_ORG).chart)
+    try:
+        yield build_deps(store, FixedClock(datetime(2026, 12, 4, 15, tzinfo=UTC)), registry.of({}))
+    finally:
+        await store.close()
+
+
+async def talk(deps: Deps, email: str, *lines: str) -> list[str]:
+    person = await deps.directory.person(email)
+    assert person is not None
+    said: list[str] = []
+    script: Iterator[str] = iter(lines)
+    await Chat(deps, person, lambda _: next(script, None), said.append).run()
+    return [line.removeprefix("goalnudge: ") for line in said[1:-1]]
+
+
+async def test_an_update_reads_as_its_kind(kinds: Deps) -> None:
+    assert await talk(
+        kinds, "ann@kinds.example", "update arr 480000", "update demos 33", "update cycle 80"
+    ) == [
+        "✅ Updated “Close $600k in new ARR”: $480,000 — 80% of quota $600,000, "
+        "67% of target $720,000.",
+        "✅ Updated “Complete 45 demos”: 33 demos — 73% of target 45 demos.",
+        "✅ Updated “Cut the sales cycle to 75 days”: 80 days, from 90 days: "
+        "67% of target 75 days.",
+    ]
+    farid = ("update uptime 99.95", "update deploy 50", "update bugs 380")
+    assert await talk(kinds, "farid@kinds.example", *farid) == [
+        "✅ Updated “Keep 99.99% API uptime”: 99.95% (keep ≥ 99.99%).",
+        "✅ Updated “Deploys in 15 minutes or less”: 50 min (keep ≤ 15 min).",
+        # a decrease starts far above its target: 380 is not refused as over 10 × 20
+        "✅ Updated “Cut open bugs from 400 to 20”: 380 bugs, from 400 bugs: 5% of target 20 bugs.",
+    ]
+    deploy = await kinds.directory.key_result("deploy")
+    assert deploy is not None and deploy.current == 50 and deploy.progress == 0.0
