@@ -50,6 +50,12 @@ def parser() -> argparse.ArgumentParser:
     org = sub.add_parser("org", help="the org file").add_subparsers(dest="action", required=True)
     imp = org.add_parser("import", help="load or update the organisation from a YAML file")
     imp.add_argument("file", type=Path)
+    imp.add_argument(
+        "--new-org",
+        action="store_true",
+        help="the file is a further organisation beside the database's (then every command "
+        "needs GOALNUDGE_ORG)",
+    )
     exp = org.add_parser("export", help="write the organisation as YAML")
     exp.add_argument("-o", "--output", type=Path, help="file to write (default: stdout)")
     ci = sub.add_parser("checkin", help="check-ins").add_subparsers(dest="action", required=True)
@@ -91,7 +97,7 @@ async def run_command(args: argparse.Namespace, settings: Settings) -> int:
         out(f"Database is at the latest schema: {safe_url(settings.database_url)}")
         return 0
     if args.command == "org" and args.action == "import":
-        return await import_org(args.file, settings)
+        return await import_org(args.file, settings, new_org=args.new_org)
     if args.command == "secrets":
         return await rotate(settings)
     sending = args.command in ("checkin", "digest")
@@ -151,7 +157,7 @@ async def run_command(args: argparse.Namespace, settings: Settings) -> int:
         return 0
 
 
-async def import_org(file: Path, settings: Settings) -> int:
+async def import_org(file: Path, settings: Settings, *, new_org: bool = False) -> int:
     loaded = load_file(file)
     for warning in loaded.warnings:
         out(warning)
@@ -163,6 +169,14 @@ async def import_org(file: Path, settings: Settings) -> int:
         if slug != named:
             await must_exist(store, named)
             out(f"Importing into organisation {slug} (GOALNUDGE_ORG), not the file's {named}.")
+        elif not new_org and (others := await store.scope.slugs()) and named not in others:
+            raise ConfigError(
+                f"{file}: this file is organisation {named}, and the database holds "
+                f"{', '.join(sorted(others))}. To update {others[0]} from it, set "
+                f"GOALNUDGE_ORG={others[0]}; to add {named} as a further organisation, run "
+                "`goalnudge org import --new-org` (every command then needs GOALNUDGE_ORG). "
+                "Nothing was imported."
+            )
         report = await store.directory.import_chart(loaded.chart)
     finally:
         await store.close()

@@ -213,6 +213,11 @@ class Scope:
         async with turns(bind).turn(first):
             return await asyncio.to_thread(run)
 
+    async def slugs(self) -> list[str]:
+        """Every organisation in the database, by slug."""
+        async with self.sessions() as session:
+            return list((await session.scalars(select(OrganisationRow.slug))).all())
+
     async def org(self) -> int:
         """The organisation's id (read once)."""
         if self._org_id is not None:

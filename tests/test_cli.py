@@ -74,6 +74,26 @@ def test_import_is_idempotent_and_export_round_trips(tmp_path: Path) -> None:
     assert "already up to date" in third.stdout, third.stdout + third.stderr
 
 
+def test_a_file_for_another_organisation_is_not_silently_a_second_one(tmp_path: Path) -> None:
+    env = {"DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'org.db'}"}
+    goalnudge("org", "import", str(SAMPLE_ORG), cwd=tmp_path, **env)
+    beta = tmp_path / "beta.yaml"
+    beta.write_text(SAMPLE_ORG.read_text().replace("slug: acme", "slug: beta"))
+    refused = goalnudge("org", "import", str(beta), cwd=tmp_path, **env)
+    assert refused.returncode == 2
+    assert (
+        "this file is organisation beta, and the database holds acme. To update acme from it, "
+        "set GOALNUDGE_ORG=acme; to add beta as a further organisation, run "
+        "`goalnudge org import --new-org`" in refused.stderr
+    )
+    chat = goalnudge("chat", "--as", "alice@acme.example", cwd=tmp_path, stdin="quit\n", **env)
+    assert chat.returncode == 0 and "Several organisations" not in chat.stderr  # still one
+    added = goalnudge("org", "import", "--new-org", str(beta), cwd=tmp_path, **env)
+    assert added.returncode == 0 and "18 created" in added.stdout
+    into = goalnudge("org", "import", str(beta), cwd=tmp_path, **env, GOALNUDGE_ORG="acme")
+    assert "Importing into organisation acme (GOALNUDGE_ORG), not the file's beta." in into.stdout
+
+
 def test_a_bad_org_file_lists_every_problem_and_imports_nothing(tmp_path: Path) -> None:
     env = {"DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'org.db'}"}
     bad = tmp_path / "bad.yaml"

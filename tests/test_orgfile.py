@@ -431,3 +431,41 @@ def test_a_target_below_the_quota_warns_and_still_imports() -> None:
         "the target is usually about 20% above the quota",
     )
     assert loaded.chart.key_results[0].target == 500000
+
+
+LOOP = """\
+organisation: {slug: acme, name: Acme}
+people:
+  - {email: a@acme.example, name: A, role: manager, manager: b@acme.example}
+  - {email: b@acme.example, name: B, role: manager, manager: c@acme.example}
+  - {email: c@acme.example, name: C, role: manager, manager: a@acme.example}
+  - {email: d@acme.example, name: D, role: sales, manager: a@acme.example}
+"""
+
+
+def test_a_manager_loop_of_any_length_is_one_line_naming_it() -> None:
+    assert problems_of(LOOP) == [
+        "org.yaml:3: people[0].manager: managers form a loop: "
+        "a@acme.example → b@acme.example → c@acme.example → a@acme.example"
+    ]
+    assert load_text(LOOP.replace("manager: a@acme.example}\n  - {email: d", "}\n  - {email: d"))
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (("target: 720000", "target: 0"), "the target equals the start: nothing to achieve"),
+        (("target: 720000", "target: -5"), "a target in $ cannot be negative"),
+    ],
+)  # fmt: skip
+def test_a_target_that_cannot_be_right_is_refused(change: tuple[str, str], message: str) -> None:
+    (problem,) = problems_of(one_key_result().replace(*change))
+    assert problem.endswith(message)
+
+
+def test_a_due_date_outside_the_objectives_period_is_refused() -> None:
+    text = KINDS.replace("kind: keep_below\n", "kind: keep_below\n        due: 2027-02-01\n")
+    (problem,) = problems_of(text)
+    assert problem.endswith(
+        "2027-02-01 is outside the objective's period (2026-10-01 to 2026-12-31)"
+    )

@@ -161,6 +161,17 @@ def cross_check(spec: OrgFileSpec, problems: Problems) -> None:
             problems.add(("people", i, "manager"), f"no person with email {p.manager}")
         if p.manager == p.email:
             problems.add(("people", i, "manager"), "a person cannot be their own manager")
+    managers = {p.email: p.manager for p in spec.people}
+    looped: set[str] = set()
+    for i, p in enumerate(spec.people):
+        chain, walk = [p.email], managers.get(p.email)
+        while walk in managers and walk not in chain:
+            chain.append(walk)
+            walk = managers[walk]
+        if walk == p.email and len(chain) > 1 and not looped & set(chain):
+            looped |= set(chain)
+            names = " → ".join([*chain, p.email])
+            problems.add(("people", i, "manager"), f"managers form a loop: {names}")
     team_names = Counter(t.name for t in spec.teams)
     for i, t in enumerate(spec.teams):
         if team_names[t.name] > 1:
@@ -190,6 +201,11 @@ def cross_check(spec: OrgFileSpec, problems: Problems) -> None:
             if kr.owner.lower() not in emails:
                 problems.add((*at, "key_results", j, "owner"), f"no person with email {kr.owner}")
             first, last = period(o.period)
+            if kr.due and not first <= kr.due <= last:
+                problems.add(
+                    (*at, "key_results", j, "due"),
+                    f"{kr.due} is outside the objective's period ({first} to {last})",
+                )
             for k, c in enumerate(kr.checkpoints):
                 if not first <= c.date <= last:
                     problems.add(

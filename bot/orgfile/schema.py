@@ -17,7 +17,7 @@ from pydantic import (
     model_validator,
 )
 
-from bot.core.text import MAX_MAGNITUDE
+from bot.core.text import CURRENCY_PREFIXES, MAX_MAGNITUDE
 from integrations import registry
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -219,6 +219,12 @@ class KeyResultSpec(Strict):
                 raise ValueError("a milestone key result needs a due date")
         elif self.target is None:
             raise ValueError(f"a {self.kind.replace('_', '-')} key result needs a target")
+        moves = self.kind in ("increase", "decrease")
+        if moves and self.target == self.start:
+            raise ValueError("the target equals the start: nothing to achieve")
+        counted = self.unit in CURRENCY_PREFIXES or self.unit.isalpha()
+        if counted and self.target is not None and self.target < 0:
+            raise ValueError(f"a target in {self.unit} cannot be negative")
         if self.kind == "decrease" and self.target is not None and self.target >= self.start:
             raise ValueError(
                 "a decrease key result needs a target below its start "
