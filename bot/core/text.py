@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import math
 import re
+from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 
 CURRENCY_PREFIXES = ("$", "€", "£", "¥")
 # The largest magnitude of any amount or count goalnudge holds (org file and typed numbers):
@@ -62,21 +64,45 @@ def in_range(value: float) -> float:
     return value
 
 
-def parse_number(raw: str) -> float:
-    """Accept what people type: `412,000`, `$412000`, ` 12 `, `40%`; raise ValueError otherwise
-    (`1e309`, `nan`, `inf` and anything beyond MAX_MAGNITUDE included)."""
-    cleaned = raw.strip().replace(",", "").replace("_", "")
-    for prefix in CURRENCY_PREFIXES:
-        cleaned = cleaned.removeprefix(prefix)
-    cleaned = cleaned.removesuffix("%").strip()
+SCALES = {"k": 1e3, "m": 1e6, "b": 1e9, "bn": 1e9}
+
+
+@dataclass(frozen=True)
+class Typed:
+    """A number as someone typed it, with what they wrote around it."""
+
+    value: float
+    currency: str | None = None  # the currency sign typed, if any
+    percent: bool = False  # typed with a trailing %
+    scientific: bool = False  # typed with an exponent (1e3)
+
+
+def parse_typed(raw: str) -> Typed:
+    """Read what people type: `412,000`, `$412000`, `€400k`, `1.5m`, `2.3k`, ` 12 `, `40%`,
+    `1e3`; raise ValueError (saying why, to follow the text in a sentence) otherwise — `nan`,
+    `inf` and anything beyond MAX_MAGNITUDE included."""
+    cleaned = raw.strip().replace(",", "").replace("_", "").replace(" ", "")
+    currency = next((c for c in CURRENCY_PREFIXES if cleaned.startswith(c)), None)
+    cleaned = cleaned.removeprefix(currency or "")
+    percent = cleaned.endswith("%")
+    cleaned = cleaned.removesuffix("%")
     scale = 1.0
-    if cleaned.lower().endswith("k"):
-        cleaned, scale = cleaned[:-1], 1_000.0
-    try:
-        result = float(cleaned) * scale
-    except ValueError:
-        raise ValueError("is not a number") from None
-    return in_range(result)
+    for suffix in sorted(SCALES, key=len, reverse=True):
+        if cleaned.lower().endswith(suffix) and not percent:
+            cleaned, scale = cleaned[: -len(suffix)], SCALES[suffix]
+            break
+    if cleaned.lower().lstrip("+-") in ("nan", "inf", "infinity"):
+        raise ValueError("is not a finite number")
+    if not re.fullmatch(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?", cleaned):
+        raise ValueError("is not a number")
+    scientific = "e" in cleaned.lower()
+    value = float(Decimal(cleaned) * Decimal(int(scale)))  # 1.1k is 1100, not 1100.0000000000002
+    return Typed(in_range(value), currency, percent, scientific)
+
+
+def parse_number(raw: str) -> float:
+    """The value of what people type (see parse_typed)."""
+    return parse_typed(raw).value
 
 
 def shown(raw: str) -> str:
