@@ -26,7 +26,7 @@ async def grow_team(deps: Deps, team: str, people: int, each: int, at_risk: int)
         Person(e, f"Engineer {i:03d}", Role.ENGINEERING, manager=found.manager)
         for i, e in enumerate(emails)
     )
-    krs = []
+    krs: list[KeyResult] = []
     for i, owner in enumerate(emails):
         for n in range(each):
             risky = len(krs) < at_risk

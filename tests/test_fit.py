@@ -12,30 +12,16 @@ import pytest
 import slack_requests as sr
 import teams_activities as ta
 from bigorg import grow_team, load_up
-from conftest import running, sample_database
-from fakes.bot_connector import FakeConnector, too_big
+from fakes.bot_connector import too_big
 from fakes.slack_api import Call, refusal
 from slack_harness import SECRET, Slack, button_value, nudge_alice, slack_app
-from test_teams import MAYA, PLATFORM, Teams, card_of
+from test_teams import MAYA, PLATFORM, Teams, card_of, teams  # noqa: F401 (the fixture)
 
-from bot.config import Settings
 from bot.core import digest
-from bot.demo import SAMPLE_DATA
 from bot.server import post_digest
 
 # A 200-person team with 600 key results, 30 of them at risk.
 PEOPLE, EACH, AT_RISK = 200, 3, 30
-
-
-@pytest.fixture
-async def teams(tmp_path: Path) -> AsyncIterator[Teams]:
-    url = await sample_database(tmp_path / "teams.db")
-    fake = FakeConnector()
-    await fake.start()
-    settings = Settings(database_url=url, goalnudge_sample_data=SAMPLE_DATA)
-    async with running(settings) as on:
-        yield Teams(fake, on.app, on.channel, on.clock, f"{on.base}/api/messages", on.http)
-    await fake.stop()
 
 
 @pytest.fixture
@@ -149,7 +135,7 @@ def attachments(sent: list[Any]) -> list[dict[str, Any]]:
 
 
 async def test_a_200_person_digest_posts_in_teams_as_cards_within_the_size_limit(
-    teams: Teams,
+    teams: Teams,  # noqa: F811
 ) -> None:
     titles = await grow_team(teams.app.deps, "Platform", PEOPLE, EACH, AT_RISK)
     await teams.post(
@@ -174,7 +160,9 @@ async def test_a_200_person_digest_posts_in_teams_as_cards_within_the_size_limit
     assert len(replies) > 1 and not [s for s in teams.fake.sent if s.status == 413]
 
 
-async def test_the_roll_up_and_a_60_key_result_goals_list_post_in_teams(teams: Teams) -> None:
+async def test_the_roll_up_and_a_60_key_result_goals_list_post_in_teams(
+    teams: Teams,  # noqa: F811
+) -> None:
     await grow_team(teams.app.deps, "Platform", PEOPLE, EACH, AT_RISK)
     titles = await load_up(teams.app.deps, "maya@acme.example", 60)
     await teams.install(MAYA)

@@ -172,11 +172,11 @@ def words(shown: Shown | None, items: tuple[PromptItem, ...]) -> Words:
             ),
         )
     if isinstance(shown, CrmShowed):
-        said = _crm_words(shown, items)
+        crm = _crm_words(shown, items)
         if shown.more:
             later = f"\n…and {shown.more} more changed — I'll ask about them next."
-            said = Words(said.headline, said.question + later, said.links)
-        return said
+            crm = Words(crm.headline, crm.question + later, crm.links)
+        return crm
     if isinstance(shown, TrackerShowed):
         return _tracker_words(shown, first)
     if isinstance(shown, WeeklyCheck):

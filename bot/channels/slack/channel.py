@@ -161,13 +161,9 @@ class SlackChannel:
         return ref
 
     async def _post_one(
-        self,
-        channel: str,
-        fallback: Rich,
-        body: list[blocks.Block],
-        thread: str | None = None,
+        self, channel: str, fallback: Rich, body: list[blocks.Block], thread: str | None = None,
         checkin: int | None = None,
-    ) -> str:
+    ) -> str:  # fmt: skip
         # The check-in id travels in the message metadata, so a cut-off send can be found later.
         metadata = (
             {"event_type": METADATA_EVENT, "event_payload": {"checkin": checkin}}
