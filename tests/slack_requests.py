@@ -188,7 +188,7 @@ def slash_command(
         "text": text,
         "api_app_id": "A1",
         "is_enterprise_install": "false",
-        "response_url": "https://hooks.slack.com/commands/T1/1/x",
+        "response_url": f"{HOOKS}/commands/{team_id}/1/x",
         "trigger_id": trigger_id,
     }
     body = urlencode(fields)

@@ -27,6 +27,7 @@ class CrmShowed:
     total: float = 0.0  # their amount
     currency: str = "$"
     deals: tuple[Deal, ...] = ()  # the newest of them, to list
+    more: int = 0  # changed key results left for a later prompt (playbooks.MAX_ITEMS)
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,9 @@ from bot.core.sync import epic_from_details
 from bot.core.text import CURRENCY_PREFIXES, amount, day, percent
 
 MAX_DEALS = 5
+# Key results one prompt asks about: what every channel shows in full, so "Yes, update" never
+# confirms one the person was not shown; the rest are asked about in the next prompt.
+MAX_ITEMS = 10
 A = ActionId
 
 
@@ -96,7 +99,9 @@ def sales(
     ]
     if not changed:
         return None
-    shown = CrmShowed(sources.title(changed[0].source.kind))
+    more = max(0, len(changed) - MAX_ITEMS)
+    changed = changed[:MAX_ITEMS]
+    shown = CrmShowed(sources.title(changed[0].source.kind), more=more)
     for kr in changed:
         reading = readings[kr.key]
         since = last_update.get(kr.key)
@@ -111,6 +116,7 @@ def sales(
                 sum(float(d["amount"]) for d in deals),
                 kr.unit if kr.unit in CURRENCY_PREFIXES else "$",
                 tuple(map(_deal, newest[:MAX_DEALS])),
+                more,
             )
             break
     items = tuple(item(kr, readings[kr.key].value) for kr in changed)
@@ -166,7 +172,11 @@ def words(shown: Shown | None, items: tuple[PromptItem, ...]) -> Words:
             ),
         )
     if isinstance(shown, CrmShowed):
-        return _crm_words(shown, items)
+        crm = _crm_words(shown, items)
+        if shown.more:
+            later = f"\n…and {shown.more} more changed — I'll ask about them next."
+            crm = Words(crm.headline, crm.question + later, crm.links)
+        return crm
     if isinstance(shown, TrackerShowed):
         return _tracker_words(shown, first)
     if isinstance(shown, WeeklyCheck):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import time
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -12,11 +13,19 @@ from typing import Any, Literal
 from aiohttp import web
 from fakes.threaded import ThreadedServer
 
-__all__ = ["FakeConnector", "Op", "Sent"]
+__all__ = ["MESSAGE_BYTES", "FakeConnector", "Op", "Sent", "too_big"]
 
 Json = dict[str, Any]
 Op = Literal["create", "send", "reply", "update", "delete"]
 CONV = "/v3/conversations/{conversation_id}"
+# Teams refuses a bot message over about 100 KB, counted as UTF-16 ("Format your bot messages",
+# learn.microsoft.com): 413 with the code MessageSizeTooBig. (The 28 KB Adaptive Card figure is
+# a card's own; the bot message limit is the one the Bot Connector enforces.)
+MESSAGE_BYTES = 100 * 1024
+
+
+def too_big(activity: Json) -> bool:
+    return len(json.dumps(activity, ensure_ascii=False).encode("utf-16-le")) > MESSAGE_BYTES
 
 
 @dataclass(frozen=True)
@@ -155,6 +164,9 @@ class FakeConnector(ThreadedServer):
         if failed := self._failure("create"):
             self._record("create", request, "", None, params, failed.status)
             return failed
+        if too_big(params.get("activity") or {}):
+            self._record("create", request, "", None, params, 413)
+            return _error(413, "MessageSizeTooBig")
         channel = ((params.get("channelData") or {}).get("channel") or {}).get("id")
         activity_id = f"act-{next(self._ids)}" if params.get("activity") else None
         if channel and activity_id:  # a new thread in a Teams channel
@@ -178,6 +190,9 @@ class FakeConnector(ThreadedServer):
         if failed := self._failure(op):
             self._record(op, request, conversation_id, activity_id, body, failed.status)
             return failed
+        if op != "delete" and too_big(body):
+            self._record(op, request, conversation_id, activity_id, body, 413)
+            return _error(413, "MessageSizeTooBig")
         if op in ("send", "reply"):
             activity_id = f"act-{next(self._ids)}"
         self._record(op, request, conversation_id, activity_id, body)

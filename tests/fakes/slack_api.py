@@ -13,7 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
-__all__ = ["Call", "FakeSlack"]
+__all__ = ["Call", "FakeSlack", "refusal"]
 
 Json = dict[str, Any]
 
@@ -36,6 +36,45 @@ def _maybe_json(value: Any) -> Any:
 
 def _error(error: str) -> Json:
     return {"ok": False, "error": error}
+
+
+# Slack's documented limits (docs.slack.dev, Block Kit reference): 50 blocks in a message, 100 in
+# a modal or Home tab; a section's or a context element's text at most 3,000 characters; a
+# header's at most 150; a message's top-level text at most 40,000 (chat.postMessage msg_too_long).
+MESSAGE_BLOCKS, VIEW_BLOCKS, SECTION_TEXT, HEADER_TEXT, MESSAGE_TEXT = 50, 100, 3000, 150, 40_000
+MESSAGES = ("chat.postMessage", "chat.update", "chat.postEphemeral", "response_url")
+VIEWS = ("views.open", "views.update", "views.push", "views.publish")
+
+
+def _texts(block: Json) -> list[tuple[str, int]]:
+    """Each text of a block with the most characters Slack takes for it."""
+    kind = block.get("type")
+    if kind == "header":
+        return [(str(block.get("text", {}).get("text", "")), HEADER_TEXT)]
+    if kind == "section":
+        found = [(str((block.get("text") or {}).get("text", "")), SECTION_TEXT)]
+        return found + [(str(f.get("text", "")), 2000) for f in block.get("fields") or []]
+    if kind == "context":
+        return [(str(e.get("text", "")), SECTION_TEXT) for e in block.get("elements", [])]
+    return []
+
+
+def refusal(method: str, params: dict[str, Any]) -> str | None:
+    """The error Slack answers for what breaks its size limits, or None when it fits."""
+    if method in VIEWS:
+        view = _maybe_json(params.get("view"))
+        blocks, most = (view.get("blocks") or [] if isinstance(view, dict) else []), VIEW_BLOCKS
+    elif method in MESSAGES:
+        blocks, most = _maybe_json(params.get("blocks")) or [], MESSAGE_BLOCKS
+        if len(str(params.get("text") or "")) > MESSAGE_TEXT:
+            return "msg_too_long"
+    else:
+        return None
+    if not isinstance(blocks, list) or len(blocks) > most:
+        return "invalid_blocks"
+    if any(len(text) > limit for block in blocks for text, limit in _texts(block)):
+        return "invalid_blocks"
+    return None
 
 
 class FakeSlack:
@@ -136,6 +175,8 @@ class FakeSlack:
         body = await request.json()
         await asyncio.sleep(self.delay)
         self.calls.append(Call("response_url", body | {"path": request.match_info["path"]}, None))
+        if refused := refusal("response_url", body):
+            return web.json_response(_error(refused), status=400)
         return web.Response(text="ok")
 
     def called(self, method: str) -> list[Call]:
@@ -234,6 +275,8 @@ class FakeSlack:
         if method == "conversations.history" and (wait := self._history_refusal(token)):
             headers = {"Retry-After": wait}
             return web.json_response(_error("ratelimited"), status=429, headers=headers)
+        if refused := refusal(method, params):
+            return web.json_response(_error(refused))
         answer = self._answer(method, params, token)
         if method == "chat.postMessage" and self._after_post:
             status, seconds = self._after_post.pop(0)

@@ -19,17 +19,17 @@ ADJUST_MODAL = "gn:adjust_modal"
 FLAG_MODAL = "gn:flag_modal"
 DETAILS = "gn:details"
 UPDATE_KR = "gn:update_kr"
-MAX_TEXT = 2900
 
 
 def text(body: str | Rich) -> Block:
-    """A section of mrkdwn (neutral rich text is rendered to it)."""
+    """A section of mrkdwn (neutral rich text is rendered to it); one too long for Slack is
+    cut in pieces where it is sent (fit.py), never here."""
     body = mrkdwn(body) if isinstance(body, Rich) else body
-    return {"type": "section", "text": {"type": "mrkdwn", "text": body[:MAX_TEXT]}}
+    return {"type": "section", "text": {"type": "mrkdwn", "text": body}}
 
 
 def context(body: str) -> Block:
-    return {"type": "context", "elements": [{"type": "mrkdwn", "text": body[:MAX_TEXT]}]}
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": body}]}
 
 
 def button(label: str, action_id: str, value: str, style: str = "default") -> Block:

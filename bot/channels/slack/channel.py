@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -13,7 +14,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.channels.base import ApiStats
 from bot.channels.console import plain
-from bot.channels.slack import PLATFORM, blocks
+from bot.channels.slack import PLATFORM, blocks, fit
 from bot.channels.slack.mrkdwn import mrkdwn
 from bot.channels.slack.ratelimit import (
     HISTORY,
@@ -40,6 +41,7 @@ TRANSIENT_ERRORS = {"internal_error", "fatal_error", "service_unavailable", "req
 MAYBE_DONE = {"internal_error", "fatal_error", "service_unavailable"}
 HISTORY_PAGE = 15  # messages a lookup reads: the most Slack returns to non-Marketplace apps
 CLOCK_SKEW = 60.0  # seconds between our clock and Slack's that a lookup allows for
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -146,6 +148,22 @@ class SlackChannel:
         thread: str | None = None,
         checkin: int | None = None,
     ) -> str:
+        """Post the blocks; when they do not fit one message, the rest follow in its thread."""
+        first, *rest = fit.messages(body)
+        ref = await self._post_one(channel, fallback, first, thread, checkin)
+        where, ts = ref.split(":", 1)
+        for page in rest:
+            try:
+                await self._post_one(where, fallback, page, thread or ts)
+            except IntegrationError as exc:  # the first message is out: never post it again
+                log.warning("Slack: a follow-up of %s was not posted (%s)", ref, exc)
+                break
+        return ref
+
+    async def _post_one(
+        self, channel: str, fallback: Rich, body: list[blocks.Block], thread: str | None = None,
+        checkin: int | None = None,
+    ) -> str:  # fmt: skip
         # The check-in id travels in the message metadata, so a cut-off send can be found later.
         metadata = (
             {"event_type": METADATA_EVENT, "event_payload": {"checkin": checkin}}

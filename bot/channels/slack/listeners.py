@@ -11,7 +11,7 @@ from slack_bolt.async_app import AsyncBoltContext
 from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.channels.slack import blocks, guards
+from bot.channels.slack import blocks, fit, guards
 from bot.channels.slack.channel import SlackChannel
 from bot.channels.slack.edge import SlackEdge
 from bot.channels.slack.mrkdwn import mrkdwn
@@ -256,7 +256,7 @@ class SlackBot:
         return [blocks.text(reply.text)]
 
     async def on_goals(
-        self, ack: Any, command: dict, client: Any, context: AsyncBoltContext
+        self, ack: Any, respond: Any, command: dict, client: Any, context: AsyncBoltContext
     ) -> None:
         user = {"id": command.get("user_id"), "team_id": command.get("user_team")}
         person = await self.person(context, client, user)
@@ -269,17 +269,27 @@ class SlackBot:
             await ack(text=line, blocks=[blocks.text(line)])
             return
         reply = await self.reply_to(person, text, command["trigger_id"])
-        await ack(text=reply[0].get("text", {}).get("text", "goalnudge"), blocks=reply)
+        pages = fit.messages(reply, follow="below")
+        if len(pages) == 1:
+            await ack(text=fallback(reply), blocks=pages[0])
+            return
+        # More than one message: an empty ack, then each in order through the response_url,
+        # which Slack takes five times.
+        await ack()
+        for page in pages[: fit.RESPONSES]:
+            await respond(text=fallback(page), blocks=page)
 
     async def on_home(self, event: dict, client: Any, context: AsyncBoltContext) -> None:
         person = await self.person(context, client, {"id": event.get("user")})
         if person is None:
-            view = {"type": "home", "blocks": [blocks.text(ONBOARDING)]}
+            view: blocks.Block = {"type": "home", "blocks": [blocks.text(ONBOARDING)]}
         else:
             krs = {kr.key: kr for kr in await self.deps.directory.key_results([person.email])}
             row = await self.deps.outbox.open_prompt(person.email)
             prompt = checkins.prompt_for(row, krs) if row and row.id else None
             view = blocks.home_view(person.first_name, list(krs.values()), prompt)
+            tail = f"The Home tab holds only so much: `/goals` lists all {len(krs)} key results."
+            view["blocks"] = fit.view(view["blocks"], tail=tail)
         await client.views_publish(user_id=event["user"], view=view)
 
     async def on_message(
@@ -290,7 +300,10 @@ class SlackBot:
         user = {"id": event.get("user"), "team_id": event.get("user_team")}
         person = await self.person(context, client, user)
         reply = await self.reply_to(person, event.get("text", ""), f"msg:{event.get('ts')}")
-        await say(text=reply[0].get("text", {}).get("text", "goalnudge"), blocks=reply)
+        first, *rest = fit.messages(reply)
+        sent = await say(text=fallback(first), blocks=first)
+        for page in rest:
+            await say(text=fallback(page), blocks=page, thread_ts=sent["ts"])
 
     async def once_per_event(
         self, body: dict, next: Any, context: AsyncBoltContext
@@ -306,3 +319,8 @@ class SlackBot:
             if first is Applied.DUPLICATE:
                 return BoltResponse(status=200, body="")
         return await next()
+
+
+def fallback(page: list[blocks.Block]) -> str:
+    """A message's notification text: its first block's."""
+    return str(page[0].get("text", {}).get("text", "goalnudge"))[: fit.SECTION_TEXT]

@@ -19,7 +19,7 @@ from botbuilder.schema.teams import (
 
 from bot import logs
 from bot.channels.console import plain
-from bot.channels.teams import PLATFORM, cards, payloads
+from bot.channels.teams import PLATFORM, cards, fit, payloads
 from bot.channels.teams.edge import TeamsEdge, card_of
 from bot.channels.teams.identity import Identities, event_key, reference_of
 from bot.channels.teams.markdown import markdown
@@ -129,10 +129,12 @@ class TeamsBot(TeamsActivityHandler):
             return
         reply = await commands.run(self.deps, person, text, event_key(ctx.activity))
         if reply.digest is not None:
-            await ctx.send_activity(self.attachment(cards.digest_card(reply.digest)))
+            for card in fit.cards(cards.digest_card(reply.digest)):
+                await ctx.send_activity(self.attachment(card))
         elif reply.goals is not None:
             lines = [f"**{kr.title}** — {digest.describe_value(kr)}" for kr in reply.goals]
-            await ctx.send_activity("\n\n".join(lines) or "You have no key results yet.")
+            for text in fit.texts("\n\n".join(lines) or "You have no key results yet."):
+                await ctx.send_activity(text)
         else:
             await ctx.send_activity(markdown(reply.text))
 

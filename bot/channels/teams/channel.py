@@ -17,7 +17,7 @@ from botbuilder.schema import Activity, Attachment, ConversationReference
 from msrest.exceptions import ClientRequestError
 
 from bot.channels.base import ApiStats
-from bot.channels.teams import PLATFORM, cards
+from bot.channels.teams import PLATFORM, cards, fit
 from bot.channels.teams.markdown import markdown
 from bot.channels.teams.refusals import Refusals
 from bot.core.deps import SystemClock
@@ -179,8 +179,12 @@ class TeamsChannel:
         activity: Activity,
         update_id: str | None = None,
         also: str | None = None,
+        thread: str | None = None,
     ) -> str:
         reference = await self._reference(key, also)
+        if thread and reference.conversation.id.startswith("19:"):  # a reply in a channel thread
+            root = reference.conversation.id.split(";")[0]
+            reference.conversation.id = f"{root};messageid={thread}"
         found: dict[str, str] = {}
         failed: list[IntegrationError] = []
         in_flight = [False]
@@ -262,10 +266,25 @@ class TeamsChannel:
             return
         await self._to_person(person, self._card(cards.outcome_card(outcome)), activity_id)
 
+    async def _follow(
+        self, ref: str, key: str | None, rest: list[cards.Card], also: str | None = None
+    ) -> str:
+        """The cards after a first one too big for a message: in its thread (a channel) or
+        after it (a chat). Once the first is out it is never posted again."""
+        for card in rest:
+            try:
+                await self._post(key, self._card(card), also=also, thread=ref.split("|", 1)[1])
+            except IntegrationError as exc:
+                log.warning("Teams: a follow-up of %s was not posted (%s)", ref, exc)
+                break
+        return ref
+
     async def post_digest(self, digest: Digest) -> str | None:
-        return await self._post(
-            digest.channel, self._card(cards.digest_card(digest)), also=digest.team
-        )
+        first, *rest = fit.cards(cards.digest_card(digest))
+        ref = await self._post(digest.channel, self._card(first), also=digest.team)
+        return await self._follow(ref, digest.channel, rest, also=digest.team)
 
     async def post_rollup(self, person: Person, nodes: tuple[RollupNode, ...]) -> str | None:
-        return await self._to_person(person, self._card(cards.rollup_card(nodes)))
+        first, *rest = fit.cards(cards.rollup_card(nodes))
+        ref = await self._to_person(person, self._card(first))
+        return await self._follow(ref, person.ids.get(PLATFORM), rest)
