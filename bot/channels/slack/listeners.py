@@ -220,6 +220,25 @@ class SlackBot:
     async def on_details(
         self, ack: Any, body: dict, action: dict, client: Any, context: AsyncBoltContext
     ) -> None:
+        """A digest's Details button: every key result, in a thread under the digest."""
+        await self.drill_down(ack, body, action, client, context, details=True)
+
+    async def on_team_digest(
+        self, ack: Any, body: dict, action: dict, client: Any, context: AsyncBoltContext
+    ) -> None:
+        """A roll-up's team button: that team's digest, in a thread under the roll-up."""
+        await self.drill_down(ack, body, action, client, context, details=False)
+
+    async def drill_down(
+        self,
+        ack: Any,
+        body: dict,
+        action: dict,
+        client: Any,
+        context: AsyncBoltContext,
+        *,
+        details: bool,
+    ) -> None:
         await ack()
         person = await self.person(context, client, body["user"])
         if person is None:
@@ -233,8 +252,10 @@ class SlackBot:
         container = body.get("container", {})
         await self.channel.post(
             container["channel_id"],
-            rich(f"{composed.team} details"),
-            [blocks.text(blocks.details_text(composed))],
+            rich(f"{composed.team} {'details' if details else 'digest'}"),
+            [blocks.text(blocks.details_text(composed))]
+            if details
+            else blocks.digest_blocks(composed),
             thread=container.get("message_ts"),
         )
 
