@@ -220,25 +220,9 @@ class SlackBot:
     async def on_details(
         self, ack: Any, body: dict, action: dict, client: Any, context: AsyncBoltContext
     ) -> None:
-        """A digest's Details button: every key result, in a thread under the digest."""
-        await self.drill_down(ack, body, action, client, context, details=True)
-
-    async def on_team_digest(
-        self, ack: Any, body: dict, action: dict, client: Any, context: AsyncBoltContext
-    ) -> None:
-        """A roll-up's team button: that team's digest, in a thread under the roll-up."""
-        await self.drill_down(ack, body, action, client, context, details=False)
-
-    async def drill_down(
-        self,
-        ack: Any,
-        body: dict,
-        action: dict,
-        client: Any,
-        context: AsyncBoltContext,
-        *,
-        details: bool,
-    ) -> None:
+        """A team's drill-down, in a thread under the message: every key result (a digest's
+        Details), or the team's digest (a roll-up's team button)."""
+        details = action.get("action_id") == blocks.DETAILS
         await ack()
         person = await self.person(context, client, body["user"])
         if person is None:
