@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
-from bot.channels.console import plain, render_digest, render_prompt, render_rollup
+from bot.channels.console import plain, render_digest, render_prompt, render_risks, render_rollup
 from bot.core import checkins, commands, digest
 from bot.core.answers import answer, snooze
 from bot.core.deps import Deps
@@ -186,9 +186,8 @@ class Chat:
 
     async def digest(self, team: str | None) -> None:
         if team is None and self.me.role is Role.LEADER:
-            self.say(
-                "\n".join(["Company roll-up:", *render_rollup(await digest.rollup(self.deps))])
-            )
+            nodes = await digest.rollup(self.deps)
+            self.say("\n".join(["Company roll-up:", *render_rollup(nodes), *render_risks(nodes)]))
             return
         if team is None:
             mine = [t.name for t in await self.deps.directory.teams() if t.manager == self.me.email]

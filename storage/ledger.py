@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.exc import IntegrityError
 
 from bot.core.model import Blocker, ProgressUpdate
@@ -59,6 +59,19 @@ class SqlLedger:
 
     async def history(self, kr: str) -> list[ProgressUpdate]:
         return await self._updates(ProgressUpdateRow.kr == kr)
+
+    async def last_heard(self, krs: Sequence[str]) -> dict[str, datetime]:
+        """When each of these key results was last updated or answered about (one query)."""
+        if not krs:
+            return {}
+        async with self.scope.sessions() as session:
+            org = await self.scope.org_id(session)
+            query = (
+                select(ProgressUpdateRow.kr, func.max(ProgressUpdateRow.at))
+                .where(ProgressUpdateRow.org_id == org, ProgressUpdateRow.kr.in_(krs))
+                .group_by(ProgressUpdateRow.kr)
+            )
+            return {kr: at for kr, at in (await session.execute(query)).all()}
 
     async def open_blockers(self) -> list[Blocker]:
         async with self.scope.sessions() as session:

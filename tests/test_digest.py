@@ -2,44 +2,123 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
 from conftest import Conversation
 
-from bot.channels.console import render_digest
-from bot.core import digest
+from bot.channels.console import render_digest, render_risks, render_rollup
+from bot.core import checkins, digest
 from bot.core.errors import NotAllowed, NotFound
+from bot.core.model import Person
+from bot.core.prompts import ActionId
 from bot.demo import week
+
+MONDAY = datetime(2026, 11, 16, tzinfo=UTC)
+
+
+class Refusing:
+    """The chat platform's word that some people cannot be reached (the Reachability port)."""
+
+    def __init__(self, **reasons: str) -> None:
+        self.reasons = reasons
+
+    async def unreachable(self, person: Person) -> str | None:
+        return self.reasons.get(person.email.split("@")[0])
 
 
 async def test_the_week_adds_up_in_each_managers_digest(chat: Conversation) -> None:
     await week(chat)
-    monday = datetime(2026, 11, 16, tzinfo=UTC)
-    sales = await digest.compose(chat.deps, "Sales East", since=monday)
-    assert [(line.title, line.value) for line in sales.lines] == [
-        ("Close $600k in New ARR (Alice)", "$445,000 / $720,000"),
-        ("Close $500k in New ARR (Bob)", "$250,000 / $600,000"),
+    sales = await digest.compose(chat.deps, "Sales East", since=MONDAY)
+    assert [(s.kr.title, s.status, s.pace) for s in sales.exceptions] == [
+        ("Close $500k in New ARR (Bob)", "at risk", "behind by $95,455")
     ]
-    assert [c.text for c in sales.changes] == [
-        "$300,000 → $384,000 (confirmed from the CRM)",
-        "$210,000 → $250,000 (updated by hand)",
-        "$384,000 → $445,000 (confirmed from the CRM)",
+    assert [(s.kr.title, s.value, s.pace) for s in sales.rest] == [
+        (
+            "Close $600k in New ARR (Alice)",
+            "$445,000 — 74% of quota $600,000, 62% of target $720,000",
+            "on pace",
+        )
+    ]
+    assert [(c.who, c.text) for c in sales.changes] == [  # one line per key result
+        ("Alice Chen", "$300,000 → $445,000 (confirmed from the CRM)"),
+        ("Bob Okafor", "$210,000 → $250,000 (updated by hand)"),
     ]
     assert (sales.asked, sales.answered, sales.no_answer) == (3, 3, ())
 
-    platform = await digest.compose(chat.deps, "platform", since=monday)
+    platform = await digest.compose(chat.deps, "platform", since=MONDAY)
     assert platform.no_answer == ("Grace Kim",)
     assert (platform.asked, platform.answered) == (3, 2)
-    assert {(r.who, r.confidence) for r in platform.risks} == {
-        ("Erin Walsh", 40),
-        ("Farid Haddad", 55),
-    }
+    assert [(s.owner, s.status) for s in platform.exceptions] == [
+        ("Erin Walsh", "at risk"),
+        ("Farid Haddad", "at risk"),
+        ("Grace Kim", "no recent update"),
+    ]
+    assert platform.rest == ()
     text = "\n".join(render_digest(platform))
-    assert "Participation: 2 of 3 check-ins answered (67%)" in text
+    order = ["Needs attention:", "What changed:", "Participation:"]
+    assert [text.index(h) for h in order] == sorted(text.index(h) for h in order)
+    assert "2 of 3 check-ins answered (67%)" in text
     assert "No answer: Grace Kim" in text
     assert (
-        "🚩 Ship Payment Gateway v2 (Erin Walsh, 40% confident): Waiting on the acquirer's" in text
+        "🚩 “Ship Payment Gateway v2” — Erin Walsh · at risk: overdue by 10 days; "
+        "40% confident (below 70%) · 60%\n"
+        "      Blocker: Waiting on the acquirer's sandbox certificates since Nov 10" in text
+    )
+    assert "due 13 Nov" not in text
+
+
+async def test_a_second_week_reads_as_a_manager_acts_on_it(chat: Conversation) -> None:
+    """After the demo's week: Erin flags the gateway a second time, Bob re-enters the number he
+    already had, Slack refuses Farid; Grace never answered her prompt."""
+    await week(chat)
+    chat.at("2026-11-23 10:00", "Europe/Berlin")
+    await chat.reply(
+        "erin@acme.example",
+        ActionId.FLAG_RISK,
+        "⋯ → Flag as blocker, “The certificates arrived but fail validation”",
+        prompt=False,
+        kr="pay-gw",
+        note="The certificates arrived but fail validation",
+        link="https://acme.atlassian.net/browse/PAY-12",
+    )
+    await chat.reply(
+        "bob@acme.example",
+        ActionId.ADJUST,
+        "Adjust… → 250000",
+        prompt=False,
+        kr="arr-bob",
+        values={"value:arr-bob": "250000"},
+    )
+    chat.deps = replace(chat.deps, reachability=Refusing(farid="slack: user_disabled"))
+    await checkins.plan(chat.deps, people=["farid@acme.example"], force=True)
+    chat.at("2026-11-24 09:00", "Europe/Berlin")
+    chat.said()  # the first week's transcript
+
+    sales = await digest.compose(chat.deps, "Sales East")  # since Monday's digest was posted
+    await chat.channel.post_digest(sales)
+    platform = await digest.compose(chat.deps, "Platform", since=MONDAY)
+    await chat.channel.post_digest(platform)
+    said = chat.said()
+    assert "$250,000 → $250,000" not in said
+    assert "What changed: Nothing changed this week." in said
+    assert (
+        "⏳ “Release mobile SDK 3.0” — Grace Kim · no recent update "
+        "(the last check-in expired unanswered) · 50%, due 11 Dec" in said
+    )
+    assert "“Release mobile SDK 3.0” — Grace Kim · on track" not in said
+    assert "overdue by 11 days" in said and "due 13 Nov" not in said
+    assert said.count("“Ship Payment Gateway v2” — Erin Walsh") == 1
+    assert (
+        "      Latest blocker (flagged 2×): The certificates arrived but fail validation "
+        "link <https://acme.atlassian.net/browse/PAY-12>" in said
+    )
+    assert "Waiting on the acquirer's" not in said  # the latest note only
+    assert "  1 of 2 check-ins answered (50%)" in said  # Erin answered, Grace did not
+    assert (
+        "  Not counted, could not be reached: Farid Haddad "
+        "(could not be reached: slack: user_disabled)" in said
     )
 
 
@@ -47,10 +126,10 @@ async def test_the_demo_transcript_shows_what_the_database_holds(chat: Conversat
     await week(chat)
     transcript = "\n".join(chat.lines)
     for kr in await chat.deps.directory.key_results(["alice@acme.example", "bob@acme.example"]):
-        assert f"{kr.title}  " in transcript
+        assert f"“{kr.title}” — " in transcript
     alice = await chat.deps.directory.key_result("arr-alice")
     assert alice is not None and alice.current == 445_000
-    assert "$445,000 / $720,000" in transcript
+    assert "$445,000 — 74% of quota $600,000, 62% of target $720,000 · on pace" in transcript
     assert "██████░░░░  58%  Become the default payments platform" in transcript
 
 
@@ -60,15 +139,24 @@ async def test_a_digest_posted_resets_what_counts_as_new(chat: Conversation) -> 
     assert again.changes == () and again.asked == 0
 
 
-async def test_rollup_ladders_key_results_up_to_the_company_theme(chat: Conversation) -> None:
+async def test_rollup_lists_each_item_at_risk_with_its_note_and_team(chat: Conversation) -> None:
     await week(chat)
-    [company] = await digest.rollup(chat.deps)
+    nodes = await digest.rollup(chat.deps)
+    [company] = nodes
     assert company.title == "Become the default payments platform for mid-market retail"
     sales, platform = company.children
     assert sales.progress == pytest.approx((445 / 720 + 250 / 600) / 2)
     assert platform.progress == pytest.approx((0.6 + 0.8 + 0.5) / 3)
     assert company.progress == pytest.approx((sales.progress + platform.progress) / 2)
-    assert (company.at_risk, platform.at_risk, sales.at_risk) == (2, 2, 0)
+    assert (company.at_risk, platform.at_risk, sales.at_risk) == (3, 2, 1)
+    shown = "\n".join([*render_rollup(nodes), *render_risks(nodes)])
+    assert (
+        "🚩 “Ship Payment Gateway v2” — Erin Walsh (Platform): overdue by 10 days; 40% confident "
+        "(below 70%) · Waiting on the acquirer's sandbox certificates since Nov 10 · "
+        "`digest Platform`" in shown
+    )
+    assert "🚩 “Close $500k in New ARR (Bob)” — Bob Okafor (Sales East): behind pace" in shown
+    assert "Release mobile SDK 3.0 —" not in shown  # silent, not at risk
 
 
 async def test_only_the_manager_or_a_leader_reads_a_team_digest(chat: Conversation) -> None:

@@ -210,8 +210,11 @@ async def test_digest_is_posted_to_the_channel_and_details_answer_in_a_thread(
     [post] = slack.fake.called("chat.postMessage")
     assert post.params["channel"] == "#sales-east"
     shown = json.dumps(post.params["blocks"], ensure_ascii=False)
-    assert "`████░░░░░░` 42% *Close $600k in New ARR (Alice)*" in shown
-    assert "Alice Chen · $300,000 / $720,000" in shown
+    assert "*Needs attention*" in shown and shown.index("*Needs attention*") < shown.index(
+        "*What changed*"
+    )
+    assert "*Close $600k in New ARR (Alice)* — Alice Chen · " in shown
+    assert "$300,000 — 50% of quota $600,000, 42% of target $720,000" in shown
     await slack.post(
         sr.block_actions(
             "USAM",
@@ -225,7 +228,8 @@ async def test_digest_is_posted_to_the_channel_and_details_answer_in_a_thread(
     posts = await slack.wait_for("chat.postMessage", 2)
     assert posts[1].params["thread_ts"] == "1700000300.000100"
     assert (
-        "*Close $500k in New ARR (Bob)* — Bob Okafor: $210,000 / $600,000"
+        "*Close $500k in New ARR (Bob)* — Bob Okafor: "
+        "$210,000 — 42% of quota $500,000, 35% of target $600,000"
         in posts[1].params["blocks"][0]["text"]["text"]
     )
 

@@ -247,7 +247,11 @@ async def test_digest_starts_a_new_thread_in_the_team_channel(teams: Teams) -> N
     [post] = teams.to(PLATFORM.id)
     content = json.dumps(card_of(post), ensure_ascii=False)
     assert "📊 Platform digest" in content
-    assert "Erin Walsh · on track, due 13 Nov, 80% confident" in content
+    assert "**Needs attention**" in content
+    assert (
+        "**Ship Payment Gateway v2** — Erin Walsh · at risk: overdue by 3 days; "
+        "no recent update (nothing heard this period) · 60%" in content
+    )
     assert ";messageid=" not in post.conversation_id  # a new post, not a reply in a thread
 
 

@@ -6,13 +6,14 @@ from collections.abc import Callable
 from datetime import datetime
 from itertools import count
 
+from bot.core import digest_words as words
 from bot.core.cadence import local_time
-from bot.core.digest import Digest, RollupNode
+from bot.core.digest import Digest, RollupNode, at_risk
 from bot.core.model import Person
 from bot.core.ports import Clock
 from bot.core.prompts import Outcome, Prompt
-from bot.core.rich import Rich, Span, Style, render
-from bot.core.text import bar, day, percent
+from bot.core.rich import Rich, Span, Style, of, render
+from bot.core.text import bar, percent
 
 
 def plain(text: Rich) -> str:
@@ -41,34 +42,23 @@ def render_prompt(prompt: Prompt) -> list[str]:
 
 
 def render_digest(digest: Digest) -> list[str]:
+    """Needs attention, what changed, on track, participation: in the order a manager acts."""
     where = f" → {digest.channel}" if digest.channel else ""
-    lines = [
-        f"📊 {digest.team} digest, {day(digest.since.date())} – {day(digest.until.date())}"
-        f" (for {digest.manager}{where})",
-        "Key results:",
-    ]
-    width = max((len(line.title) for line in digest.lines), default=0)
-    for line in digest.lines:
-        flag = " 🚩" if line.status.value == "at_risk" else ""
-        lines.append(
-            f"  {bar(line.progress)} {percent(line.progress):>4}  {line.title:<{width}}  "
-            f"{line.owner} · {line.value}{flag}"
-        )
-    lines.append("What changed:" if digest.changes else "What changed: nothing this week.")
-    lines += [f"  • {c.who} — {c.kr}: {c.text}" for c in digest.changes]
-    if digest.risks:
-        lines.append("At risk:")
-        for r in digest.risks:
-            sure = f", {r.confidence}% confident" if r.confidence is not None else ""
-            link = f" ({r.link})" if r.link else ""
-            lines.append(f"  🚩 {r.kr} ({r.who}{sure}): {r.note}{link}")
-    if digest.no_answer:
-        lines.append(f"No answer: {', '.join(digest.no_answer)}")
-    if digest.skipped:
-        lines.append("Skipped: " + "; ".join(f"{who} ({why})" for who, why in digest.skipped))
-    rate = digest.participation
-    share = f" ({percent(rate)})" if rate is not None else ""
-    lines.append(f"Participation: {digest.answered} of {digest.asked} check-ins answered{share}")
+    lines = [f"📊 {words.heading(digest)} (for {digest.manager}{where})"]
+
+    def section(title: str, items: list[Rich], empty: str = "") -> None:
+        if items or empty:
+            lines.append(f"{title}:" if items else f"{title}: {empty}")
+        lines.extend(f"  {line}" for item in items for line in plain(item).splitlines())
+
+    section(
+        words.NEEDS_ATTENTION,
+        [words.attention(s) for s in digest.exceptions],
+        words.NOTHING_NEEDS_ATTENTION,
+    )
+    section(words.WHAT_CHANGED, [words.changed(c) for c in digest.changes], words.NOTHING_CHANGED)
+    section(words.ON_TRACK, [words.steady(s) for s in digest.rest])
+    section(words.PARTICIPATION, [of(line) for line in words.participation(digest)])
     return lines
 
 
@@ -82,6 +72,15 @@ def render_rollup(nodes: tuple[RollupNode, ...], depth: int = 0) -> list[str]:
         )
         lines += render_rollup(node.children, depth + 1)
     return lines
+
+
+def render_risks(nodes: tuple[RollupNode, ...]) -> list[str]:
+    """The roll-up's key results at risk, each with its note, team and the command to open that
+    team's digest."""
+    found = at_risk(nodes)
+    if not found:
+        return []
+    return ["At risk:", *(f"  {plain(words.risk(n, hint=True))}" for n in found)]
 
 
 class ConsoleChannel:
@@ -119,4 +118,5 @@ class ConsoleChannel:
         return f"console:{next(self.ids)}"
 
     async def post_rollup(self, person: Person, nodes: tuple[RollupNode, ...]) -> str | None:
-        return self._block(person, ["🏢 Company roll-up", *render_rollup(nodes)])
+        lines = ["🏢 Company roll-up", *render_rollup(nodes), *render_risks(nodes)]
+        return self._block(person, lines)

@@ -7,7 +7,8 @@ from typing import Any
 
 from bot.channels.console import render_rollup
 from bot.channels.slack.mrkdwn import mrkdwn
-from bot.core.digest import Digest, RollupNode, describe_value
+from bot.core import digest_words as words
+from bot.core.digest import Digest, RollupNode, at_risk, describe_value
 from bot.core.model import KeyResult
 from bot.core.prompts import Action, ActionId, Input, InputKind, Outcome, Prompt
 from bot.core.rich import Rich, rich
@@ -18,6 +19,7 @@ ACTION_PREFIX = "gn:"
 ADJUST_MODAL = "gn:adjust_modal"
 FLAG_MODAL = "gn:flag_modal"
 DETAILS = "gn:details"
+TEAM_DIGEST = "gn:team_digest"
 UPDATE_KR = "gn:update_kr"
 
 
@@ -160,59 +162,42 @@ def goals_blocks(name: str, krs: list[KeyResult]) -> list[Block]:
 
 
 def digest_blocks(digest: Digest) -> list[Block]:
+    """Needs attention, what changed, on track, participation; a Details button."""
     heading = f"📊 *{digest.team}* — {day(digest.since.date())} to {day(digest.until.date())}"
-    lines = [
-        f"`{bar(line.progress)}` {percent(line.progress)} *{line.title}*"
-        f"{' 🚩' if line.status.value == 'at_risk' else ''}\n{line.owner} · {line.value}"
-        for line in digest.lines
-    ]
-    blocks = [
+
+    def section(title: str, items: list[Rich], empty: str = "") -> list[Block]:
+        if not items and not empty:
+            return []
+        shown = "\n".join(mrkdwn(item) for item in items) or empty
+        return [text(f"*{title}*\n{shown}")]
+
+    attention = [words.attention(s) for s in digest.exceptions]
+    return [
         {
             "type": "header",
             "block_id": "gn:digest",
             "text": {"type": "plain_text", "text": f"{digest.team} digest"},
         },
         text(heading),
-        *(text(line) for line in lines),
-    ]
-    changes = "\n".join(f"• {c.who} — {c.kr}: {c.text}" for c in digest.changes)
-    blocks.append(text("*What changed*\n" + (changes or "Nothing this week.")))
-    if digest.risks:
-        risks = "\n".join(
-            f"🚩 *{r.kr}* ({r.who}{confident(r.confidence)}): {r.note}"
-            f"{f' <{r.link}|message>' if r.link else ''}"
-            for r in digest.risks
-        )
-        blocks.append(text("*At risk*\n" + risks))
-    rate = digest.participation
-    tail = [
-        f"Participation: {digest.answered} of {digest.asked} answered"
-        + (f" ({percent(rate)})" if rate is not None else "")
-    ]
-    if digest.no_answer:
-        tail.append(f"No answer: {', '.join(digest.no_answer)}")
-    if digest.skipped:
-        tail.append("Skipped: " + "; ".join(f"{w} ({why})" for w, why in digest.skipped))
-    blocks.append(context(" · ".join(tail)))
-    blocks.append(
+        *section(words.NEEDS_ATTENTION, attention, words.NOTHING_NEEDS_ATTENTION),
+        *section(
+            words.WHAT_CHANGED, list(map(words.changed, digest.changes)), words.NOTHING_CHANGED
+        ),
+        *section(words.ON_TRACK, [words.steady(s) for s in digest.rest]),
+        context(f"*{words.PARTICIPATION}*: " + " · ".join(words.participation(digest))),
         {
             "type": "actions",
             "block_id": "gn:digest_actions",
             "elements": [button("Details", DETAILS, digest.team)],
-        }
-    )
-    return blocks
-
-
-def confident(confidence: int | None) -> str:
-    return f", {confidence}% confident" if confidence is not None else ""
+        },
+    ]
 
 
 def details_text(digest: Digest) -> str:
     lines = [
-        f"*{line.title}* — {line.owner}: {line.value}, {line.status.label}"
-        + (f", {line.confidence}% confident" if line.confidence is not None else "")
-        for line in digest.lines
+        f"*{s.kr.title}* — {s.owner}: {s.value}, {s.status}"
+        + (f", {s.kr.confidence}% confident" if s.kr.confidence is not None else "")
+        for s in digest.lines
     ]
     return "\n".join(lines) or "No key results."
 
@@ -228,4 +213,14 @@ def home_view(name: str, krs: list[KeyResult], prompt: Prompt | None) -> Block:
 
 
 def rollup_blocks(nodes: tuple[RollupNode, ...]) -> list[Block]:
-    return [text("🏢 *Company roll-up*\n```" + "\n".join(render_rollup(nodes)) + "```")]
+    """The tree, each key result at risk with its note and team, and a button per such team
+    that opens its digest (in a thread under the roll-up)."""
+    blocks = [text("🏢 *Company roll-up*\n```" + "\n".join(render_rollup(nodes)) + "```")]
+    risks = [mrkdwn(words.risk(n)) for n in at_risk(nodes)]
+    if risks:
+        blocks.append(text("*At risk*\n" + "\n".join(risks)))
+        teams = words.teams_at_risk(nodes)
+        # An actions block holds at most 25 elements; the hint names every team regardless.
+        elements = [button(f"{team} digest", TEAM_DIGEST, team) for team in teams[:25]]
+        blocks.append({"type": "actions", "block_id": "gn:rollup_actions", "elements": elements})
+    return blocks

@@ -220,6 +220,9 @@ class SlackBot:
     async def on_details(
         self, ack: Any, body: dict, action: dict, client: Any, context: AsyncBoltContext
     ) -> None:
+        """A team's drill-down, in a thread under the message: every key result (a digest's
+        Details), or the team's digest (a roll-up's team button)."""
+        details = action.get("action_id") == blocks.DETAILS
         await ack()
         person = await self.person(context, client, body["user"])
         if person is None:
@@ -233,8 +236,10 @@ class SlackBot:
         container = body.get("container", {})
         await self.channel.post(
             container["channel_id"],
-            rich(f"{composed.team} details"),
-            [blocks.text(blocks.details_text(composed))],
+            rich(f"{composed.team} {'details' if details else 'digest'}"),
+            [blocks.text(blocks.details_text(composed))]
+            if details
+            else blocks.digest_blocks(composed),
             thread=container.get("message_ts"),
         )
 

@@ -152,8 +152,11 @@ class TeamsBot(TeamsActivityHandler):
             self.bad_cards.warning(f"{source}:card", "Teams card refused from %s: %s", source, exc)
             return None
 
-    async def details(self, ctx: TurnContext, person: Person, team: str) -> Outcome | None:
-        """A team's drill-down, for those who may read it (its manager, above, leaders)."""
+    async def details(
+        self, ctx: TurnContext, person: Person, team: str, *, whole: bool = False
+    ) -> Outcome | None:
+        """A team's drill-down, for those who may read it (its manager, above, leaders): every
+        key result, or (`whole`, from the roll-up) the team's digest."""
         if not await self.first_time(ctx):  # a replay posts it no second time
             return None
         try:
@@ -161,7 +164,10 @@ class TeamsBot(TeamsActivityHandler):
         except (NotAllowed, NotFound) as exc:
             return Outcome(False, of(exc))
         composed = await digest.compose(self.deps, team)
-        lines = [f"**{line.title}** — {line.owner}: {line.value}" for line in composed.lines]
+        if whole:
+            await ctx.send_activity(self.attachment(cards.digest_card(composed)))
+            return None
+        lines = [f"**{s.kr.title}** — {s.owner}: {s.value}, {s.status}" for s in composed.lines]
         await ctx.send_activity("\n\n".join(lines))
         return None
 
@@ -173,8 +179,9 @@ class TeamsBot(TeamsActivityHandler):
         if parsed is None:
             return Outcome(False, rich(payloads.NOT_OURS))
         given = parsed.text
-        if parsed.verb == cards.DETAILS:
-            return await self.details(ctx, person, given.get("team", ""))
+        if parsed.verb in (cards.DETAILS, cards.TEAM_DIGEST):
+            whole = parsed.verb == cards.TEAM_DIGEST
+            return await self.details(ctx, person, given.get("team", ""), whole=whole)
         fields = {k: v for k, v in given.items() if k != "team"} | parsed.values
         reply = from_form(
             event_key(ctx.activity),

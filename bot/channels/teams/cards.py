@@ -6,14 +6,16 @@ from typing import Any
 
 from bot.channels.console import render_rollup
 from bot.channels.teams.markdown import markdown
-from bot.core.digest import Digest, RollupNode
+from bot.core import digest_words as words
+from bot.core.digest import Digest, RollupNode, at_risk
 from bot.core.prompts import Action, ActionId, Input, InputKind, Outcome, Prompt
-from bot.core.rich import Rich
-from bot.core.text import bar, day, percent
+from bot.core.rich import Rich, of
+from bot.core.text import day
 
 Card = dict[str, Any]
 CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
 DETAILS = "details"
+TEAM_DIGEST = "team_digest"
 FLAG_TASK = "flag_task"
 
 
@@ -169,43 +171,39 @@ def flag_task(action: Action, link: str | None, note: str) -> Card:
 
 
 def digest_card(digest: Digest) -> Card:
+    """Needs attention, what changed, on track, participation; a Details button."""
     body = [
         text(f"📊 {digest.team} digest", weight="bolder", size="large"),
         text(f"{day(digest.since.date())} – {day(digest.until.date())}", isSubtle=True),
     ]
-    for line in digest.lines:
-        flag = " 🚩" if line.status.value == "at_risk" else ""
-        body.append(
-            text(
-                f"{bar(line.progress)} {percent(line.progress)} **{line.title}**{flag}"
-                f"  \n{line.owner} · {line.value}"
-            )
-        )
-    changes = "\n".join(f"- {c.who} — {c.kr}: {c.text}" for c in digest.changes)
-    body += [text("**What changed**"), text(changes or "Nothing this week.")]
-    for r in digest.risks:
-        sure = f", {r.confidence}% confident" if r.confidence is not None else ""
-        link = f" [message]({r.link})" if r.link else ""
-        body.append(text(f"🚩 **{r.kr}** ({r.who}{sure}): {r.note}{link}", color="attention"))
-    rate = digest.participation
-    tail = f"Participation: {digest.answered} of {digest.asked} answered" + (
-        f" ({percent(rate)})" if rate is not None else ""
-    )
-    if digest.no_answer:
-        tail += f" · No answer: {', '.join(digest.no_answer)}"
-    if digest.skipped:
-        tail += " · Skipped: " + "; ".join(f"{w} ({why})" for w, why in digest.skipped)
-    body.append(text(tail, size="small", isSubtle=True))
+
+    def section(title: str, items: list[Rich], empty: str = "", **style: Any) -> None:
+        if items or empty:
+            body.append(text(f"**{title}**", spacing="medium"))
+        body.extend(text(item, **style) for item in items)
+        if not items and empty:
+            body.append(text(empty, isSubtle=True))
+
+    attention = [words.attention(s) for s in digest.exceptions]
+    section(words.NEEDS_ATTENTION, attention, words.NOTHING_NEEDS_ATTENTION, color="attention")
+    section(words.WHAT_CHANGED, list(map(words.changed, digest.changes)), words.NOTHING_CHANGED)
+    section(words.ON_TRACK, [words.steady(s) for s in digest.rest])
+    section(words.PARTICIPATION, [of(line) for line in words.participation(digest)])
     return card(body, [execute("Details", DETAILS, {"team": digest.team})])
 
 
 def rollup_card(nodes: tuple[RollupNode, ...]) -> Card:
-    return card(
-        [
-            text("🏢 Company roll-up", weight="bolder"),
-            text("\n".join(render_rollup(nodes)), fontType="monospace"),
-        ]
-    )
+    """The tree, each key result at risk with its note and team, and a button per such team
+    that opens its digest."""
+    body = [
+        text("🏢 Company roll-up", weight="bolder"),
+        text("\n".join(render_rollup(nodes)), fontType="monospace"),
+    ]
+    risks = at_risk(nodes)
+    if risks:
+        body += [text("**At risk**", spacing="medium"), *(text(words.risk(n)) for n in risks)]
+    teams = words.teams_at_risk(nodes)
+    return card(body, [execute(f"{t} digest", TEAM_DIGEST, {"team": t}) for t in teams])
 
 
 def is_form_action(verb: str) -> bool:

@@ -8,7 +8,7 @@ from typing import Any
 from bot.channels.teams import cards
 from bot.core.prompts import ActionId
 
-VERBS = {a.value for a in ActionId} | {cards.DETAILS}
+VERBS = {a.value for a in ActionId} | {cards.DETAILS, cards.TEAM_DIGEST}
 MAX_ID = 2**31 - 1  # check-in ids are 32-bit on PostgreSQL
 TEXT_FIELDS = ("kr", "note", "confidence", "link", "write_back", "team")
 NOT_OURS = "That button is not one goalnudge made — nothing changed."
