@@ -9,15 +9,15 @@ from dataclasses import dataclass
 from datetime import date
 
 from bot.channels.console import plain, render_digest, render_prompt, render_risks, render_rollup
-from bot.core import checkins, commands, digest
+from bot.core import checkins, commands, digest, standing
+from bot.core import digest_words as words
 from bot.core.answers import answer, snooze
 from bot.core.deps import Deps
 from bot.core.errors import GoalnudgeError
 from bot.core.model import CheckInKind, CheckInState, Person, Role
 from bot.core.planned import NoticeText
 from bot.core.prompts import Action, ActionId, Answer, Input, InputKind, Outcome, from_form
-from bot.core.rich import Rich, of
-from bot.core.text import percent
+from bot.core.rich import Rich, of, rich
 from bot.core.writeback import settled
 
 HELP = """Commands:
@@ -119,14 +119,11 @@ class Chat:
         return f"chat-{uuid.uuid4()}"
 
     async def goals(self) -> None:
-        krs = await self.deps.directory.key_results([self.me.email])
-        if not krs:
+        goals = await standing.of_person(self.deps, self.me)
+        if not goals:
             self.say("You have no key results yet.")
-        for kr in krs:
-            self.say(
-                f"[{kr.key}] {kr.title} — {digest.describe_value(kr)} "
-                f"({percent(kr.progress)}), {kr.status.label}"
-            )
+        for goal in goals:
+            self.say(rich(f"[{goal.kr.key}] ", words.goal(goal)))
 
     async def show_prompt(self, *, quiet: bool = False) -> None:
         row = await self.deps.outbox.open_prompt(self.me.email)

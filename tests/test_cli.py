@@ -57,7 +57,10 @@ def test_demo_plays_the_week_and_leaves_a_database_to_explore(tmp_path: Path) ->
     chat = goalnudge(
         "chat", "--as", "alice@acme.example", cwd=tmp_path, stdin="goals\n", DATABASE_URL=url
     )
-    assert "[arr-alice] Close $600k in New ARR (Alice) — $445,000 / $720,000 (62%)" in chat.stdout
+    assert (  # the demo's week is over: the chat runs today, long after it
+        "[arr-alice] “Close $600k in New ARR (Alice)”: $445,000 — 74% of quota $600,000, 62% of "
+        "target $720,000 · at risk: behind pace by $" in chat.stdout
+    )
     again = goalnudge("demo", cwd=tmp_path)  # starts afresh, same story
     assert again.returncode == 0 and again.stdout == out
 
@@ -132,7 +135,7 @@ def test_chat_answers_the_open_prompt_and_refuses_bad_input(tmp_path: Path) -> N
         "56% of target $720,000. Note: big "
         "renewal" in lines
     )
-    assert "— $400,000 / $720,000 (56%)" in lines
+    assert ": $400,000 — 67% of quota $600,000, 56% of target $720,000 · " in lines
     stranger = goalnudge("chat", "--as", "nobody@acme.example", cwd=tmp_path, **env)
     assert stranger.returncode == 1
     assert stranger.stdout.strip().startswith("goalnudge: no one with email nobody@acme.example")

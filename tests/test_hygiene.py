@@ -88,7 +88,7 @@ def test_typed_numbers_beyond_the_range_are_refused_in_chat_even_for_a_huge_targ
     for raw in ("1e309", "nan", "-inf", "Infinity"):
         assert f"“{raw}” is not a finite number — try something like 412000." in said
     assert "Updated" not in said
-    assert "$300,000 / $1,000,000,000,000,000" in said  # unchanged
+    assert ": $300,000 — 50% of quota $600,000, 0% of target $1,000,000,000,000,000" in said
 
 
 @pytest.fixture

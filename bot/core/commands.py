@@ -10,9 +10,10 @@ from bot.core.answers import snooze
 from bot.core.deps import Deps
 from bot.core.digest import Digest, compose
 from bot.core.errors import GoalnudgeError
-from bot.core.model import KeyResult, Person
+from bot.core.model import Person
 from bot.core.rich import Rich, code, of, rich, said, strong
 from bot.core.schedule import ScheduleChange
+from bot.core.standing import Standing, of_person
 
 HELP = (
     rich("\n").join(
@@ -96,7 +97,7 @@ class Reply:
 
     text: Rich = field(default_factory=Rich)
     digest: Digest | None = None
-    goals: tuple[KeyResult, ...] | None = None
+    goals: tuple[Standing, ...] | None = None
 
 
 async def run(deps: Deps, person: Person, text: str, ref: str) -> Reply:
@@ -116,7 +117,7 @@ async def run(deps: Deps, person: Person, text: str, ref: str) -> Reply:
             return Reply(digest=await compose(deps, team, viewer=person.email))
         except GoalnudgeError as exc:
             return Reply(of(exc))
-    return Reply(goals=tuple(await deps.directory.key_results([person.email])))
+    return Reply(goals=tuple(await of_person(deps, person)))
 
 
 async def managed_team(deps: Deps, person: Person) -> str:

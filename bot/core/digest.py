@@ -62,14 +62,6 @@ class Digest:
         return self.exceptions + self.rest
 
 
-def describe_value(kr: KeyResult) -> str:
-    if kr.kind.value == "milestone":
-        due = f", due {kr.due:%d %b}" if kr.due else ""
-        sure = f", {kr.confidence}% confident" if kr.confidence is not None else ""
-        return f"{kr.status.label}{due}{sure}"
-    return f"{amount(kr.current, kr.unit)} / {amount(kr.target, kr.unit)}"
-
-
 async def compose(
     deps: Deps, team_name: str, *, viewer: str | None = None, since: datetime | None = None
 ) -> Digest:

@@ -63,6 +63,13 @@ def steady(standing: Standing) -> Rich:
     )
 
 
+def goal(standing: Standing) -> Rich:
+    """A person's own key result in their goals list: its value, pace and status, and why."""
+    return rich(
+        strong(standing.kr.title), f": {standing.value}{_pace(standing)} · {_why(standing)}"
+    )
+
+
 def changed(change: Changed) -> Rich:
     return rich(f"{change.who} — ", strong(change.kr), f": {change.text}")
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.core import measure
 from bot.core.deps import Deps
-from bot.core.model import Blocker, CheckIn, CheckInState, KeyResult, Status
+from bot.core.model import Blocker, CheckIn, CheckInState, KeyResult, Person, Status
 from bot.core.planned import items_of
 from bot.core.text import day, percent
 
@@ -121,6 +121,17 @@ async def standings(
         mine = tuple(blockers.get(kr.key, ()))
         found.append(Standing(kr, owner, assessment, mine, heard_on, unanswered))
     return found
+
+
+async def of_person(
+    deps: Deps, person: Person, policy: measure.Policy | None = None
+) -> list[Standing]:
+    """The person's own key results as they stand today in their zone."""
+    krs = await deps.directory.key_results([person.email])
+    window = timedelta(days=(policy or measure.Policy()).quiet_days)
+    names = {person.email: person.name}
+    since = deps.clock.now() - window
+    return await standings(deps, krs, zone=person.timezone, since=since, names=names, policy=policy)
 
 
 def last_asked(rows: Sequence[CheckIn]) -> dict[tuple[str, str], CheckIn]:

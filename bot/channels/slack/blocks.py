@@ -8,10 +8,10 @@ from typing import Any
 from bot.channels.console import render_rollup
 from bot.channels.slack.mrkdwn import mrkdwn
 from bot.core import digest_words as words
-from bot.core.digest import Digest, RollupNode, at_risk, describe_value
-from bot.core.model import KeyResult
+from bot.core.digest import Digest, RollupNode, at_risk
 from bot.core.prompts import Action, ActionId, Input, InputKind, Outcome, Prompt
 from bot.core.rich import Rich, rich
+from bot.core.standing import Standing
 from bot.core.text import bar, day, percent
 
 Block = dict[str, Any]
@@ -143,18 +143,15 @@ def read_values(state: dict[str, Any]) -> dict[str, str]:
     return found
 
 
-def goals_blocks(name: str, krs: list[KeyResult]) -> list[Block]:
-    if not krs:
+def goals_blocks(name: str, goals: list[Standing]) -> list[Block]:
+    if not goals:
         return [text(f"{name}, you have no key results yet.")]
     blocks = [text(f"*{name}'s goals*")]
-    for kr in krs:
-        flag = " 🚩" if kr.status.value == "at_risk" else ""
+    for goal in goals:
+        kr = goal.kr
         blocks.append(
             {
-                **text(
-                    f"*{kr.title}*{flag}\n`{bar(kr.progress)}` {percent(kr.progress)} · "
-                    f"{describe_value(kr)}"
-                ),
+                **text(f"`{bar(kr.progress)}` {percent(kr.progress)} {mrkdwn(words.goal(goal))}"),
                 "accessory": button("Update", UPDATE_KR, kr.key),
             }
         )
@@ -202,8 +199,8 @@ def details_text(digest: Digest) -> str:
     return "\n".join(lines) or "No key results."
 
 
-def home_view(name: str, krs: list[KeyResult], prompt: Prompt | None) -> Block:
-    blocks = goals_blocks(name, krs)
+def home_view(name: str, goals: list[Standing], prompt: Prompt | None) -> Block:
+    blocks = goals_blocks(name, goals)
     blocks.append({"type": "divider"})
     if prompt is None:
         blocks.append(context("No open check-in. I'll ask when there's something to confirm."))

@@ -15,7 +15,7 @@ from bot.channels.slack import blocks, fit, guards
 from bot.channels.slack.channel import SlackChannel
 from bot.channels.slack.edge import SlackEdge
 from bot.channels.slack.mrkdwn import mrkdwn
-from bot.core import access, checkins, commands, digest
+from bot.core import access, checkins, commands, digest, standing
 from bot.core.deps import Deps
 from bot.core.errors import NotAllowed, NotFound
 from bot.core.inbox import Worker
@@ -289,10 +289,11 @@ class SlackBot:
         if person is None:
             view: blocks.Block = {"type": "home", "blocks": [blocks.text(ONBOARDING)]}
         else:
-            krs = {kr.key: kr for kr in await self.deps.directory.key_results([person.email])}
+            goals = await standing.of_person(self.deps, person)
+            krs = {goal.kr.key: goal.kr for goal in goals}
             row = await self.deps.outbox.open_prompt(person.email)
             prompt = checkins.prompt_for(row, krs) if row and row.id else None
-            view = blocks.home_view(person.first_name, list(krs.values()), prompt)
+            view = blocks.home_view(person.first_name, goals, prompt)
             tail = f"The Home tab holds only so much: `/goals` lists all {len(krs)} key results."
             view["blocks"] = fit.view(view["blocks"], tail=tail)
         await client.views_publish(user_id=event["user"], view=view)

@@ -24,6 +24,7 @@ from bot.channels.teams.edge import TeamsEdge, card_of
 from bot.channels.teams.identity import Identities, event_key, reference_of
 from bot.channels.teams.markdown import markdown
 from bot.core import access, checkins, commands, digest
+from bot.core import digest_words as words
 from bot.core.channel import SendQueued
 from bot.core.deps import Deps
 from bot.core.errors import IntegrationError, NotAllowed, NotFound
@@ -132,7 +133,7 @@ class TeamsBot(TeamsActivityHandler):
             for card in fit.cards(cards.digest_card(reply.digest)):
                 await ctx.send_activity(self.attachment(card))
         elif reply.goals is not None:
-            lines = [f"**{kr.title}** — {digest.describe_value(kr)}" for kr in reply.goals]
+            lines = [markdown(words.goal(goal)) for goal in reply.goals]
             for text in fit.texts("\n\n".join(lines) or "You have no key results yet."):
                 await ctx.send_activity(text)
         else:
