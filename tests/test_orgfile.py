@@ -255,8 +255,8 @@ def test_each_kind_of_source_binds_the_key_result(source: str, binding: SourceBi
         ('{jira: {epic: PAY-12, jql: "project = PAY"}}', "give exactly one of epic or jql"),
         (
             "{salesforce: {metric: revenue}}",
-            "Input should be 'closed_won_amount', 'closed_won_count', 'meetings_held', "
-            "'sales_cycle_days' or 'custom'",
+            "Input should be 'closed_won_amount', 'closed_won_count', 'opportunities_created', "
+            "'meetings_held', 'win_rate', 'sales_cycle_days' or 'custom'",
         ),
     ],
 )
