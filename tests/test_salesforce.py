@@ -11,15 +11,20 @@ from conftest import Conversation, with_sources
 from fakes.salesforce import FakeSalesforce
 
 from bot.core.checkins import plan, prompt_for
+from bot.core.deps import Deps, FixedClock
 from bot.core.errors import AuthError, IntegrationError
-from bot.core.model import Identities, Person, Role
+from bot.core.model import Identities, KeyResult, KrKind, Person, Role, SourceBinding
+from bot.core.prompts import ActionId
 from bot.core.sync import sync
 from bot.core.syncing import SyncSchedule, sync_due
+from bot.demo import SAMPLE_ORG
+from bot.orgfile import load_file
 from integrations import registry
 from integrations.salesforce import Credentials, SalesforceCrm
 
 ALICE_ID, BOB_ID = "0058d000001AbCdAAK", "0058d000002XyZwAAK"
 Q4 = (date(2026, 10, 1), date(2026, 11, 16))
+ALICE = "alice@acme.example"
 
 
 @pytest.fixture
@@ -308,3 +313,58 @@ async def test_the_fake_refuses_what_salesforce_refuses(salesforce: FakeSalesfor
     ):  # fmt: skip
         with pytest.raises(IntegrationError, match=error):
             await source.query_all(soql)
+
+
+async def test_a_rep_is_asked_about_demos_held_and_then_about_the_sales_cycle(
+    deps: Deps, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A leading key result (demos, counted from Events) and an efficiency one (the sales
+    cycle, to decrease): each prompt cites the figure as it reads."""
+    chart = load_file(SAMPLE_ORG).chart
+    leading = KeyResult("demos-alice", "sales-growth", "Complete 45 demos", ALICE, unit="demos",
+                        target=45, current=25, source=SourceBinding(
+                            "salesforce", metric="meetings_held",
+                            options=(("event_type", "Demo"),)))  # fmt: skip
+    cycle = KeyResult("cycle-alice", "sales-growth", "Cut the sales cycle to 75 days", ALICE,
+                      kind=KrKind.DECREASE, unit="days", start=90, target=75, current=90,
+                      source=SourceBinding("salesforce", metric="sales_cycle_days"))  # fmt: skip
+    manual = [replace(kr, source=SourceBinding()) if kr.owner == ALICE else kr
+              for kr in chart.key_results]  # fmt: skip
+    await deps.directory.import_chart(replace(chart, key_results=(*manual, leading, cycle)))
+    with FakeSalesforce(users_login={"bot@acme.example": ("pw", "TOKEN")}) as fake:
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", fake.ca_bundle)
+        for day in range(1, 32):  # 31 demos held in the quarter so far
+            fake.add_event(ALICE_ID, date(2026, 10, 1) + timedelta(days=day), event_type="Demo")
+        fake.add_event(ALICE_ID, "2026-11-25", event_type="Demo")  # not held yet
+        chat = Conversation(with_sources(deps, salesforce=crm(fake)), clock)
+
+        chat.at("2026-11-16 16:30", "America/New_York")
+        await chat.tick()
+        said = chat.said()
+        # no deal won yet: no sales cycle to tell of, so only the demos are asked about
+        assert "Salesforce shows 31 demos this quarter: 31 of 45." in said
+        assert "Update “Complete 45 demos” → 31 demos (69%)?" in said
+        assert "sales cycle" not in said
+        await chat.reply(ALICE, ActionId.CONFIRM, "[1] Yes, update")
+
+        for created, closed in (("2026-08-26", "2026-11-16"), ("2026-09-01", "2026-11-23")):
+            fake.add_opportunity(ALICE_ID, 50_000, closed, created_date=datetime.fromisoformat(
+                created + "T12:00:00+00:00"))  # fmt: skip
+        chat.at("2026-11-17 16:30", "America/New_York")
+        await chat.tick()
+        said = chat.said()
+        assert (
+            "Salesforce shows your average sales cycle at 82 days for deals won this quarter "
+            "(from 90, target 75)." in said
+        )
+        assert "Update “Cut the sales cycle to 75 days” → 82 days (53%)?" in said
+        await chat.reply(ALICE, ActionId.CONFIRM, "[1] Yes, update")
+
+        for day in (18, 19):
+            fake.add_event(ALICE_ID, f"2026-11-{day}", event_type="Demo")
+        chat.at("2026-11-19 16:30", "America/New_York")
+        await chat.tick()
+        said = chat.said()
+        assert "Salesforce shows 2 demos since Mon 16 Nov: 33 of 45." in said
+        kr = await deps.directory.key_result("cycle-alice")
+        assert kr is not None and kr.current == 82
