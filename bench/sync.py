@@ -11,7 +11,8 @@ import os
 import sys
 import tempfile
 import time
-from datetime import UTC, date, datetime
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
 from itertools import groupby
 from pathlib import Path
 
@@ -64,6 +65,21 @@ def deals(i: int) -> tuple[float, float]:
     return 1000.0 + i, 500.0 + 100 * (i % 7)
 
 
+def cycle_created(i: int) -> datetime:
+    return datetime(2026, 9, 1, 12, tzinfo=UTC) - timedelta(days=i % 5)
+
+
+EXTRA = (  # each further Salesforce metric: its options, each rep's figure, its call bound
+    ("closed_won_count", (), lambda i: 2.0, lambda p: math.ceil(p / GROUPS) + 1),
+    ("opportunities_created", (), lambda i: 1.0 + i % 2, lambda p: math.ceil(p / GROUPS)),
+    ("meetings_held", (("event_type", "Demo"), ("task_type", "Demo")), lambda i: i % 3 + 2.0,
+     lambda p: 2 * math.ceil(p / GROUPS)),
+    ("win_rate", (), lambda i: 66.7, lambda p: math.ceil(p / (GROUPS // 2 - 1))),
+    ("sales_cycle_days", (), lambda i: 57.0 + i % 5,
+     lambda p: math.ceil(len(DEAL_DAYS) * p / GROUPS)),
+)  # fmt: skip
+
+
 def epic(j: int) -> str:
     return f"EPC-{j}"
 
@@ -114,7 +130,15 @@ def seed_fakes(sf: FakeSalesforce, jira: FakeJira, people: int, epics: int) -> N
     jira.page_size = JIRA_PAGE  # Jira Cloud's maximum; the client asks for 100
     for i in range(people):
         for amount, day in zip(deals(i), DEAL_DAYS, strict=True):
-            sf.add_opportunity(owner(i), amount, day)
+            sf.add_opportunity(owner(i), amount, day, created_date=cycle_created(i))
+        sf.add_opportunity(owner(i), 100, "2026-10-20", is_won=False, is_closed=True,
+                           created_date=datetime(2026, 10, 5, tzinfo=UTC))  # fmt: skip
+        if i % 2:  # still open
+            sf.add_opportunity(owner(i), 100, "2026-12-20", is_won=False,
+                               created_date=datetime(2026, 10, 6, tzinfo=UTC))  # fmt: skip
+        for d in range(i % 3 + 1):
+            sf.add_event(owner(i), f"2026-10-{10 + d}", event_type="Demo")
+        sf.add_task(owner(i), datetime(2026, 10, 12, 15, tzinfo=UTC), task_type="Demo")
     child = 0
     for j in range(1, epics + 1):
         jira.add_epic(epic(j), f"Epic {j}", due="2026-12-11")
@@ -201,6 +225,8 @@ async def run(args: argparse.Namespace, database_url: str) -> list[dict[str, obj
             tracker_report = await sync(deps, "jira")
             tracker_seconds = time.perf_counter() - started
             ok = await correct(deps, args.people, args.epics, [crm_report, tracker_report])
+            sf_calls, sf_made = sf.api_calls, list(sf.calls)
+            metrics = await salesforce_metrics(store, deps, sf, args.people, args.epics)
             hubspot = await hubspot_sync(store, args.people, args.epics)
             linear_result = await sync_linear(store, args.people, args.epics)
         finally:
@@ -210,17 +236,52 @@ async def run(args: argparse.Namespace, database_url: str) -> list[dict[str, obj
     jira_bound = pages(args.epics, size) + pages(args.epics * CHILDREN, size) + 2
     salesforce: dict[str, object] = {
         "bench": "sync", "system": "salesforce", "people": args.people,
-        "api_calls": sf.api_calls, "bound": sf_bound, "seconds": round(crm_seconds, 3),
-        "client_calls": crm.calls, "within_bound": sf.api_calls <= sf_bound, "correct": ok[0],
+        "api_calls": sf_calls, "bound": sf_bound, "seconds": round(crm_seconds, 3),
+        "client_calls": crm_report.calls, "within_bound": sf_calls <= sf_bound, "correct": ok[0],
     }  # fmt: skip
     tracked: dict[str, object] = {
         "bench": "sync", "system": "jira", "epics": args.epics, "api_calls": len(jira.calls),
         "bound": jira_bound, "seconds": round(tracker_seconds, 3), "client_calls": tracker.calls,
         "within_bound": len(jira.calls) <= jira_bound, "correct": ok[1],
     }  # fmt: skip
-    explain("salesforce", salesforce, sf.calls)
+    explain("salesforce", salesforce, sf_made)
     explain("jira", tracked, jira.calls)
-    return [salesforce, tracked, hubspot, linear_result]
+    return [salesforce, *metrics, tracked, hubspot, linear_result]
+
+
+async def salesforce_metrics(
+    store: Store, deps: Deps, sf: FakeSalesforce, people: int, epics: int
+) -> list[dict[str, object]]:
+    """The same reps' key results bound to each further Salesforce metric in turn, one sync
+    each: its calls at the fake against the metric's bound, and every rep's figure checked."""
+    results: list[dict[str, object]] = []
+    crm = deps.sources.crms["salesforce"]
+    for metric, options, want, bound_of in EXTRA:
+        binding = SourceBinding("salesforce", metric=metric, options=options)
+        base = chart(people, epics)
+        krs = tuple(replace(kr, source=binding) if kr.key.startswith("arr-") else kr
+                    for kr in base.key_results)  # fmt: skip
+        await store.directory.import_chart(replace(base, key_results=krs))
+        calls, client_calls, sf.calls = sf.api_calls, crm.calls, []
+        started = time.perf_counter()
+        report = await sync(deps, "salesforce")
+        seconds = time.perf_counter() - started
+        found = await deps.snapshots.latest("salesforce", [f"arr-{i}" for i in range(people)])
+        bad = [i for i in range(people) if (s := found.get(f"arr-{i}")) is None
+               or s.metric != metric or s.value != want(i)]  # fmt: skip
+        if bad or report.errors:
+            log.error("%s: wrong snapshots for reps %s; errors %s", metric, bad[:10],
+                      report.errors[:5])  # fmt: skip
+        made, bound = sf.api_calls - calls, bound_of(people)
+        result: dict[str, object] = {
+            "bench": "sync", "system": "salesforce", "metric": metric, "people": people,
+            "api_calls": made, "bound": bound, "seconds": round(seconds, 3),
+            "client_calls": crm.calls - client_calls, "within_bound": made <= bound,
+            "correct": not bad and not report.errors,
+        }  # fmt: skip
+        explain(f"salesforce {metric}", result, sf.calls)
+        results.append(result)
+    return results
 
 
 async def hubspot_sync(store: Store, people: int, epics: int) -> dict[str, object]:

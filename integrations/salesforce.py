@@ -7,11 +7,10 @@ import logging
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar
+from datetime import date, timedelta
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import requests
-from pydantic import BaseModel, ConfigDict, Field, model_validator
 from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import (
     SalesforceAuthenticationFailed,
@@ -21,6 +20,8 @@ from simple_salesforce.exceptions import (
 
 from bot.core.errors import AuthError, IntegrationError, TransientError
 from bot.core.model import CrmFigure, Deal, Person
+from integrations.salesforce_metrics import LEVELS, MEASURES, filters, quote, read, soql_date
+from integrations.salesforce_metrics import Binding as Binding  # the org-file options (registry)
 
 if TYPE_CHECKING:
     from bot.config import Settings
@@ -95,25 +96,6 @@ def login(c: Credentials, timeout: float = TIMEOUT) -> Salesforce:
 def owner_id(person: Person) -> str | None:
     """The person's Salesforce User id, when the org file (or a lookup) gave one."""
     return person.ids.get(KIND)
-
-
-def soql_date(value: date) -> str:
-    return value.isoformat()
-
-
-def quote(value: str) -> str:
-    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
-
-
-def filters(options: dict[str, str]) -> str:
-    found = []
-    if options.get("opportunity_type"):
-        found.append(f"Type = {quote(options['opportunity_type'])}")
-    if options.get("record_type"):
-        found.append(f"RecordType.DeveloperName = {quote(options['record_type'])}")
-    if options.get("currency"):
-        found.append(f"CurrencyIsoCode = {quote(options['currency'])}")
-    return "".join(f" AND {f}" for f in found)
 
 
 class SalesforceCrm:
@@ -203,17 +185,28 @@ class SalesforceCrm:
         found |= {p.email: self.owner_ids[p.email] for p in people if p.email in self.owner_ids}
         return {email: owner for email, owner in found.items() if owner}
 
-    async def grouped(self, select: str, source: str, where: str) -> dict[str, dict[str, Any]]:
-        """An aggregate GROUP BY OwnerId over every owner, 2,000 groups per page (keyset)."""
-        rows: dict[str, dict[str, Any]] = {}
-        after = ""
+    async def grouped(
+        self, select: str, source: str, where: str, by: str = ""
+    ) -> dict[str, list[dict[str, Any]]]:
+        """An aggregate GROUP BY OwnerId (then `by`) over every owner, 2,000 groups a page, each
+        page after the last owner id seen (GROUP BY results cannot be paged by the API)."""
+        rows: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        after = None
         while True:
+            keyset = f" AND OwnerId > {quote(after)}" if after else ""
             page = await self.query_all(
-                f"SELECT OwnerId, {select} FROM {source} WHERE {where} AND OwnerId > {quote(after)}"
-                f" GROUP BY OwnerId ORDER BY OwnerId LIMIT {GROUPS}"
+                f"SELECT OwnerId, {select}{by and ', ' + by} FROM {source} WHERE {where}{keyset}"
+                f" GROUP BY OwnerId{by and ', ' + by} ORDER BY OwnerId LIMIT {GROUPS}"
             )
-            rows |= {str(r["OwnerId"]): r for r in page}
-            if len(page) < GROUPS:
+            full = len(page) == GROUPS
+            if full and by:  # the last owner's groups may go on in the next page: read them there
+                last = page[-1]["OwnerId"]
+                page = [r for r in page if r["OwnerId"] != last]
+                if not page:
+                    raise IntegrationError(NAME, f"more than {GROUPS} groups for one owner")
+            for r in page:
+                rows[str(r["OwnerId"])].append(r)
+            if not full:
                 return rows
             after = str(page[-1]["OwnerId"])
 
@@ -225,39 +218,25 @@ class SalesforceCrm:
         people: Sequence[Person],
         options: dict[str, str] | None = None,
     ) -> list[CrmFigure]:
+        """Each person's figure; for a level (a rate, an average) only where there is one."""
         options = options or {}
-        owners = await self.owners(people)
-        period = f"CloseDate >= {soql_date(start)} AND CloseDate <= {soql_date(end)}"
-        won = f"IsWon = true AND {period}{filters(options)}"
-        deals: dict[str, list[Deal]] = {}
-        if metric in ("closed_won_amount", "closed_won_count"):
-            rows = await self.grouped("SUM(Amount) total, COUNT(Id) n", "Opportunity", won)
-            key = "total" if metric == "closed_won_amount" else "n"
-            values = {o: float(r.get(key) or 0) for o, r in rows.items()}
-            deals = await self.recent_deals(start, end, options)
-        elif metric == "meetings_held":
-            where = (
-                f"Type = {quote(options.get('event_type', ''))} AND ActivityDate >= "
-                f"{soql_date(start)} AND ActivityDate <= {soql_date(end)}"
-            )
-            rows = await self.grouped("COUNT(Id) n", "Event", where)
-            values = {o: float(r.get("n") or 0) for o, r in rows.items()}
-        elif metric == "sales_cycle_days":
-            values = await self.sales_cycle(won)
-        elif metric == "custom":
-            soql = (
-                options["soql"]
-                .replace("{start}", soql_date(start))
-                .replace("{end}", soql_date(end))
-            )
-            values = {
-                str(r["OwnerId"]): float(r.get("value") or 0) for r in await self.query_all(soql)
-            }
-        else:
+        if metric not in MEASURES:
             raise IntegrationError(NAME, f"unknown metric {metric!r}")
+        owners = await self.owners(people)
+        deals: dict[str, list[Deal]] = {}
+        values = await read(self, metric, start, end, options)
+        if metric in ("closed_won_amount", "closed_won_count"):
+            deals = await self.recent_deals(start, end, options)
         return [
-            CrmFigure(email, metric, values.get(owner, 0.0), tuple(deals.get(owner, ())[:5]))
+            CrmFigure(
+                email,
+                metric,
+                values.get(owner, 0.0),
+                tuple(deals.get(owner, ())[:5]),
+                MEASURES[metric],
+            )
             for email, owner in owners.items()
+            if owner in values or metric not in LEVELS
         ]
 
     async def recent_deals(
@@ -284,45 +263,6 @@ class SalesforceCrm:
                 )
             )
         return found
-
-    async def sales_cycle(self, won: str) -> dict[str, float]:
-        """Average days from created to closed-won (SOQL cannot aggregate a date difference)."""
-        days: dict[str, list[int]] = defaultdict(list)
-        for r in await self.query_all(
-            f"SELECT OwnerId, CreatedDate, CloseDate FROM Opportunity WHERE {won}"
-        ):
-            created = datetime.fromisoformat(str(r["CreatedDate"]).replace("Z", "+00:00")).date()
-            days[str(r["OwnerId"])].append((date.fromisoformat(r["CloseDate"]) - created).days)
-        return {owner: sum(d) / len(d) for owner, d in days.items()}
-
-
-class Binding(BaseModel):
-    """A key result's options in the org file: `source: {salesforce: {metric: …, …}}`."""
-
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    FORMS: ClassVar[tuple[str, ...]] = ("{salesforce: {metric: METRIC, …}}",)
-
-    metric: Literal[
-        "closed_won_amount", "closed_won_count", "meetings_held", "sales_cycle_days", "custom"
-    ]
-    opportunity_type: str | None = None
-    record_type: str | None = None
-    currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
-    event_type: str | None = None
-    soql: str | None = None
-
-    @model_validator(mode="after")
-    def complete(self) -> Binding:
-        if self.metric == "meetings_held" and not self.event_type:
-            raise ValueError("meetings_held needs event_type (the Event Type counted, e.g. Demo)")
-        if self.metric == "custom" and not (
-            self.soql and "GROUP BY OwnerId" in self.soql and " value" in self.soql
-        ):
-            raise ValueError(
-                "custom needs soql: an aggregate selecting `OwnerId` and a `value` alias, "
-                "with `GROUP BY OwnerId` ({start} and {end} are replaced by the period)"
-            )
-        return self
 
 
 def from_settings(settings: Settings) -> SalesforceCrm | None:

@@ -6,7 +6,7 @@ from dataclasses import asdict
 from datetime import date
 from typing import Any
 
-from bot.core.model import Deal
+from bot.core.model import Deal, Reads
 from bot.core.planned import (
     Body,
     CrmShowed,
@@ -69,6 +69,7 @@ def _shown_json(shown: Shown | None) -> dict[str, Any] | None:
     if isinstance(shown, CrmShowed):
         fields["since"] = shown.since.isoformat() if shown.since else None
         fields["deals"] = [d | {"closed_on": d["closed_on"].isoformat()} for d in fields["deals"]]
+        fields["period"] = [d.isoformat() for d in shown.period] if shown.period else None
     elif isinstance(shown, TrackerShowed):
         fields |= {"epic": epic_details(shown.epic), "on": shown.on.isoformat()}
     return {"kind": TAGS[type(shown)]} | fields
@@ -86,6 +87,10 @@ def _shown(data: dict[str, Any] | None) -> Shown | None:
         fields["deals"] = tuple(
             Deal(**(d | {"closed_on": date.fromisoformat(d["closed_on"])})) for d in fields["deals"]
         )
+        # Rows written before a figure said what it reads lack these: deals, as they were.
+        fields["reads"] = Reads(fields.get("reads", Reads.DEALS))
+        period = fields.get("period")
+        fields["period"] = tuple(map(date.fromisoformat, period)) if period else None
     elif kind is TrackerShowed:
         fields["epic"] = epic_from_details(fields["epic"])
         fields["on"] = date.fromisoformat(fields["on"])

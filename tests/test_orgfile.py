@@ -255,8 +255,8 @@ def test_each_kind_of_source_binds_the_key_result(source: str, binding: SourceBi
         ('{jira: {epic: PAY-12, jql: "project = PAY"}}', "give exactly one of epic or jql"),
         (
             "{salesforce: {metric: revenue}}",
-            "Input should be 'closed_won_amount', 'closed_won_count', 'meetings_held', "
-            "'sales_cycle_days' or 'custom'",
+            "Input should be 'closed_won_amount', 'closed_won_count', 'opportunities_created', "
+            "'meetings_held', 'win_rate', 'sales_cycle_days' or 'custom'",
         ),
     ],
 )
@@ -300,7 +300,8 @@ def test_fields_with_several_forms_are_reported_on_the_line_the_user_wrote() -> 
         "8 objectives[0].period: the period ends before it starts",
         "14 objectives[0].key_results[0].source.jira: give exactly one of epic or jql",
         "21 objectives[0].key_results[1].source.salesforce.metric: Input should be "
-        "'closed_won_amount', 'closed_won_count', 'meetings_held', 'sales_cycle_days' or 'custom'",
+        "'closed_won_amount', 'closed_won_count', 'opportunities_created', 'meetings_held', "
+        "'win_rate', 'sales_cycle_days' or 'custom'",
         "26 objectives[0].key_results[2].source: source must be manual, {salesforce: {metric: "
         "METRIC, …}}, {jira: {epic: KEY}}, {jira: {jql: QUERY}}, {hubspot: {metric: METRIC, …}}, "
         "{linear: {epic: KEY}} or {linear: {query: FILTER}}",

@@ -276,6 +276,24 @@ class CheckIn:
     answered_with: ActionId | None = None
 
 
+class Reads(enum.StrEnum):
+    """How a CRM figure is cited: deals closed ("you closed 3 deals"), things counted in the key
+    result's unit ("6 demos"), or a level over the period ("your win rate at 28%")."""
+
+    DEALS = "deals"
+    COUNT = "count"
+    LEVEL = "level"
+
+
+@dataclass(frozen=True)
+class Measure:
+    """What a CRM figure is, as data from the source: the core words it."""
+
+    reads: Reads = Reads.DEALS
+    noun: str = ""  # "new opportunities", "win rate"; empty: the key result's unit
+    scope: str = ""  # what a level is taken over: "deals won"
+
+
 @dataclass(frozen=True)
 class CrmFigure:
     """What the CRM says one person achieved for one metric over one period."""
@@ -284,6 +302,7 @@ class CrmFigure:
     metric: str
     value: float
     deals: tuple[Deal, ...] = ()
+    measure: Measure = Measure()
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from bot.core.model import Deal, EpicFacts
+from bot.core.model import Deal, EpicFacts, Reads
 from bot.core.prompts import ActionId, PromptItem
 from bot.core.rich import Rich
 
@@ -28,6 +28,10 @@ class CrmShowed:
     currency: str = "$"
     deals: tuple[Deal, ...] = ()  # the newest of them, to list
     more: int = 0  # changed key results left for a later prompt (playbooks.MAX_ITEMS)
+    reads: Reads = Reads.DEALS  # what the first changed figure is: deals, a count, a level
+    noun: str = ""  # what it counts or measures ("win rate"); empty: the key result's unit
+    scope: str = ""  # what a level is taken over ("deals won")
+    period: tuple[date, date] | None = None  # the period the figure covers
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from bot.core.model import CheckInKind, Deal, KeyResult, Person, Snapshot
+from bot.core.model import CheckInKind, Deal, KeyResult, Person, Reads, Snapshot
 from bot.core.planned import (
     CrmShowed,
     PromptFacts,
@@ -20,7 +20,7 @@ from bot.core.rich import Rich, rich, strong
 from bot.core.risk import RiskPolicy, describe, fired
 from bot.core.sources import SourceRole, Sources
 from bot.core.sync import epic_from_details
-from bot.core.text import CURRENCY_PREFIXES, amount, day, percent
+from bot.core.text import CURRENCY_PREFIXES, amount, day, number, percent
 
 MAX_DEALS = 5
 # Key results one prompt asks about: what every channel shows in full, so "Yes, update" never
@@ -101,8 +101,10 @@ def sales(
         return None
     more = max(0, len(changed) - MAX_ITEMS)
     changed = changed[:MAX_ITEMS]
-    shown = CrmShowed(sources.title(changed[0].source.kind), more=more)
-    for kr in changed:
+    first = changed[0]
+    source = sources.title(first.source.kind)
+    shown = _showed(source, readings[first.key], last_update.get(first.key), more)
+    for kr in changed if shown.reads is Reads.DEALS else ():
         reading = readings[kr.key]
         since = last_update.get(kr.key)
         listed = reading.details.get("deals")
@@ -122,6 +124,25 @@ def sales(
     items = tuple(item(kr, readings[kr.key].value) for kr in changed)
     return Plan(
         CheckInKind.CRM_CONFIRM, PromptFacts(items, (A.CONFIRM, A.ADJUST, A.NOT_NOW), shown)
+    )
+
+
+def _showed(source: str, reading: Snapshot, since: date | None, more: int) -> CrmShowed:
+    """What a reading is, as its source said at sync; a figure of deals lists them later."""
+    said, period = reading.details.get("measure"), reading.details.get("period")
+    measure = said if isinstance(said, dict) else {}
+    reads = Reads(measure.get("reads", Reads.DEALS))
+    if reads is Reads.DEALS:
+        return CrmShowed(source, more=more)
+    span = tuple(map(date.fromisoformat, period)) if isinstance(period, list) else ()
+    return CrmShowed(
+        source,
+        since,
+        reads=reads,
+        noun=str(measure.get("noun") or ""),
+        more=more,
+        scope=str(measure.get("scope") or ""),
+        period=(span[0], span[1]) if len(span) == 2 else None,
     )
 
 
@@ -189,7 +210,9 @@ def words(shown: Shown | None, items: tuple[PromptItem, ...]) -> Words:
 
 
 def _crm_words(shown: CrmShowed, items: tuple[PromptItem, ...]) -> Words:
-    if shown.count:
+    if shown.reads is not Reads.DEALS and items:
+        headline = _figure_headline(shown, items[0])
+    elif shown.count:
         when = f"since {day(shown.since)}" if shown.since else "since your last update"
         headline = (
             f"{shown.source} shows you closed {shown.count} deal{'s' * (shown.count != 1)} "
@@ -211,6 +234,43 @@ def _crm_words(shown: CrmShowed, items: tuple[PromptItem, ...]) -> Words:
         for d in shown.deals
     )
     return Words(rich(headline), question, links)
+
+
+def _figure_headline(shown: CrmShowed, kr: PromptItem) -> str:
+    """`Salesforce shows 6 demos since Mon 30 Nov: 31 of 45.`, `Salesforce shows your win rate at
+    28% this quarter (target 30%).`"""
+    value = kr.proposed or 0.0
+    period = _period_words(shown.period)
+    if shown.reads is Reads.LEVEL:
+        scope = f" for {shown.scope}" if shown.scope else ""
+        start = f"from {_bare(kr.start, kr.unit)}, " if kr.start else ""
+        return (
+            f"{shown.source} shows your {shown.noun or kr.title} at {amount(value, kr.unit)}"
+            f"{scope} {period} ({start}target {_bare(kr.target, kr.unit)})."
+        )
+    fresh = value - kr.current
+    counted = fresh if shown.since and fresh > 0 else value
+    when = f"since {day(shown.since)}" if shown.since and fresh > 0 else period
+    return (
+        f"{shown.source} shows {amount(counted, shown.noun or kr.unit)} {when}: "
+        f"{number(value)} of {number(kr.target)}."
+    )
+
+
+def _bare(value: float, unit: str) -> str:
+    """A value the sentence already gave the unit of (`90`), but money and percentages."""
+    return amount(value, unit) if unit in (*CURRENCY_PREFIXES, "%") else number(value)
+
+
+def _period_words(period: tuple[date, date] | None) -> str:
+    """`this quarter`, `this month`, `this year`; else `since Thu 1 Oct`."""
+    if period is None:
+        return "this period"
+    days = (period[1] - period[0]).days + 1
+    for name, shortest, longest in (("month", 28, 31), ("quarter", 89, 92), ("year", 365, 366)):
+        if shortest <= days <= longest:
+            return f"this {name}"
+    return f"since {day(period[0])}"
 
 
 def _tracker_words(shown: TrackerShowed, kr: PromptItem) -> Words:

@@ -115,12 +115,19 @@ async def _crm(
         by_person = {f.person: f for f in figures}
         for kr in group:
             figure = by_person.get(kr.owner)
-            value = figure.value if figure else 0.0
+            # No figure (no deals closed for a rate or an average yet): nothing new to tell.
+            value = figure.value if figure else kr.current
             deals = [
                 asdict(d) | {"closed_on": d.closed_on.isoformat()}
                 for d in (figure.deals if figure else ())
             ]
-            snapshots.append(Snapshot(kind, kr.key, metric, value, now, {"deals": deals}))
+            details: dict[str, object] = {
+                "deals": deals,
+                "period": [start.isoformat(), end.isoformat()],
+            }
+            if figure:
+                details["measure"] = asdict(figure.measure)
+            snapshots.append(Snapshot(kind, kr.key, metric, value, now, details))
             name = people[kr.owner].name if kr.owner in people else kr.owner
             report.readings.append((name, kr.title, amount(value, kr.unit)))
     await deps.snapshots.record(snapshots)

@@ -29,10 +29,14 @@ SCHEMA = {
     "Opportunity": {"Id", "Name", "Amount", "CloseDate", "CreatedDate", "IsWon", "IsClosed",
                     "StageName", "OwnerId", "Type", "CurrencyIsoCode", "RecordTypeId",
                     "RecordType.DeveloperName", "RecordType.Name"},
-    "Event": {"Id", "OwnerId", "Type", "ActivityDate", "Subject"},
+    "Event": {"Id", "OwnerId", "Type", "ActivityDate", "Subject", "IsChild"},
+    "Task": {"Id", "OwnerId", "Type", "ActivityDate", "Subject", "Status", "IsClosed",
+             "CompletedDateTime"},
     "User": {"Id", "Email", "Name", "Username", "IsActive"},
 }  # fmt: skip
-DATE_FIELDS, DATETIME_FIELDS = {"CloseDate", "ActivityDate"}, {"CreatedDate"}
+DATE_FIELDS, DATETIME_FIELDS = {"CloseDate", "ActivityDate"}, {"CreatedDate", "CompletedDateTime"}
+NUMBER_FIELDS = {"Amount"}  # what SUM and AVG take (numbers and currencies only)
+UNGROUPABLE = {"Amount", "CreatedDate", "CompletedDateTime", "Subject"}  # per the object reference
 MAX_AGGREGATE_ROWS, ORG_ID = 2000, "00D000000000001AAA"
 TOO_MANY_GROUPS = "Aggregate query does not support queryMore(), use LIMIT to restrict the results "
 TOO_MANY_GROUPS += "to a single batch"
@@ -40,7 +44,7 @@ ERROR_CODES = {401: "INVALID_SESSION_ID", 403: "REQUEST_LIMIT_EXCEEDED", 404: "N
                429: "REQUEST_LIMIT_EXCEEDED", 503: "SERVER_UNAVAILABLE"}  # fmt: skip
 _SOQL = re.compile(
     r"\s*SELECT\s+(?P<select>.+?)\s+FROM\s+(?P<obj>\w+)(?:\s+WHERE\s+(?P<where>.+?))?"
-    r"(?:\s+GROUP\s+BY\s+(?P<group>[\w.]+))?"
+    r"(?:\s+GROUP\s+BY\s+(?P<group>[\w.]+(?:\s*,\s*[\w.]+)*))?"
     r"(?:\s+ORDER\s+BY\s+(?P<order>[\w.]+(?:\(\s*[\w.]*\s*\))?)(?:\s+(?P<dir>ASC|DESC))?)?"
     r"(?:\s+LIMIT\s+(?P<limit>\d+))?\s*",
     re.I | re.S,
@@ -109,6 +113,7 @@ class FakeSalesforce:
         self.users_login = dict(users_login or {})  # username -> (password, security token)
         self.opportunities: list[Json] = []
         self.events: list[Json] = []
+        self.tasks: list[Json] = []
         self.users: list[Json] = []
         self.schema = {obj: set(fields) for obj, fields in SCHEMA.items()}
         self.page_size, self.api_limit, self.api_calls = 2000, 15000, 0
@@ -198,6 +203,7 @@ class FakeSalesforce:
 
     def add_opportunity(
         self, owner_id: str, amount: float | None, close_date: str | date, *, is_won: bool = True,
+        is_closed: bool | None = None,
         name: str | None = None, opp_type: str | None = "New Business", currency: str = "USD",
         record_type: str | None = None, created_date: str | datetime | None = None,
         record_id: str | None = None, **extra: Any,
@@ -211,7 +217,8 @@ class FakeSalesforce:
         return self._add(self.opportunities, "Opportunity", {
             "Id": record_id, "Name": name or f"Opportunity {record_id}", "Amount": amount,
             "CloseDate": str(close_date), "CreatedDate": created, "IsWon": is_won,
-            "IsClosed": is_won, "StageName": "Closed Won" if is_won else "Prospecting",
+            "IsClosed": is_won if is_closed is None else is_closed or is_won,
+            "StageName": "Closed Won" if is_won else "Closed Lost" if is_closed else "Prospecting",
             "OwnerId": owner_id, "Type": opp_type, "CurrencyIsoCode": currency,
             "RecordTypeId": rtype and rtype["Id"], "RecordType": rtype or None,
         } | extra)  # fmt: skip
@@ -221,8 +228,21 @@ class FakeSalesforce:
         record_id: str | None = None, **extra: Any,
     ) -> Json:  # fmt: skip
         event = {"Id": record_id or self._id("00U"), "OwnerId": owner_id, "Type": event_type,
-                 "ActivityDate": str(activity_date), "Subject": event_type}  # fmt: skip
+                 "ActivityDate": str(activity_date), "Subject": event_type,
+                 "IsChild": False}  # fmt: skip
         return self._add(self.events, "Event", event | extra)
+
+    def add_task(
+        self, owner_id: str, completed: datetime | None, *, task_type: str = "Call",
+        due: str | date | None = None, record_id: str | None = None, **extra: Any,
+    ) -> Json:  # fmt: skip
+        """A task, closed (Status Completed) when `completed` says when."""
+        done = completed and completed.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000+0000")
+        task = {"Id": record_id or self._id("00T"), "OwnerId": owner_id, "Type": task_type,
+                "ActivityDate": due and str(due), "Subject": task_type, "IsClosed": bool(done),
+                "Status": "Completed" if done else "Not Started",
+                "CompletedDateTime": done}  # fmt: skip
+        return self._add(self.tasks, "Task", task | extra)
 
     # -- HTTP --------------------------------------------------------------------------------
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
@@ -364,7 +384,8 @@ class FakeSalesforce:
         if obj is None:
             raise SoqlError("INVALID_TYPE", f"sObject type '{m['obj']}' is not supported.")
         conds = self._where(obj, m["where"]) if m["where"] else []
-        source = {"Opportunity": self.opportunities, "Event": self.events, "User": self.users}[obj]
+        source = {"Opportunity": self.opportunities, "Event": self.events, "Task": self.tasks,
+                  "User": self.users}[obj]  # fmt: skip
         rows = [r for r in list(source) if all(self._test(r, c) for c in conds)]
         items = [item.strip() for item in m["select"].split(",")]
         if aggregate := bool(m["group"]) or any(_AGG.fullmatch(item) for item in items):
@@ -395,26 +416,32 @@ class FakeSalesforce:
     def _aggregate(
         self, obj: str, rows: list[Json], items: list[str], group: str | None, order: str | None
     ) -> list[Json]:
-        group = self._field(obj, group) if group else None
+        groups_by = [self._groupable(obj, g.strip()) for g in group.split(",")] if group else []
         specs: list[tuple[str, str, str | None]] = []  # (output key, function or "", field)
         for item in items:
             if agg := _AGG.fullmatch(item):
                 alias = agg[3] or f"expr{sum(1 for s in specs if s[1])}"
-                specs.append((alias, agg[1].upper(), self._field(obj, agg[2]) if agg[2] else None))
-            elif (field := self._field(obj, item)) == group:
+                field = self._field(obj, agg[2]) if agg[2] else None
+                if agg[1].upper() in ("SUM", "AVG") and field not in NUMBER_FIELDS:
+                    raise SoqlError("INVALID_FIELD", f"field {field} does not support aggregate "
+                                    f"operator {agg[1].upper()}")  # fmt: skip
+                specs.append((alias, agg[1].upper(), field))
+            elif (field := self._field(obj, item)) in groups_by:
                 specs.append((field.rsplit(".", 1)[-1], "", field))
             else:
                 raise SoqlError("MALFORMED_QUERY", f"Field must be grouped or aggregated: {field}")
-        groups: dict[Any, list[Json]] = {None: rows} if group is None else {}
-        for r in rows if group else ():
-            groups.setdefault(_raw(r, group), []).append(r)
+        groups: dict[tuple[Any, ...], list[Json]] = {(): rows} if not groups_by else {}
+        for r in rows if groups_by else ():
+            groups.setdefault(tuple(_raw(r, g) for g in groups_by), []).append(r)
         out = []
         for key, members in groups.items():
             row: Json = {"attributes": {"type": "AggregateResult"}}
             for name, func, field in specs:
                 vals = [v for r in members if (v := _raw(r, field) if field else 1) is not None]
-                if not func or func == "COUNT" or not vals:
-                    row[name] = len(vals) if func == "COUNT" else key if not func else None
+                if not func:
+                    row[name] = key[groups_by.index(field)]
+                elif func == "COUNT" or not vals:
+                    row[name] = len(vals) if func == "COUNT" else None
                 else:
                     row[name] = {"SUM": float(sum(vals)), "AVG": sum(vals) / len(vals),
                                  "MIN": min(vals), "MAX": max(vals)}[func]  # fmt: skip
@@ -428,6 +455,12 @@ class FakeSalesforce:
                 raise SoqlError("MALFORMED_QUERY", f"ORDER BY {order}: not grouped or aggregated")
             out.sort(key=lambda r: _nulls_first(r[name]))
         return out
+
+    def _groupable(self, obj: str, name: str) -> str:
+        field = self._field(obj, name)
+        if field in UNGROUPABLE:
+            raise SoqlError("INVALID_FIELD", f"field '{field}' can not be grouped in a query call")
+        return field
 
     @staticmethod
     def _row(obj: str, record: Json, fields: list[str], version: str) -> Json:
