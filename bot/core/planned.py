@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from bot.core.model import Deal, EpicFacts
 from bot.core.prompts import ActionId, PromptItem
@@ -15,6 +15,7 @@ class Unreached:
     """The CRM could not be read: the person is asked for the number by hand."""
 
     source: str  # the source's name, as it was called when planned
+    connected: bool = True  # False: no source of that kind is configured, so none was read
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,8 @@ class CrmShowed:
     total: float = 0.0  # their amount
     currency: str = "$"
     deals: tuple[Deal, ...] = ()  # the newest of them, to list
+    seen_at: datetime | None = None  # when the CRM was read, in the person's zone
+    stale: bool = False  # read longer ago than the sync interval: cited "as of" then
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,8 @@ class TrackerShowed:
     on: date  # the person's day it was seen: "due in 4 days" counts from it
     signals: tuple[str, ...] = ()  # risk.signals codes, most serious first
     by_query: bool = False  # the key result follows a query, not one epic
+    seen_at: datetime | None = None  # when the tracker was read, in the person's zone
+    stale: bool = False  # read longer ago than the sync interval: `on` is the day it was read
 
 
 @dataclass(frozen=True)
@@ -47,7 +52,15 @@ class WeeklyCheck:
     confidence: int | None = None  # what the person said last
 
 
-Shown = Unreached | CrmShowed | TrackerShowed | WeeklyCheck
+@dataclass(frozen=True)
+class StillBlocked:
+    """A key result flagged at risk: asked what changed about its blocker, not "on track?"."""
+
+    note: str  # the open blocker's note
+    flagged_on: date  # the person's day of the flag
+
+
+Shown = Unreached | CrmShowed | TrackerShowed | WeeklyCheck | StillBlocked
 
 
 @dataclass(frozen=True)
