@@ -10,7 +10,7 @@ from bot.core import memory, playbooks, sync
 from bot.core.cadence import Due, due, local_time
 from bot.core.deps import Deps
 from bot.core.model import CheckIn, CheckInKind, CheckInState, KeyResult, Person, Role
-from bot.core.planned import PromptFacts, Shown, StillBlocked, items_of
+from bot.core.planned import PromptFacts, Shown, StillBlocked, TrackerShowed, items_of
 from bot.core.playbooks import Words
 from bot.core.prompts import Action, ActionId, Input, InputKind, Prompt, PromptItem
 from bot.core.sources import SourceRole
@@ -243,7 +243,8 @@ def prompt_for(
         items.append(entry)
     shown = body.shown if isinstance(body, PromptFacts) else None
     said = render(shown, tuple(items))
-    blocker = shown.note if isinstance(shown, StillBlocked) else None
+    blocker = shown.blocker if isinstance(shown, TrackerShowed) else None
+    blocker = shown.note if isinstance(shown, StillBlocked) else blocker
     assert checkin.id is not None
     return Prompt(
         checkin_id=checkin.id,
@@ -252,9 +253,7 @@ def prompt_for(
         headline=said.headline,
         question=said.question,
         items=tuple(items),
-        actions=actions_for(
-            body.actions if isinstance(body, PromptFacts) else (), items, blocker
-        ),
+        actions=actions_for(body.actions if isinstance(body, PromptFacts) else (), items, blocker),
         reminder=checkin.state is CheckInState.REMINDED,
         links=said.links,
     )

@@ -29,11 +29,13 @@ class Flagged:
 
     def news(self, epic: EpicFacts | None, on: date, policy: RiskPolicy) -> bool:
         """The tracker shows something new since the flag: a signal it did not show then, or
-        a newer update (the flag we wrote is in the first reading after it)."""
+        a newer update (the flag we wrote is in the first reading after it). "Not updated for
+        N days" is no news: it fires because nothing happened."""
         if self.since is None or epic is None:
             return False
         then = epic_from_details(self.since.details)
-        if set(fired(epic, on, policy)) - set(fired(then, self.since.seen_at.date(), policy)):
+        now = set(fired(epic, on, policy)) - {"stale"}
+        if now - set(fired(then, self.since.seen_at.date(), policy)):
             return True
         return bool(epic.updated and then.updated and epic.updated > then.updated)
 

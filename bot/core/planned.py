@@ -43,6 +43,7 @@ class TrackerShowed:
     by_query: bool = False  # the key result follows a query, not one epic
     seen_at: datetime | None = None  # when the tracker was read, in the person's zone
     stale: bool = False  # read longer ago than the sync interval: `on` is the day it was read
+    blocker: str | None = None  # the key result's open blocker (its note): asked about, not flagged
 
 
 @dataclass(frozen=True)

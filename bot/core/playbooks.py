@@ -29,6 +29,7 @@ from bot.core.text import CURRENCY_PREFIXES, amount, day, percent
 MAX_DEALS = 5
 SYNC_EVERY = timedelta(minutes=60)  # the default sync interval: a reading older is cited "as of"
 A = ActionId
+BLOCKED = (A.STILL_BLOCKED, A.ON_TRACK, A.FLAG_RISK)  # about an open blocker: "on track" not first
 
 
 @dataclass(frozen=True)
@@ -175,18 +176,23 @@ def engineering(
         epic = epic_from_details(reading.details) if reading else None
         codes = tuple(fired(epic, on, policy)) if epic else ()
         flag = flags.get(kr.key)
-        if flag is not None:
-            if flag.note is not None and not flag.followed_up:
-                return _still_blocked(person, kr, flag)
-            if not (flag.news(epic, on, policy) or (now is not None and flag.rested(now))):
-                continue
-            if not codes and flag.note is not None:
-                return _still_blocked(person, kr, flag)
-        if epic is not None and codes:
-            tracker = sources.title(kr.source.kind)
-            shown = TrackerShowed(tracker, epic, on, codes, bool(kr.source.query), seen_at, stale)
-            actions = (A.FLAG_RISK, A.ON_TRACK, A.SNOOZE)
-            return Plan(CheckInKind.RISK_EXPLAIN, PromptFacts((item(kr),), actions, shown))
+        if (
+            flag is not None
+            and flag.followed_up
+            and not (flag.news(epic, on, policy) or (now is not None and flag.rested(now)))
+        ):
+            continue  # flagged, nothing new since: neither asked again nor offered to flag
+        blocker = flag.note if flag is not None else None
+        if flag is not None and flag.note is not None and (not flag.followed_up or not codes):
+            return _still_blocked(person, kr, flag)
+        if epic is None or not codes:
+            continue
+        tracker = sources.title(kr.source.kind)
+        shown = TrackerShowed(
+            tracker, epic, on, codes, bool(kr.source.query), seen_at, stale, blocker
+        )
+        actions = BLOCKED if blocker is not None else (A.FLAG_RISK, A.ON_TRACK, A.SNOOZE)
+        return Plan(CheckInKind.RISK_EXPLAIN, PromptFacts((item(kr),), actions, shown))
     unflagged = [kr for kr in milestones if kr.key not in flags]
     if not unflagged:
         return None
@@ -198,8 +204,7 @@ def engineering(
 
 def _still_blocked(person: Person, kr: KeyResult, flag: Flagged) -> Plan:
     asked = StillBlocked(flag.note or "", local_time(person, flag.raised_at).date())
-    actions = (A.STILL_BLOCKED, A.ON_TRACK, A.FLAG_RISK)
-    return Plan(CheckInKind.RISK_EXPLAIN, PromptFacts((item(kr),), actions, asked))
+    return Plan(CheckInKind.RISK_EXPLAIN, PromptFacts((item(kr),), BLOCKED, asked))
 
 
 def words(shown: Shown | None, items: tuple[PromptItem, ...]) -> Words:
@@ -232,7 +237,7 @@ def words(shown: Shown | None, items: tuple[PromptItem, ...]) -> Words:
     if isinstance(shown, StillBlocked):
         return Words(
             rich(f"On {day(shown.flagged_on)} you flagged ", strong(first.title), " at risk."),
-            rich("Still blocked on “", said(shown.note), "”?"),
+            still_blocked(shown.note),
         )
     if isinstance(shown, WeeklyCheck):
         last = f" (you said {shown.confidence}%)" if shown.confidence is not None else ""
@@ -241,6 +246,10 @@ def words(shown: Shown | None, items: tuple[PromptItem, ...]) -> Words:
             rich("Still on track?"),
         )
     return Words(rich(), rich())
+
+
+def still_blocked(note: str) -> Rich:
+    return rich("Still blocked on “", said(note), "”?")
 
 
 def _crm_words(shown: CrmShowed, items: tuple[PromptItem, ...]) -> Words:
@@ -277,7 +286,9 @@ def _tracker_words(shown: TrackerShowed, kr: PromptItem) -> Words:
     else:
         headline = rich(f"{shown.source} shows epic {epic.key} ", strong(epic.title))
         headline += f" {reasons}."
-    question = rich(
-        "Flag ", strong(kr.title), " as at risk and add a blocker note for your manager?"
+    question = (
+        still_blocked(shown.blocker)
+        if shown.blocker is not None
+        else rich("Flag ", strong(kr.title), " as at risk and add a blocker note for your manager?")
     )
     return Words(headline, question, ((epic.key, epic.link),) if epic.link else ())
