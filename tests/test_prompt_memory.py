@@ -30,7 +30,8 @@ def prompt_of(said: str, name: str) -> str:
     return "\n".join([first, *takewhile(lambda line: line.startswith("  │"), rest)])
 
 
-async def farid_flags_on_wednesday(chat: Conversation) -> None:
+async def farid_flags_wednesday_and_is_asked_thursday(chat: Conversation) -> str:
+    """Farid flags a blocker from a message on Wednesday; what he is asked on Thursday."""
     chat.at("2026-11-18 11:20", "Europe/London")
     flagged = await chat.reply(
         FARID, ActionId.FLAG_RISK, "Flag as blocker", prompt=False, kr="fraud-api",
@@ -38,15 +39,15 @@ async def farid_flags_on_wednesday(chat: Conversation) -> None:
     )  # fmt: skip
     assert flagged.ok
     chat.said()
+    chat.at("2026-11-19 10:00", "Europe/London")
+    await chat.tick()
+    return prompt_of(chat.said(), "Farid Haddad")
 
 
 async def test_after_a_flag_the_next_check_in_asks_whether_it_is_still_blocked(
     chat: Conversation,
 ) -> None:
-    await farid_flags_on_wednesday(chat)
-    chat.at("2026-11-19 10:00", "Europe/London")
-    await chat.tick()
-    farid = prompt_of(chat.said(), "Farid Haddad")
+    farid = await farid_flags_wednesday_and_is_asked_thursday(chat)
     assert "On Wed 18 Nov you flagged “Launch the fraud scoring API” at risk." in farid
     assert f"Still blocked on “{FARIDS_BLOCKER}”?" in farid
     assert "[1] Still blocked   [2] Unblocked   [3] Update the note…" in farid
@@ -72,10 +73,7 @@ async def test_after_a_flag_the_next_check_in_asks_whether_it_is_still_blocked(
 async def test_unblocked_resolves_the_blocker_and_the_weekly_check_returns(
     chat: Conversation,
 ) -> None:
-    await farid_flags_on_wednesday(chat)
-    chat.at("2026-11-19 10:00", "Europe/London")
-    await chat.tick()
-    chat.said()
+    await farid_flags_wednesday_and_is_asked_thursday(chat)
     outcome = await chat.reply(FARID, ActionId.ON_TRACK, "[2] Unblocked")
     assert mrkdwn(outcome.text) == "👍 Noted: *Launch the fraud scoring API* is on track."
     assert await chat.deps.ledger.open_blockers() == []

@@ -51,6 +51,8 @@ async def flagged(
 ) -> dict[str, Flagged]:
     """Each of `krs` flagged at risk, by key: its latest open blocker, else the flag we wrote
     that the tracker (`epics`, its latest readings) still shows."""
+    if not krs:
+        return {}
     blockers = {b.kr: b for b in await deps.ledger.open_blockers()}  # oldest first: latest wins
     found: dict[str, Flagged] = {}
     for kr in krs:
