@@ -40,6 +40,7 @@ def timing(settings: Settings) -> Timing:
     return Timing(
         remind if settings.goalnudge_reminders == "one" else None,
         timedelta(minutes=settings.goalnudge_expire_after_minutes),
+        timedelta(minutes=settings.goalnudge_sync_minutes),
     )
 
 

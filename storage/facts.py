@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from bot.core.model import Deal, Reads
@@ -13,6 +13,7 @@ from bot.core.planned import (
     NoticeText,
     PromptFacts,
     Shown,
+    StillBlocked,
     TrackerShowed,
     Unreached,
     WeeklyCheck,
@@ -21,7 +22,9 @@ from bot.core.prompts import ActionId, PromptItem
 from bot.core.rich import Rich
 from bot.core.sync import epic_details, epic_from_details
 
-VERSION = 2  # the shape of a check-in's JSON; migration 0012 brought older rows to it
+# The shape of a check-in's JSON; migration 0012 brought older rows to it. Fields added since
+# (seen_at, stale, connected, "blocked") have defaults: rows written before them read as before.
+VERSION = 2
 
 
 def to_json(body: Body | None) -> dict[str, Any]:
@@ -58,6 +61,7 @@ KINDS: dict[str, type[Shown]] = {  # what a source showed, by the tag stored for
     "crm": CrmShowed,
     "tracker": TrackerShowed,
     "weekly": WeeklyCheck,
+    "blocked": StillBlocked,
 }
 TAGS = {kind: tag for tag, kind in KINDS.items()}
 
@@ -66,7 +70,11 @@ def _shown_json(shown: Shown | None) -> dict[str, Any] | None:
     if shown is None:
         return None
     fields = asdict(shown)
-    if isinstance(shown, CrmShowed):
+    if isinstance(shown, CrmShowed | TrackerShowed):
+        fields["seen_at"] = shown.seen_at.isoformat() if shown.seen_at else None
+    if isinstance(shown, StillBlocked):
+        fields["flagged_on"] = shown.flagged_on.isoformat()
+    elif isinstance(shown, CrmShowed):
         fields["since"] = shown.since.isoformat() if shown.since else None
         fields["deals"] = [d | {"closed_on": d["closed_on"].isoformat()} for d in fields["deals"]]
         fields["period"] = [d.isoformat() for d in shown.period] if shown.period else None
@@ -82,7 +90,11 @@ def _shown(data: dict[str, Any] | None) -> Shown | None:
     kind = KINDS.get(data["kind"])
     if kind is None:
         raise ValueError(f"check-in facts of an unknown kind {data['kind']!r}")
-    if kind is CrmShowed:
+    if fields.get("seen_at"):
+        fields["seen_at"] = datetime.fromisoformat(fields["seen_at"])
+    if kind is StillBlocked:
+        fields["flagged_on"] = date.fromisoformat(fields["flagged_on"])
+    elif kind is CrmShowed:
         fields["since"] = date.fromisoformat(fields["since"]) if fields["since"] else None
         fields["deals"] = tuple(
             Deal(**(d | {"closed_on": date.fromisoformat(d["closed_on"])})) for d in fields["deals"]

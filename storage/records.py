@@ -54,12 +54,27 @@ class SqlSnapshots:
                     select(SnapshotRow).join(newest, SnapshotRow.id == newest.c.id)
                 )
             ).all()
-            return {
-                r.subject: Snapshot(
-                    r.source, r.subject, r.metric, r.value, r.seen_at, dict(r.details or {})
+            return {r.subject: _snapshot(r) for r in rows}
+
+    async def first_since(self, source: str, subject: str, at: datetime) -> Snapshot | None:
+        async with self.scope.sessions() as session:
+            org = await self.scope.org_id(session)
+            r = await session.scalar(
+                select(SnapshotRow)
+                .where(
+                    SnapshotRow.org_id == org,
+                    SnapshotRow.source == source,
+                    SnapshotRow.subject == subject,
+                    SnapshotRow.seen_at >= at,
                 )
-                for r in rows
-            }
+                .order_by(SnapshotRow.seen_at, SnapshotRow.id)
+                .limit(1)
+            )
+            return _snapshot(r) if r is not None else None
+
+
+def _snapshot(r: SnapshotRow) -> Snapshot:
+    return Snapshot(r.source, r.subject, r.metric, r.value, r.seen_at, dict(r.details or {}))
 
 
 class SqlConversations:

@@ -228,3 +228,21 @@ async def test_checkin_run_and_digest_post_send_through_slack_without_building_b
         assert "slack_sdk.web.async_client" in modules  # the report lists what was imported
         assert not {m for m in modules if m.startswith("slack_bolt")}
         assert not {"bot.channels.slack.listeners", "bot.channels.teams.bot"} & modules
+
+
+def test_checkin_run_with_no_tracker_configured_cites_no_stored_reading(tmp_path: Path) -> None:
+    env = {"DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 't.db'}"}
+    sample = {"GOALNUDGE_SAMPLE_DATA": str(SAMPLE_DATA)}
+    goalnudge("org", "import", str(SAMPLE_ORG), cwd=tmp_path, **env)
+    synced = goalnudge("sync", "tracker", cwd=tmp_path, **env, **sample)
+    assert "Grace Kim — Release mobile SDK 3.0: MOB-3 In Progress" in synced.stdout
+    alone = goalnudge(
+        "checkin", "run", "--now", "--person", "grace@acme.example", cwd=tmp_path, **env
+    )
+    assert "goalnudge → Grace Kim" in alone.stdout
+    assert "Weekly check: how confident are you in “Release mobile SDK 3.0”" in alone.stdout
+    assert "Jira shows" not in alone.stdout and "MOB-3" not in alone.stdout
+    told = goalnudge(
+        "checkin", "run", "--now", "--person", "erin@acme.example", cwd=tmp_path, **env, **sample
+    )
+    assert "Jira shows epic PAY-12 “Payment Gateway v2” is past its due date" in told.stdout

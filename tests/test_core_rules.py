@@ -26,7 +26,9 @@ from bot.core.playbooks import Plan, Words, engineering, sales, words
 from bot.core.risk import RiskPolicy, signals
 from bot.core.sync import epic_details
 from bot.core.text import amount, bar, parse_number, percent
+from bot.demo import SAMPLE_DATA
 from integrations import registry
+from integrations.sample import SampleCrm
 
 TODAY = date(2026, 11, 16)  # a Monday
 
@@ -328,11 +330,17 @@ def test_sales_unchanged_or_acknowledged_reading_is_not_asked_about() -> None:
 
 
 def test_sales_missing_reading_falls_back_to_asking() -> None:
-    plan = sales(rep(), [arr_kr()], {}, {}, None, KNOWN)
+    crm = registry.of({"salesforce": SampleCrm(SAMPLE_DATA)})
+    plan = sales(rep(), [arr_kr()], {}, {}, None, crm)
     assert plan is not None and isinstance(plan.body.shown, Unreached)
     assert str(written(plan).headline) == "I couldn't reach Salesforce just now."
     assert mrkdwn(written(plan).question) == "Where does *Close ARR* stand? (last value $300,000)"
     assert list(plan.body.actions) == ["adjust", "not_now"]
+    unconnected = sales(rep(), [arr_kr()], {}, {}, None, KNOWN)  # no CRM configured at all
+    assert unconnected is not None and unconnected.body.actions == plan.body.actions
+    assert str(written(unconnected).headline) == (
+        "Salesforce isn't connected, so I can't read your numbers from it."
+    )
 
 
 def milestone() -> KeyResult:

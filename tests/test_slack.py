@@ -319,3 +319,53 @@ async def test_a_vacation_status_skips_the_nudge_and_the_digest_says_so(slack: S
     assert "UALICE" not in sent_to and "UBOB" in sent_to
     composed = await digest.compose(slack.app.deps, "Sales East")
     assert composed.skipped == (("Alice Chen", "Slack status says away (:palm_tree: On vacation)"),)
+
+
+async def test_after_a_flag_slack_asks_still_blocked_and_takes_each_answer(slack: Slack) -> None:
+    from bot.core.answers import answer
+    from bot.core.prompts import ActionId, Answer
+
+    note = "Security has not approved prod data"
+    slack.at("2026-11-18 11:20", "Europe/London")
+    flag = Answer("f1", "farid@acme.example", ActionId.FLAG_RISK, kr="fraud-api", note=note)
+    assert (await answer(slack.app.deps, flag)).ok
+    slack.at("2026-11-19 10:00", "Europe/London")
+    await tick(slack.app, slack.channel)
+    [nudge] = [c for c in slack.fake.called("chat.postMessage") if c.params["channel"] == "UFARID"]
+    shown = json.dumps(nudge.params["blocks"], ensure_ascii=False)
+    assert f"Still blocked on “{note}”?" in shown
+    buttons = [
+        (e["action_id"], e["text"]["text"])
+        for b in nudge.params["blocks"]
+        for e in b.get("elements", [])
+        if e.get("type") == "button"
+    ]
+    assert buttons == [
+        ("gn:still_blocked", "Still blocked"),
+        ("gn:on_track", "Unblocked"),
+        ("gn:flag_risk", "Update the note…"),
+    ]
+    await slack.post(
+        sr.block_actions(
+            "UFARID", "gn:flag_risk", button_value(nudge, "gn:flag_risk"), secret=SECRET,
+            channel="DUFARID",
+        )
+    )  # fmt: skip
+    [opened] = await slack.wait_for("views.open")
+    view = opened.params["view"]
+    assert view["title"]["text"] == "Update the note"
+    field = next(b for b in view["blocks"] if b.get("block_id") == "note")
+    assert field["element"]["initial_value"] == note
+    await slack.post(
+        sr.block_actions(
+            "UFARID", "gn:still_blocked", button_value(nudge, "gn:still_blocked"), secret=SECRET,
+            channel="DUFARID", action_ts="1700000100.7",
+        )
+    )  # fmt: skip
+    [update] = await slack.wait_for("response_url")
+    assert update.params["text"] == (
+        "🚩 Noted: *Launch the fraud scoring API* is still blocked — I'll ask again when the "
+        "tracker shows something new, or in a week."
+    )
+    [blocker] = await slack.app.deps.ledger.open_blockers()
+    assert blocker.note == note

@@ -380,3 +380,42 @@ async def test_teams_reads_its_own_markdown_not_slacks(teams: Teams) -> None:
     for text in shown:  # Slack's markup, or the old mangling of it, nowhere
         assert "`" not in text and "*“" not in text
         assert re.search(r"(?<!\*)\*[^*\s][^*]*\*(?!\*)", text) is None, text
+
+
+async def test_after_a_flag_the_card_asks_still_blocked_and_unblocked_resolves_it(
+    teams: Teams,
+) -> None:
+    from bot.core.answers import answer
+    from bot.core.prompts import ActionId, Answer
+
+    note = "Security has not approved prod data"
+    await teams.install(FARID)
+    teams.clock.set(datetime(2026, 11, 18, 11, 20, tzinfo=ZoneInfo("Europe/London")))
+    flag = Answer("f1", "farid@acme.example", ActionId.FLAG_RISK, kr="fraud-api", note=note)
+    assert (await answer(teams.app.deps, flag)).ok
+    teams.clock.set(datetime(2026, 11, 19, 10, 0, tzinfo=ZoneInfo("Europe/London")))
+    await tick(teams.app, teams.channel)
+    [card] = [
+        card_of(s) for s in teams.to(FARID.personal_conversation_id) if s.body.get("attachments")
+    ]
+    assert f"Still blocked on “{note}”?" in json.dumps(card, ensure_ascii=False)
+    still, unblocked, update = card["actions"]
+    assert (still["title"], still["verb"]) == ("Still blocked", "still_blocked")
+    assert (unblocked["title"], unblocked["verb"]) == ("Unblocked", "on_track")
+    assert update["title"] == "Update the note…"
+    field = next(b for b in update["card"]["body"] if b.get("id") == "note")
+    assert field["value"] == note
+    press = ta.card_action(
+        FARID,
+        "on_track",
+        unblocked["data"],
+        service_url=teams.fake.url,
+        conversation_id=FARID.personal_conversation_id,
+        reply_to_id="act-9",
+    )
+    status, body = await teams.post(press)
+    assert status == 200
+    assert body["value"]["body"][0]["text"] == (
+        "👍 Noted: **Launch the fraud scoring API** is on track."
+    )
+    assert await teams.app.deps.ledger.open_blockers() == []

@@ -165,6 +165,9 @@ async def _plan(
             confidence=_confidence(reply),
         )
         change = replace(change, updates=(update,), resolve_blockers=(kr.key,))
+    elif reply.action is ActionId.STILL_BLOCKED:  # heard from: the blocker stays open
+        update = _update(krs[0], actor, UpdateSource.MANUAL, now, status=Status.AT_RISK)
+        change = replace(change, updates=(update,))
     else:
         today = local_time(actor, now).date()
         change = replace(change, snooze=(actor.email, today))
@@ -311,6 +314,11 @@ def _outcome(planned: Planned) -> Outcome:
             lines.append(rich("🚩 Flagged ", strong(kr.title), f" at risk — {who}."))
         elif reply.action is ActionId.ON_TRACK:
             lines.append(rich("👍 Noted: ", strong(kr.title), " is on track."))
+        elif reply.action is ActionId.STILL_BLOCKED:
+            lines.append(
+                rich("🚩 Noted: ", strong(kr.title), " is still blocked — I'll ask again ")
+                + "when the tracker shows something new, or in a week."
+            )
         else:
             verb = "Confirmed" if update.source is UpdateSource.CRM_CONFIRMED else "Updated"
             note = rich(" Note: ", said(update.note)) if update.note else ""

@@ -6,11 +6,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from bot.core import playbooks, sync
+from bot.core import memory, playbooks, sync
 from bot.core.cadence import Due, due, local_time
 from bot.core.deps import Deps
 from bot.core.model import CheckIn, CheckInKind, CheckInState, KeyResult, Person, Role
-from bot.core.planned import PromptFacts, Shown, items_of
+from bot.core.planned import PromptFacts, Shown, StillBlocked, TrackerShowed, items_of
 from bot.core.playbooks import Words
 from bot.core.prompts import Action, ActionId, Input, InputKind, Prompt, PromptItem
 from bot.core.sources import SourceRole
@@ -59,12 +59,20 @@ async def plan(
     krs = await deps.directory.key_results([p.email for p in chosen]) if chosen else []
     history = {kr.key: await deps.ledger.history(kr.key) for kr in krs}
     # A reading older than a day means the last syncs failed: ask by hand rather than guess.
+    # One of a source no longer configured is never cited as current.
     readings = {
         key: reading
         for key, reading in (await sync.readings(deps, krs, SourceRole.CRM)).items()
-        if reading.seen_at >= now - STALE_READING
+        if reading.seen_at >= now - STALE_READING and deps.sources.configured(reading.source)
     }
-    epics = await sync.readings(deps, krs, SourceRole.TRACKER)
+    epics = {
+        key: reading
+        for key, reading in (await sync.readings(deps, krs, SourceRole.TRACKER)).items()
+        if deps.sources.configured(reading.source)
+    }
+    builders = {p.email for p in chosen if p.role is not Role.SALES}
+    flags = await memory.flagged(deps, [kr for kr in krs if kr.owner in builders], history, epics)
+    fresh = deps.timing.sync_every
     for person in chosen:
         when = dues[person.email]
         mine = [kr for kr in krs if kr.owner == person.email]
@@ -106,10 +114,20 @@ async def plan(
                 for i in (items_of(previous.body) if previous and answered else ())
                 if i.proposed is not None
             }
-            decided = playbooks.sales(person, mine, readings, last, seen, deps.sources)
+            decided = playbooks.sales(
+                person, mine, readings, last, seen, deps.sources, now=now, fresh=fresh
+            )
         else:
             decided = playbooks.engineering(
-                person, mine, epics, when.local.date(), deps.risk, deps.sources
+                person,
+                mine,
+                epics,
+                when.local.date(),
+                deps.risk,
+                deps.sources,
+                now=now,
+                fresh=fresh,
+                flags=flags,
             )
         if decided is None:
             quiet.append(person.email)
@@ -134,8 +152,11 @@ def _kind(person: Person) -> CheckInKind:
     return CheckInKind.CRM_CONFIRM if person.role is Role.SALES else CheckInKind.RISK_EXPLAIN
 
 
-def actions_for(ids: Sequence[ActionId], items: Sequence[PromptItem]) -> tuple[Action, ...]:
-    """The buttons of a prompt, with the inputs each one asks for."""
+def actions_for(
+    ids: Sequence[ActionId], items: Sequence[PromptItem], blocker: str | None = None
+) -> tuple[Action, ...]:
+    """The buttons of a prompt, with the inputs each one asks for; about an open `blocker`
+    (its note), flagging updates the note and "on track" says it is unblocked."""
     kr_choice = Input(
         "kr",
         "Key result",
@@ -157,11 +178,17 @@ def actions_for(ids: Sequence[ActionId], items: Sequence[PromptItem]) -> tuple[A
         ActionId.NOT_NOW: Action(ActionId.NOT_NOW, "Not now"),
         ActionId.FLAG_RISK: Action(
             ActionId.FLAG_RISK,
-            "Flag at risk…",
+            "Update the note…" if blocker else "Flag at risk…",
             "danger",
             inputs=(
                 kr_choice,
-                Input("note", "Blocker note for your manager", InputKind.TEXT, required=True),
+                Input(
+                    "note",
+                    "Blocker note for your manager",
+                    InputKind.TEXT,
+                    required=True,
+                    initial=blocker,
+                ),
                 Input(
                     "confidence",
                     "Confidence it lands on time (0–100)",
@@ -173,8 +200,11 @@ def actions_for(ids: Sequence[ActionId], items: Sequence[PromptItem]) -> tuple[A
                 Input("write_back", "Also flag the epic in the tracker", InputKind.TOGGLE),
             ),
         ),
-        ActionId.ON_TRACK: Action(ActionId.ON_TRACK, "It's on track", "primary"),
+        ActionId.ON_TRACK: Action(
+            ActionId.ON_TRACK, "Unblocked" if blocker else "It's on track", "primary"
+        ),
         ActionId.SNOOZE: Action(ActionId.SNOOZE, "Snooze"),
+        ActionId.STILL_BLOCKED: Action(ActionId.STILL_BLOCKED, "Still blocked"),
     }
     return tuple(made[i] for i in ids)
 
@@ -212,7 +242,10 @@ def prompt_for(
                 entry, current=kr.current, title=kr.title, target=kr.target, start=kr.start
             )
         items.append(entry)
-    said = render(body.shown if isinstance(body, PromptFacts) else None, tuple(items))
+    shown = body.shown if isinstance(body, PromptFacts) else None
+    said = render(shown, tuple(items))
+    blocker = shown.blocker if isinstance(shown, TrackerShowed) else None
+    blocker = shown.note if isinstance(shown, StillBlocked) else blocker
     assert checkin.id is not None
     return Prompt(
         checkin_id=checkin.id,
@@ -221,7 +254,7 @@ def prompt_for(
         headline=said.headline,
         question=said.question,
         items=tuple(items),
-        actions=actions_for(body.actions if isinstance(body, PromptFacts) else (), items),
+        actions=actions_for(body.actions if isinstance(body, PromptFacts) else (), items, blocker),
         reminder=checkin.state is CheckInState.REMINDED,
         links=said.links,
     )

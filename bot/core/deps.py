@@ -46,6 +46,7 @@ class FixedClock:
 class Timing:
     reminder_after: timedelta | None = timedelta(hours=4)
     expire_after: timedelta = timedelta(hours=20)
+    sync_every: timedelta = timedelta(minutes=60)  # a reading older is cited with its day
 
 
 class NoMetrics:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from bot.core.model import Deal, EpicFacts, Reads
 from bot.core.prompts import ActionId, PromptItem
@@ -15,6 +15,7 @@ class Unreached:
     """The CRM could not be read: the person is asked for the number by hand."""
 
     source: str  # the source's name, as it was called when planned
+    connected: bool = True  # False: no source of that kind is configured, so none was read
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,8 @@ class CrmShowed:
     noun: str = ""  # what it counts or measures ("win rate"); empty: the key result's unit
     scope: str = ""  # what a level is taken over ("deals won")
     period: tuple[date, date] | None = None  # the period the figure covers
+    seen_at: datetime | None = None  # when the CRM was read, in the person's zone
+    stale: bool = False  # read longer ago than the sync interval: cited "as of" then
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,9 @@ class TrackerShowed:
     on: date  # the person's day it was seen: "due in 4 days" counts from it
     signals: tuple[str, ...] = ()  # risk.signals codes, most serious first
     by_query: bool = False  # the key result follows a query, not one epic
+    seen_at: datetime | None = None  # when the tracker was read, in the person's zone
+    stale: bool = False  # read longer ago than the sync interval: `on` is the day it was read
+    blocker: str | None = None  # the key result's open blocker (its note): asked about, not flagged
 
 
 @dataclass(frozen=True)
@@ -52,7 +58,15 @@ class WeeklyCheck:
     confidence: int | None = None  # what the person said last
 
 
-Shown = Unreached | CrmShowed | TrackerShowed | WeeklyCheck
+@dataclass(frozen=True)
+class StillBlocked:
+    """A key result flagged at risk: asked what changed about its blocker, not "on track?"."""
+
+    note: str  # the open blocker's note
+    flagged_on: date  # the person's day of the flag
+
+
+Shown = Unreached | CrmShowed | TrackerShowed | WeeklyCheck | StillBlocked
 
 
 @dataclass(frozen=True)

@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
 from typing import Any
 
+from bot.core.cadence import local_time
+from bot.core.memory import Flagged
 from bot.core.model import CheckInKind, Deal, KeyResult, Person, Reads, Snapshot
 from bot.core.planned import (
     CrmShowed,
     PromptFacts,
     Shown,
+    StillBlocked,
     TrackerShowed,
     Unreached,
     WeeklyCheck,
 )
 from bot.core.prompts import ActionId, PromptItem
-from bot.core.rich import Rich, rich, strong
+from bot.core.rich import Rich, rich, said, strong
 from bot.core.risk import RiskPolicy, describe, fired
 from bot.core.sources import SourceRole, Sources
 from bot.core.sync import epic_from_details
@@ -26,7 +30,9 @@ MAX_DEALS = 5
 # Key results one prompt asks about: what every channel shows in full, so "Yes, update" never
 # confirms one the person was not shown; the rest are asked about in the next prompt.
 MAX_ITEMS = 10
+SYNC_EVERY = timedelta(minutes=60)  # the default sync interval: a reading older is cited "as of"
 A = ActionId
+BLOCKED = (A.STILL_BLOCKED, A.ON_TRACK, A.FLAG_RISK)  # about an open blocker: "on track" not first
 
 
 @dataclass(frozen=True)
@@ -77,11 +83,16 @@ def sales(
     last_update: dict[str, date],
     acknowledged: dict[str, float] | None,
     sources: Sources,
+    *,
+    now: datetime | None = None,
+    fresh: timedelta = SYNC_EVERY,
 ) -> Plan | None:
     """Ask the rep to confirm what the CRM shows; nothing when nothing changed.
 
     A reading the rep already answered (say, adjusted by hand because the CRM was wrong) is
-    not asked about again until the CRM shows something new.
+    not asked about again until the CRM shows something new. Without a CRM of the key result's
+    kind configured, the rep is asked for the number and told why. A reading older than `fresh`
+    at `now` says when it was read.
     """
     acknowledged = acknowledged or {}
     bound = [kr for group in sources.bound(krs, SourceRole.CRM).values() for kr in group]
@@ -90,7 +101,8 @@ def sales(
     missing = [kr for kr in bound if kr.key not in readings]
     if missing:
         kr = missing[0]
-        unreached = Unreached(sources.title(kr.source.kind))
+        kind = kr.source.kind
+        unreached = Unreached(sources.title(kind), sources.configured(kind))
         return Plan(
             CheckInKind.CRM_CONFIRM, PromptFacts((item(kr),), (A.ADJUST, A.NOT_NOW), unreached)
         )
@@ -121,6 +133,8 @@ def sales(
                 more,
             )
             break
+    seen_at, stale = seen(person, (readings[kr.key] for kr in changed), now, fresh)
+    shown = replace(shown, seen_at=seen_at, stale=stale)
     items = tuple(item(kr, readings[kr.key].value) for kr in changed)
     return Plan(
         CheckInKind.CRM_CONFIRM, PromptFacts(items, (A.CONFIRM, A.ADJUST, A.NOT_NOW), shown)
@@ -146,6 +160,17 @@ def _showed(source: str, reading: Snapshot, since: date | None, more: int) -> Cr
     )
 
 
+def seen(
+    person: Person, readings: Iterable[Snapshot], now: datetime | None, fresh: timedelta
+) -> tuple[datetime | None, bool]:
+    """When the oldest of `readings` was read (the person's time), and whether that was longer
+    than `fresh` before `now` (unknown `now`: fresh)."""
+    oldest = min((r.seen_at for r in readings), default=None)
+    if oldest is None:
+        return None, False
+    return local_time(person, oldest), now is not None and now - oldest > fresh
+
+
 def _deal(d: dict[str, Any]) -> Deal:
     closed = date.fromisoformat(str(d["closed_on"]))
     return Deal(str(d["name"]), float(d["amount"]), closed, str(d.get("link") or "") or None)
@@ -158,55 +183,103 @@ def engineering(
     today: date,
     policy: RiskPolicy,
     sources: Sources,
+    *,
+    now: datetime | None = None,
+    fresh: timedelta = SYNC_EVERY,
+    flags: Mapping[str, Flagged] | None = None,
 ) -> Plan | None:
-    """Ask the engineer to explain tracker risk, else a light weekly confidence check."""
+    """Ask the engineer to explain tracker risk, else a light weekly confidence check.
+
+    A key result flagged at risk (`flags`) is asked what changed about its blocker at the next
+    check-in; after that it is neither offered for flagging again nor asked "on track?" until
+    the tracker shows something new or a week has passed. A reading older than `fresh` is
+    judged, and cited, as of the day it was read."""
     milestones = [kr for kr in krs if kr.status.value != "done"]
-    if not milestones:
-        return None
+    flags = flags or {}
     for kr in milestones:
         reading = epics.get(kr.key)
-        if reading is None:
+        seen_at, stale = seen(person, [reading] if reading else [], now, fresh)
+        on = seen_at.date() if stale and seen_at else today
+        epic = epic_from_details(reading.details) if reading else None
+        codes = tuple(fired(epic, on, policy)) if epic else ()
+        flag = flags.get(kr.key)
+        if (
+            flag is not None
+            and flag.followed_up
+            and not (flag.news(epic, on, policy) or (now is not None and flag.rested(now)))
+        ):
+            continue  # flagged, nothing new since: neither asked again nor offered to flag
+        blocker = flag.note if flag is not None else None
+        if flag is not None and flag.note is not None and (not flag.followed_up or not codes):
+            return _still_blocked(person, kr, flag)
+        if epic is None or not codes:
             continue
-        epic = epic_from_details(reading.details)
-        codes = tuple(fired(epic, today, policy))
-        if codes:
-            tracker = sources.title(kr.source.kind)
-            shown = TrackerShowed(tracker, epic, today, codes, bool(kr.source.query))
-            actions = (A.FLAG_RISK, A.ON_TRACK, A.SNOOZE)
-            return Plan(CheckInKind.RISK_EXPLAIN, PromptFacts((item(kr),), actions, shown))
-    kr = milestones[0]
+        tracker = sources.title(kr.source.kind)
+        shown = TrackerShowed(
+            tracker, epic, on, codes, bool(kr.source.query), seen_at, stale, blocker
+        )
+        actions = BLOCKED if blocker is not None else (A.FLAG_RISK, A.ON_TRACK, A.SNOOZE)
+        return Plan(CheckInKind.RISK_EXPLAIN, PromptFacts((item(kr),), actions, shown))
+    unflagged = [kr for kr in milestones if kr.key not in flags]
+    if not unflagged:
+        return None
+    kr = unflagged[0]
     check = WeeklyCheck(kr.confidence)
     actions = (A.ON_TRACK, A.FLAG_RISK, A.SNOOZE)
     return Plan(CheckInKind.CONFIDENCE_CHECK, PromptFacts((item(kr),), actions, check))
+
+
+def _still_blocked(person: Person, kr: KeyResult, flag: Flagged) -> Plan:
+    asked = StillBlocked(flag.note or "", local_time(person, flag.raised_at).date())
+    return Plan(CheckInKind.RISK_EXPLAIN, PromptFacts((item(kr),), BLOCKED, asked))
 
 
 def words(shown: Shown | None, items: tuple[PromptItem, ...]) -> Words:
     """The words of a prompt, from what its source showed and the key results it asks about."""
     first = items[0] if items else PromptItem("", "", "", 0.0, 0.0)
     if isinstance(shown, Unreached):
+        why = (
+            f"I couldn't reach {shown.source} just now."
+            if shown.connected
+            else f"{shown.source} isn't connected, so I can't read your numbers from it."
+        )
         return Words(
-            rich(f"I couldn't reach {shown.source} just now."),
+            rich(why),
             rich(
                 "Where does ",
                 strong(first.title),
                 f" stand? (last value {amount(first.current, first.unit)})",
             ),
         )
-    if isinstance(shown, CrmShowed):
-        crm = _crm_words(shown, items)
-        if shown.more:
+    if isinstance(shown, CrmShowed | TrackerShowed):
+        told = (
+            _crm_words(shown, items)
+            if isinstance(shown, CrmShowed)
+            else _tracker_words(shown, first)
+        )
+        if isinstance(shown, CrmShowed) and shown.more:
             later = f"\n…and {shown.more} more changed — I'll ask about them next."
-            crm = Words(crm.headline, crm.question + later, crm.links)
-        return crm
-    if isinstance(shown, TrackerShowed):
-        return _tracker_words(shown, first)
-    if isinstance(shown, WeeklyCheck):
-        said = f" (you said {shown.confidence}%)" if shown.confidence is not None else ""
+            told = replace(told, question=told.question + later)
+        if shown.stale and shown.seen_at:  # an old reading is not presented as a live fact
+            when = f"{day(shown.seen_at.date())} {shown.seen_at:%H:%M}"
+            told = replace(told, headline=rich(f"As of {when}, ") + told.headline)
+        return told
+    if isinstance(shown, StillBlocked):
         return Words(
-            rich("Weekly check: how confident are you in ", strong(first.title), f"{said}?"),
+            rich(f"On {day(shown.flagged_on)} you flagged ", strong(first.title), " at risk."),
+            still_blocked(shown.note),
+        )
+    if isinstance(shown, WeeklyCheck):
+        last = f" (you said {shown.confidence}%)" if shown.confidence is not None else ""
+        return Words(
+            rich("Weekly check: how confident are you in ", strong(first.title), f"{last}?"),
             rich("Still on track?"),
         )
     return Words(rich(), rich())
+
+
+def still_blocked(note: str) -> Rich:
+    return rich("Still blocked on “", said(note), "”?")
 
 
 def _crm_words(shown: CrmShowed, items: tuple[PromptItem, ...]) -> Words:
@@ -282,7 +355,9 @@ def _tracker_words(shown: TrackerShowed, kr: PromptItem) -> Words:
     else:
         headline = rich(f"{shown.source} shows epic {epic.key} ", strong(epic.title))
         headline += f" {reasons}."
-    question = rich(
-        "Flag ", strong(kr.title), " as at risk and add a blocker note for your manager?"
+    question = (
+        still_blocked(shown.blocker)
+        if shown.blocker is not None
+        else rich("Flag ", strong(kr.title), " as at risk and add a blocker note for your manager?")
     )
     return Words(headline, question, ((epic.key, epic.link),) if epic.link else ())

@@ -16,6 +16,7 @@ class ActionId(enum.StrEnum):
     FLAG_RISK = "flag_risk"
     ON_TRACK = "on_track"
     SNOOZE = "snooze"
+    STILL_BLOCKED = "still_blocked"  # a flagged key result's blocker is still there
 
 
 class InputKind(enum.StrEnum):

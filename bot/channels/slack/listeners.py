@@ -21,7 +21,7 @@ from bot.core.errors import NotAllowed, NotFound
 from bot.core.inbox import Worker
 from bot.core.model import Person
 from bot.core.ports import Applied, Change
-from bot.core.prompts import ActionId, Answer, Outcome, PromptItem, Said, from_form
+from bot.core.prompts import Action, ActionId, Answer, Outcome, PromptItem, Said, from_form
 from bot.core.rich import Rich, rich
 from bot.core.writeback import follow_up
 
@@ -30,7 +30,7 @@ ONBOARDING = (
     "ask your admin to add your email to the org file, then type `/goals`."
 )
 PLATFORM = guards.PLATFORM
-SIMPLE = re.compile(r"^gn:(confirm|not_now|on_track|snooze)$")
+SIMPLE = re.compile(r"^gn:(confirm|not_now|on_track|snooze|still_blocked)$")
 MODAL = re.compile(r"^gn:(adjust|flag_risk)$")
 
 
@@ -95,8 +95,11 @@ class SlackBot:
         heading: str | Rich,
         meta: dict[str, Any],
         overrides: dict[str, str] | None = None,
+        offered: tuple[Action, ...] = (),
     ) -> None:
-        [action] = checkins.actions_for([action_id], items)
+        [action] = [a for a in offered if a.id is action_id] or checkins.actions_for(
+            [action_id], items
+        )
         await client.views_open(
             trigger_id=trigger, view=blocks.modal(action, meta, heading, overrides)
         )
@@ -129,6 +132,7 @@ class SlackBot:
             list(prompt.items),
             prompt.question or prompt.headline,
             meta,
+            offered=prompt.actions,  # as the prompt offers it (a blocker's note filled in)
         )
 
     async def on_update_kr(
