@@ -22,10 +22,11 @@ from bot.core.model import (
     SourceBinding,
 )
 from bot.core.planned import TrackerShowed, Unreached
-from bot.core.playbooks import Plan, Words, engineering, sales, words
+from bot.core.playbooks import Plan, engineering, sales
 from bot.core.risk import RiskPolicy, signals
 from bot.core.sync import epic_details
 from bot.core.text import amount, bar, parse_number, percent
+from bot.core.wording import Words, words
 from bot.demo import SAMPLE_DATA
 from integrations import registry
 from integrations.sample import SampleCrm
@@ -300,7 +301,7 @@ def test_sales_proposal_without_history_counts_deals_beyond_current() -> None:
     assert str(said.headline) == (
         "Salesforce shows you closed 2 deals since your last update ($84,000)."
     )
-    assert mrkdwn(said.question) == "Update *Close ARR* → $384,000 (53%)?"
+    assert mrkdwn(said.question) == "Update *Close ARR* → $384,000 (53% of target $720,000)?"
     assert plan.body.items[0].proposed == 384_000
     assert [label for label, _ in said.links] == [
         "Northwind — $48,000, closed 2026-11-16",

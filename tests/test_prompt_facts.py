@@ -17,9 +17,9 @@ from bot.core.delivery import deliver
 from bot.core.deps import Deps, FixedClock
 from bot.core.model import CheckInKind, CheckInState
 from bot.core.planned import CrmShowed, Shown
-from bot.core.playbooks import Words, words
 from bot.core.prompts import ActionId, PromptItem
 from bot.core.rich import rich
+from bot.core.wording import Words, words
 from bot.demo import SAMPLE_DATA, SAMPLE_ORG
 from bot.orgfile import load_file
 from integrations import registry
@@ -215,7 +215,8 @@ async def test_prompts_planned_before_the_upgrade_are_sent_after_it_in_todays_wo
         "   · PAY-12 <https://acme.atlassian.net/browse/PAY-12>",
         "Flag “Ship Payment Gateway v2” as at risk and add a blocker note for your manager?",
         "Salesforce shows you closed 2 deals since Thu 12 Nov ($84,000).",
-        "Update “Close $600k in New ARR (Alice)” → $384,000 (53%)?",
+        "Update “Close $600k in New ARR (Alice)” → $384,000 (64% of quota $600,000, 53% of "
+        "target $720,000)?",
         "   · Northwind — $48,000, closed 2026-11-16 <https://crm/Northwind>",
         "   · Initech — $36,000, closed 2026-11-13\n",
         "I couldn't reach Salesforce just now.",

@@ -21,7 +21,10 @@ async def test_rep_confirms_crm_numbers_in_one_click(chat: Conversation) -> None
     nudge = chat.said()
     assert "goalnudge → Alice Chen (DM, Mon 16:30 EST)" in nudge
     assert "Salesforce shows you closed 2 deals since your last update ($84,000)." in nudge
-    assert "Update “Close $600k in New ARR (Alice)” → $384,000 (53%)?" in nudge
+    assert (
+        "Update “Close $600k in New ARR (Alice)” → $384,000 (64% of quota $600,000, 53% of "
+        "target $720,000)?" in nudge
+    )
     assert "Northwind Traders — $48,000, closed 2026-11-16" in nudge
     assert "[1] Yes, update   [2] Adjust…   [3] Not now" in nudge
     assert "goalnudge → Bob Okafor" not in nudge  # 15:30 in Chicago: not his time yet

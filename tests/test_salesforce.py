@@ -343,7 +343,7 @@ async def test_a_rep_is_asked_about_demos_held_and_then_about_the_sales_cycle(
         said = chat.said()
         # no deal won yet: no sales cycle to tell of, so only the demos are asked about
         assert "Salesforce shows 31 demos this quarter: 31 of 45." in said
-        assert "Update “Complete 45 demos” → 31 demos (69%)?" in said
+        assert "Update “Complete 45 demos” → 31 demos (69% of target 45 demos)?" in said
         assert "sales cycle" not in said
         await chat.reply(ALICE, ActionId.CONFIRM, "[1] Yes, update")
 
@@ -357,7 +357,7 @@ async def test_a_rep_is_asked_about_demos_held_and_then_about_the_sales_cycle(
             "Salesforce shows your average sales cycle at 82 days for deals won this quarter "
             "(from 90, target 75)." in said
         )
-        assert "Update “Cut the sales cycle to 75 days” → 82 days (53%)?" in said
+        assert "Update “Cut the sales cycle to 75 days” → 82 days (53% of target 75 days)?" in said
         await chat.reply(ALICE, ActionId.CONFIRM, "[1] Yes, update")
 
         for day in (18, 19):

@@ -362,7 +362,10 @@ def texts(card: dict[str, Any]) -> list[str]:
 async def test_teams_reads_its_own_markdown_not_slacks(teams: Teams) -> None:
     card = await nudge_alice(teams)
     shown = texts(card)
-    assert "Update **Close $600k in New ARR (Alice)** → $384,000 (53%)?" in shown
+    assert (
+        "Update **Close $600k in New ARR (Alice)** → $384,000 (64% of quota $600,000, 53% of "
+        "target $720,000)?" in shown
+    )
     deals = [t for t in shown if t.startswith("[")]
     assert deals and all(re.fullmatch(r"\[[^\]]+\]\(https?://[^)\s]+\)", t) for t in deals)
     await teams.install(MAYA)

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.core import memory, playbooks, sync
+from bot.core import memory, playbooks, sync, wording
 from bot.core.cadence import Due, due, local_time
 from bot.core.deps import Deps
 from bot.core.model import CheckIn, CheckInKind, CheckInState, KeyResult, Person, Role
 from bot.core.planned import PromptFacts, Shown, StillBlocked, TrackerShowed, items_of
-from bot.core.playbooks import Words
 from bot.core.prompts import Action, ActionId, Input, InputKind, Prompt, PromptItem
 from bot.core.sources import SourceRole
+from bot.core.wording import Words
 
 STALE_READING = timedelta(days=1)
 UNREACHABLE = "could not be reached: "  # how the digest shows someone the platform refused
@@ -229,7 +229,7 @@ def value_input(item: PromptItem | KeyResult) -> Input:
 def prompt_for(
     checkin: CheckIn,
     krs: dict[str, KeyResult] | None = None,
-    render: Callable[[Shown | None, tuple[PromptItem, ...]], Words] = playbooks.words,
+    render: Callable[[Shown | None, tuple[PromptItem, ...]], Words] = wording.words,
 ) -> Prompt:
     """The prompt an outbox row stands for, its words written now by `render` from the facts
     planned (current values refreshed when given)."""
@@ -238,9 +238,7 @@ def prompt_for(
     for entry in items_of(body):
         if krs and entry.kr in krs:
             kr = krs[entry.kr]
-            entry = replace(
-                entry, current=kr.current, title=kr.title, target=kr.target, start=kr.start
-            )
+            entry = playbooks.item(kr, entry.proposed)
         items.append(entry)
     shown = body.shown if isinstance(body, PromptFacts) else None
     said = render(shown, tuple(items))

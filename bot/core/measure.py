@@ -98,11 +98,18 @@ def rounded(gap: float, span: float) -> float:
     return float(round(gap)) if span >= 20 else round(gap, 1)
 
 
-def share(kr: KeyResult, value: float, goal: float) -> float:
-    """The share of the way from the key result's start to `goal` that `value` has come (over
-    1.0 past it)."""
-    span = goal - kr.start
-    return 1.0 if span == 0 else max(0.0, (value - kr.start) / span)
+def share(start: float, value: float, goal: float) -> float:
+    """The share of the way from `start` to `goal` that `value` has come (over 1.0 past it)."""
+    span = goal - start
+    return 1.0 if span == 0 else max(0.0, (value - start) / span)
+
+
+def against(value: float, start: float, target: float, quota: float | None, unit: str) -> str:
+    """`74% of quota $600,000, 62% of target $720,000`, or `62% of target $720,000`."""
+    of_target = f"{percent(share(start, value, target))} of target {amount(target, unit)}"
+    if quota is None:
+        return of_target
+    return f"{percent(share(start, value, quota))} of quota {amount(quota, unit)}, {of_target}"
 
 
 def assess(
@@ -156,10 +163,7 @@ def value_text(kr: KeyResult) -> str:
     if kr.kind in (KrKind.KEEP_ABOVE, KrKind.KEEP_BELOW):
         sign = "≥" if kr.kind is KrKind.KEEP_ABOVE else "≤"
         return f"{now} (keep {sign} {amount(kr.target, kr.unit)})"
-    target = f"{percent(share(kr, kr.current, kr.target))} of target {amount(kr.target, kr.unit)}"
     if kr.kind is KrKind.DECREASE:
-        return f"{now}, from {amount(kr.start, kr.unit)}: {target}"
-    if kr.quota is not None:
-        quota = f"{percent(share(kr, kr.current, kr.quota))} of quota {amount(kr.quota, kr.unit)}"
-        return f"{now} — {quota}, {target}"
-    return f"{now} — {target}"
+        of_target = against(kr.current, kr.start, kr.target, None, kr.unit)
+        return f"{now}, from {amount(kr.start, kr.unit)}: {of_target}"
+    return f"{now} — {against(kr.current, kr.start, kr.target, kr.quota, kr.unit)}"

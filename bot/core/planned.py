@@ -72,7 +72,7 @@ Shown = Unreached | CrmShowed | TrackerShowed | WeeklyCheck | StillBlocked
 @dataclass(frozen=True)
 class PromptFacts:
     """A prompt as planned: the key results it asks about, what the source showed, the answers
-    offered. Its words are written when it is sent (playbooks.words)."""
+    offered. Its words are written when it is sent (wording.words)."""
 
     items: tuple[PromptItem, ...] = ()
     actions: tuple[ActionId, ...] = ()

@@ -60,6 +60,7 @@ class PromptItem:
     target: float
     proposed: float | None = None
     start: float = 0.0
+    quota: float | None = None  # a sales quota, shown beside the target
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from bot.channels.slack import blocks, fit, guards
 from bot.channels.slack.channel import SlackChannel
 from bot.channels.slack.edge import SlackEdge
 from bot.channels.slack.mrkdwn import mrkdwn
-from bot.core import access, checkins, commands, digest, standing
+from bot.core import access, checkins, commands, digest, playbooks, standing
 from bot.core.deps import Deps
 from bot.core.errors import NotAllowed, NotFound
 from bot.core.inbox import Worker
@@ -147,7 +147,7 @@ class SlackBot:
         except (NotAllowed, NotFound) as exc:
             await guards.tell(client, body, str(exc))
             return
-        item = PromptItem(kr.key, kr.title, kr.unit, kr.current, kr.target)
+        item = playbooks.item(kr)
         await self.open_modal(
             client,
             body["trigger_id"],
@@ -176,10 +176,7 @@ class SlackBot:
         link = await client.chat_getPermalink(
             channel=body["channel"]["id"], message_ts=body["message"]["ts"]
         )
-        items = [
-            PromptItem(kr.key, kr.title, kr.unit, kr.current, kr.target)
-            for kr in await self.deps.directory.key_results([person.email])
-        ]
+        items = [playbooks.item(kr) for kr in await self.deps.directory.key_results([person.email])]
         await self.open_modal(
             client,
             body["trigger_id"],

@@ -23,14 +23,14 @@ from bot.channels.teams import PLATFORM, cards, fit, payloads
 from bot.channels.teams.edge import TeamsEdge, card_of
 from bot.channels.teams.identity import Identities, event_key, reference_of
 from bot.channels.teams.markdown import markdown
-from bot.core import access, checkins, commands, digest
+from bot.core import access, checkins, commands, digest, playbooks
 from bot.core import digest_words as words
 from bot.core.channel import SendQueued
 from bot.core.deps import Deps
 from bot.core.errors import IntegrationError, NotAllowed, NotFound
 from bot.core.model import Person
 from bot.core.ports import Applied, Change, Conversations
-from bot.core.prompts import ActionId, Outcome, PromptItem, Said, from_form
+from bot.core.prompts import ActionId, Outcome, Said, from_form
 from bot.core.rich import Rich, of, rich
 
 log = logging.getLogger("goalnudge.teams")
@@ -243,10 +243,7 @@ class TeamsBot(TeamsActivityHandler):
             )
         payload = action.message_payload
         note = strip_html(payload.body.content if payload and payload.body else "")
-        items = [
-            PromptItem(kr.key, kr.title, kr.unit, kr.current, kr.target)
-            for kr in await self.deps.directory.key_results([person.email])
-        ]
+        items = [playbooks.item(kr) for kr in await self.deps.directory.key_results([person.email])]
         [flag] = checkins.actions_for([ActionId.FLAG_RISK], items)
         task = TaskModuleTaskInfo(
             title="Flag as blocker",
