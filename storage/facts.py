@@ -6,7 +6,7 @@ from dataclasses import asdict
 from datetime import date, datetime
 from typing import Any
 
-from bot.core.model import Deal, Reads
+from bot.core.model import Deal, KrKind, Reads
 from bot.core.planned import (
     Body,
     CrmShowed,
@@ -103,6 +103,8 @@ def _shown(data: dict[str, Any] | None) -> Shown | None:
         fields["reads"] = Reads(fields.get("reads", Reads.DEALS))
         period = fields.get("period")
         fields["period"] = tuple(map(date.fromisoformat, period)) if period else None
+    elif kind is WeeklyCheck:  # rows written before other kinds were checked: milestones
+        fields["kr_kind"] = KrKind(fields.get("kr_kind", KrKind.MILESTONE))
     elif kind is TrackerShowed:
         fields["epic"] = epic_from_details(fields["epic"])
         fields["on"] = date.fromisoformat(fields["on"])

@@ -10,8 +10,13 @@ from pathlib import Path
 import pytest
 
 from bot.app import build_deps
+from bot.channels.console import ConsoleChannel, plain
 from bot.chat import Chat
+from bot.core.answers import answer
+from bot.core.checkins import plan
+from bot.core.delivery import deliver
 from bot.core.deps import Deps, FixedClock
+from bot.core.prompts import ActionId, Answer
 from bot.orgfile import load_file
 from integrations import registry
 from storage import open_store, upgrade
@@ -49,12 +54,40 @@ async def test_an_update_reads_as_its_kind(kinds: Deps) -> None:
         "✅ Updated “Cut the sales cycle to 75 days”: 80 days, from 90 days: "
         "67% of target 75 days.",
     ]
-    farid = ("update uptime 99.95", "update deploy 50", "update bugs 380")
-    assert await talk(kinds, "farid@kinds.example", *farid) == [
+    assert await talk(kinds, "nia@kinds.example", "update uptime 99.95", "update deploy 50") == [
         "✅ Updated “Keep 99.99% API uptime”: 99.95% (keep ≥ 99.99%).",
         "✅ Updated “Deploys in 15 minutes or less”: 50 min (keep ≤ 15 min).",
+    ]
+    assert await talk(kinds, "farid@kinds.example", "update bugs 380") == [
         # a decrease starts far above its target: 380 is not refused as over 10 × 20
         "✅ Updated “Cut open bugs from 400 to 20”: 380 bugs, from 400 bugs: 5% of target 20 bugs.",
     ]
     deploy = await kinds.directory.key_result("deploy")
     assert deploy is not None and deploy.current == 50 and deploy.progress == 0.0
+
+
+async def test_an_engineer_is_asked_a_milestones_confidence_first_and_a_levels_value(
+    kinds: Deps,
+) -> None:
+    transcript: list[str] = []
+    console = ConsoleChannel(transcript.append, kinds.clock)  # type: ignore[arg-type]
+    await plan(kinds, people=["farid@kinds.example", "nia@kinds.example"], force=True)
+    await deliver(kinds, console)
+    said = "\n".join(transcript)
+    farid, nia = said.split("goalnudge → Nia Brown")
+    assert (
+        "Weekly check: how confident are you in “Ship the payment gateway” (you said 80%)?" in farid
+    )
+    assert (  # a level to keep is asked for its value, never for a confidence
+        "Weekly check: where does “Keep 99.99% API uptime” stand? (last value 99.995%)\n"
+        "  │ Update it, or is it still on track?\n"
+        "  │ [1] Adjust…   [2] It's on track   [3] Snooze" in nia
+    )
+    row = await kinds.outbox.open_prompt("nia@kinds.example")
+    assert row is not None and row.id is not None
+    outcome = await answer(
+        kinds,
+        Answer("nia-1", "nia@kinds.example", ActionId.ADJUST, checkin_id=row.id,
+               values={"value:uptime": "99.98%"}),
+    )  # fmt: skip
+    assert plain(outcome.text) == "✅ Updated “Keep 99.99% API uptime”: 99.98% (keep ≥ 99.99%)."

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from bot.core.model import Deal, EpicFacts, Reads
+from bot.core.model import Deal, EpicFacts, KrKind, Reads
 from bot.core.prompts import ActionId, PromptItem
 from bot.core.rich import Rich
 
@@ -53,9 +53,10 @@ class TrackerShowed:
 
 @dataclass(frozen=True)
 class WeeklyCheck:
-    """Nothing to explain: a light confidence check."""
+    """Nothing to explain: a light check — a milestone's confidence, another kind's value."""
 
     confidence: int | None = None  # what the person said last
+    kr_kind: KrKind = KrKind.MILESTONE  # the key result's kind: what the check asks for
 
 
 @dataclass(frozen=True)

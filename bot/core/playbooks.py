@@ -9,7 +9,7 @@ from typing import Any
 
 from bot.core.cadence import local_time
 from bot.core.memory import Flagged
-from bot.core.model import CheckInKind, Deal, KeyResult, Person, Reads, Snapshot
+from bot.core.model import CheckInKind, Deal, KeyResult, KrKind, Person, Reads, Snapshot
 from bot.core.planned import (
     CrmShowed,
     PromptFacts,
@@ -180,9 +180,9 @@ def engineering(
     check-in; after that it is neither offered for flagging again nor asked "on track?" until
     the tracker shows something new or a week has passed. A reading older than `fresh` is
     judged, and cited, as of the day it was read."""
-    milestones = [kr for kr in krs if kr.status.value != "done"]
+    open_krs = [kr for kr in krs if kr.status.value != "done"]
     flags = flags or {}
-    for kr in milestones:
+    for kr in open_krs:
         reading = epics.get(kr.key)
         seen_at, stale = seen(person, [reading] if reading else [], now, fresh)
         on = seen_at.date() if stale and seen_at else today
@@ -206,12 +206,18 @@ def engineering(
         )
         actions = BLOCKED if blocker is not None else (A.FLAG_RISK, A.ON_TRACK, A.SNOOZE)
         return Plan(CheckInKind.RISK_EXPLAIN, PromptFacts((item(kr),), actions, shown))
-    unflagged = [kr for kr in milestones if kr.key not in flags]
+    # a milestone's confidence first; a level or a count is asked for its value
+    unflagged = sorted(
+        (kr for kr in open_krs if kr.key not in flags),
+        key=lambda kr: kr.kind is not KrKind.MILESTONE,
+    )
     if not unflagged:
         return None
     kr = unflagged[0]
-    check = WeeklyCheck(kr.confidence)
-    actions = (A.ON_TRACK, A.FLAG_RISK, A.SNOOZE)
+    if kr.kind is not KrKind.MILESTONE:
+        check, actions = WeeklyCheck(kr_kind=kr.kind), (A.ADJUST, A.ON_TRACK, A.SNOOZE)
+    else:
+        check, actions = WeeklyCheck(kr.confidence), (A.ON_TRACK, A.FLAG_RISK, A.SNOOZE)
     return Plan(CheckInKind.CONFIDENCE_CHECK, PromptFacts((item(kr),), actions, check))
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass, replace
 from datetime import date
 
 from bot.core.measure import against
-from bot.core.model import Reads
+from bot.core.model import KrKind, Reads
 from bot.core.planned import (
     CrmShowed,
     Shown,
@@ -64,6 +64,15 @@ def words(shown: Shown | None, items: tuple[PromptItem, ...]) -> Words:
         return Words(
             rich(f"On {day(shown.flagged_on)} you flagged ", strong(first.title), " at risk."),
             still_blocked(shown.note),
+        )
+    if isinstance(shown, WeeklyCheck) and shown.kr_kind is not KrKind.MILESTONE:
+        return Words(
+            rich(
+                "Weekly check: where does ",
+                strong(first.title),
+                f" stand? (last value {amount(first.current, first.unit)})",
+            ),
+            rich("Update it, or is it still on track?"),
         )
     if isinstance(shown, WeeklyCheck):
         last = f" (you said {shown.confidence}%)" if shown.confidence is not None else ""
