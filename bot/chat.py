@@ -5,7 +5,7 @@ from __future__ import annotations
 import shlex
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 from bot.channels.console import plain, render_digest, render_prompt, render_risks, render_rollup
@@ -28,6 +28,8 @@ HELP = """Commands:
   digest [TEAM]              my team's digest (managers; leaders get the company roll-up)
   snooze until YYYY-MM-DD    no check-ins until that date
   checkin [on DAYS] [at T]   see or move my check-ins, e.g. checkin on mon-thu at 17:00; reset
+  undo                       take back my last update or flag (within 24 hours)
+  history [KR] [since DATE]  who changed my key results (or a report's), when and why
   help, quit"""
 
 Read = Callable[[str], str | None]
@@ -110,7 +112,7 @@ class Chat:
             await self.digest(" ".join(args) or None)
         elif command == "snooze" and len(args) == 2 and args[0] == "until":
             await self.snooze(args[1])
-        elif command in ("checkin", "check-in", "schedule"):
+        elif command in ("checkin", "check-in", "schedule", "undo", "history"):
             self.say((await commands.run(self.deps, self.me, line, self.new_id())).text)
         else:
             self.say(f"I didn't understand “{line}” — type `help` for the commands.")
@@ -180,6 +182,12 @@ class Chat:
     async def reply(self, reply: Answer) -> None:
         outcome: Outcome = await settled(await answer(self.deps, reply))
         self.say(outcome.text)
+        if outcome.second_look:  # nothing applied yet: applied as typed only on a yes
+            sure = (self.read("Save it anyway? (yes/no) ") or "").strip().lower()
+            if sure in ("y", "yes"):
+                await self.reply(replace(reply, confirmed=True))
+            else:
+                self.say("Nothing changed — type the value again to fix it.")
 
     async def digest(self, team: str | None) -> None:
         if team is None and self.me.role is Role.LEADER:

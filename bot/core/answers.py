@@ -25,7 +25,8 @@ from bot.core.planned import NoticeText, items_of
 from bot.core.ports import Applied, Change
 from bot.core.prompts import ActionId, Answer, Notice, Outcome
 from bot.core.rich import Rich, of, rich, said, strong
-from bot.core.text import amount, clean, day, parse_number, shown
+from bot.core.second_look import doubts, slip
+from bot.core.text import amount, clean, day, parse_number, parse_typed, shown
 from bot.core.writeback import write_back
 
 MAX_SNOOZE_DAYS = 90
@@ -33,6 +34,7 @@ ALREADY_RECORDED = Outcome(True, rich("Already recorded — nothing changed."), 
 ALREADY_ANSWERED = Outcome(
     True, rich("This check-in was already answered — nothing changed."), duplicate=True
 )
+UNDOABLE = (ActionId.CONFIRM, ActionId.ADJUST, ActionId.FLAG_RISK)  # offered an Undo button
 # Shown (not a duplicate): the click came from a message still showing buttons, e.g. a reminder.
 EXPIRED = Outcome(False, rich("⌛ This check-in has expired — nothing changed."))
 
@@ -93,6 +95,8 @@ async def settle(deps: Deps, planned: Planned, result: Applied) -> Outcome:
     if checkin is not None:
         deps.metrics.answered(planned.change.at - checkin.sent_at if checkin.sent_at else None)
     outcome = _outcome(planned)
+    if planned.reply.action in UNDOABLE and planned.change.updates:
+        outcome = replace(outcome, undo=planned.change.at.isoformat())
     return await write_back(deps, planned.reply, planned.actor, planned.krs, outcome)
 
 
@@ -144,6 +148,8 @@ async def _plan(
         change = replace(change, updates=updates)
     elif reply.action is ActionId.ADJUST:
         values = _values(reply, krs)
+        if not reply.confirmed and (looked := _second_look(reply, krs)):
+            return looked
         note = (reply.note or "").strip() or None
         change = replace(
             change,
@@ -218,7 +224,7 @@ def _values(reply: Answer, krs: list[KeyResult]) -> dict[str, float]:
     values: dict[str, float] = {}
     for kr in krs:
         field = value_input(kr)
-        raw = reply.values.get(field.name, reply.values.get("value", "")).strip()
+        raw = _raw(reply, kr)
         try:
             value = parse_number(raw)
         except ValueError as exc:
@@ -236,6 +242,30 @@ def _values(reply: Answer, krs: list[KeyResult]) -> dict[str, float]:
     if errors:
         raise InvalidInput(errors)
     return values
+
+
+def _raw(reply: Answer, kr: KeyResult) -> str:
+    """What was typed for `kr`'s value (its own field, or the one value of a typed command)."""
+    return reply.values.get(value_input(kr).name, reply.values.get("value", "")).strip()
+
+
+def _second_look(reply: Answer, krs: list[KeyResult]) -> Outcome | None:
+    """Typed values that look like a slip, asked about before anything is applied (the answer
+    comes back `confirmed` to apply them as typed); None when they look as meant."""
+    asked: dict[str, tuple[KeyResult, str]] = {}
+    for kr in krs:
+        typed = parse_typed(_raw(reply, kr))  # read by _values already: it parses
+        if found := doubts(kr, typed):
+            asked[value_input(kr).name] = (kr, slip(kr, typed, found))
+    if not asked:
+        return None
+    lines = [rich(strong(kr.title), f": {why}.") for kr, why in asked.values()]
+    return Outcome(
+        False,
+        rich("🤔 Did you mean it? ") + rich("\n").join(lines),
+        errors={name: f"{why} — did you mean it?" for name, (_, why) in asked.items()},
+        second_look=True,
+    )
 
 
 def _confidence(reply: Answer) -> int | None:

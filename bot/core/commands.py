@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 
 from bot.core import schedule
 from bot.core.answers import snooze
 from bot.core.deps import Deps
 from bot.core.digest import Digest, compose
 from bot.core.errors import GoalnudgeError
+from bot.core.history import history
 from bot.core.model import Person
+from bot.core.prompts import Notice
 from bot.core.rich import Rich, code, of, rich, said, strong
 from bot.core.schedule import ScheduleChange
 from bot.core.standing import Standing, of_person
+from bot.core.undo import undo
 
 HELP = (
     rich("\n").join(
@@ -29,6 +32,11 @@ HELP = (
                 " — see or move your check-ins (",
                 strong("reset"),
                 ": your team's)",
+            ),
+            rich(strong("goals undo"), " — take back your last update or flag (within 24 hours)"),
+            rich(
+                strong("goals history [KR] [since YYYY-MM-DD]"),
+                " — who changed your key results (or a report's), when and why",
             ),
             rich(strong("goals help"), " — this list"),
             rich(
@@ -48,6 +56,9 @@ class Command:
     until: date | None = None
     schedule: ScheduleChange | None = None
     error: Rich | None = None
+    kr: str | None = None
+    since: date | None = None
+    at: datetime | None = None  # undo: the change made then (an Undo button's), else the last
 
 
 def changes_state(text: str) -> bool:
@@ -57,6 +68,7 @@ def changes_state(text: str) -> bool:
     return command.error is None and (
         (command.name == "snooze" and command.until is not None)
         or (command.name == "checkin" and command.schedule is not None)
+        or command.name == "undo"
     )
 
 
@@ -87,8 +99,40 @@ def parse(text: str) -> Command:
         except ValueError:
             error = rich("“", said(rest[0]), "” is not a date — use YYYY-MM-DD.")
             return Command("snooze", error=error)
+    if verb == "undo":
+        return _undo(rest)
+    if verb == "history":
+        return _history(rest)
     error = rich("I didn't understand “", said(text.strip()), "”. Try ", code("help"), ".")
     return Command("unknown", error=error)
+
+
+def _undo(rest: list[str]) -> Command:
+    """`undo`, or `undo TIME` (an Undo button's: the change made then)."""
+    try:
+        return Command("undo", at=datetime.fromisoformat(rest[0]) if rest else None)
+    except ValueError:
+        return Command("undo", error=rich("Just say ", code("undo"), "."))
+
+
+def _history(rest: list[str]) -> Command:
+    """`history [KR] [since YYYY-MM-DD]`."""
+    lowered = [w.lower() for w in rest]
+    since = None
+    if "since" in lowered:
+        at = lowered.index("since")
+        rest, raw = rest[:at] + rest[at + 2 :], rest[at + 1 : at + 2]
+        try:
+            since = date.fromisoformat(raw[0]) if raw else None
+        except ValueError:
+            since = None
+        if since is None:
+            example = code("history since 2026-11-01")
+            return Command("history", error=rich("Say since when, e.g. ", example, "."))
+    if len(rest) > 1:
+        example = code("history arr-alice since 2026-11-01")
+        return Command("history", error=rich("Name one key result, e.g. ", example, "."))
+    return Command("history", kr=rest[0] if rest else None, since=since)
 
 
 @dataclass(frozen=True)
@@ -98,6 +142,7 @@ class Reply:
     text: Rich = field(default_factory=Rich)
     digest: Digest | None = None
     goals: tuple[Standing, ...] | None = None
+    notices: tuple[Notice, ...] = ()  # what it told others (a manager, of a withdrawn flag)
 
 
 async def run(deps: Deps, person: Person, text: str, ref: str) -> Reply:
@@ -111,6 +156,14 @@ async def run(deps: Deps, person: Person, text: str, ref: str) -> Reply:
         return Reply((await snooze(deps, person.email, command.until, ref)).text)
     if command.name == "checkin" and command.schedule is not None:
         return Reply(await schedule.change(deps, person, command.schedule, ref))
+    if command.name == "undo":
+        undone = await undo(deps, person, ref, command.at)
+        return Reply(undone.text, notices=undone.notices)
+    if command.name == "history":
+        try:
+            return Reply(await history(deps, person, command.kr, command.since))
+        except GoalnudgeError as exc:
+            return Reply(of(exc))
     if command.name == "digest":
         try:
             team = command.team or await managed_team(deps, person)

@@ -110,7 +110,7 @@ async def apply(deps: Deps, edges: Mapping[str, Edge], rows: Sequence[Inbound]) 
             shows.append((row, person, row.outcome or UNKNOWN))
         elif isinstance(row.answer, Said):  # a typed command: rare, one at a time
             told = await commands.run(deps, person, row.answer.text, row.answer.answer_id)
-            shows.append((row, person, Outcome(True, told.text)))
+            shows.append((row, person, Outcome(True, told.text, notices=told.notices)))
         else:
             todo.append((row, replace(row.answer, actor=person.email)))
     while todo:

@@ -49,6 +49,7 @@ class UpdateSource(enum.StrEnum):
     CRM_CONFIRMED = "crm_confirmed"
     MANUAL = "manual"
     TRACKER_FLAG = "tracker_flag"
+    UNDO = "undo"  # reverts the actor's own change just before it (the ledger keeps both)
 
 
 class CheckInKind(enum.StrEnum):

@@ -93,6 +93,7 @@ class Answer:
     confidence: str | None = None
     link: str | None = None
     write_back: bool = False
+    confirmed: bool = False  # a value that asked for a second look, confirmed: applied as is
 
 
 @dataclass(frozen=True)
@@ -128,6 +129,7 @@ def from_form(
         confidence=rest.pop("confidence", None) or None,
         link=rest.pop("link", None) or link,
         write_back=rest.pop("write_back", "") == "yes",
+        confirmed=rest.pop("confirmed", "") == "yes",
         values=rest,
     )
 
@@ -149,5 +151,7 @@ class Outcome:
     errors: dict[str, str] = field(default_factory=dict)
     notices: tuple[Notice, ...] = ()
     duplicate: bool = False
+    second_look: bool = False  # nothing applied: the value looks like a slip, to confirm or edit
+    undo: str | None = None  # the change it made, for an Undo button (`undo <this>`)
     # Work left for after the ack (a tracker write-back); it gives the outcome to show instead.
     pending: Callable[[], Awaitable[Outcome]] | None = field(default=None, compare=False)

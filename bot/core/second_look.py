@@ -47,3 +47,10 @@ def doubts(kr: KeyResult, typed: Typed, limits: Thresholds | None = None) -> tup
         share = percent((old - new) / old)
         found.append(Doubt("drop", f"it is {share} below the last value ({amount(old, unit)})"))
     return tuple(found)
+
+
+def slip(kr: KeyResult, typed: Typed, found: tuple[Doubt, ...]) -> str:
+    """`$400,000 → $1,000: you typed a power of ten: 1,000` — the old and new value and what
+    looks wrong."""
+    change = f"{amount(kr.current, kr.unit)} → {amount(typed.value, kr.unit)}"
+    return f"{change}: " + "; ".join(d.text for d in found)

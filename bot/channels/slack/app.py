@@ -124,11 +124,13 @@ def register(app: AsyncApp, bot_for: BotFor) -> None:
     app.action(SIMPLE)(via("on_simple_action"))
     app.action(MODAL)(**later("on_modal_action"))
     app.action(blocks.UPDATE_KR)(**later("on_update_kr"))
+    app.action(blocks.UNDO)(via("on_undo"))
     app.action(blocks.DETAILS)(**later("on_details"))
     app.action(blocks.TEAM_DIGEST)(**later("on_details"))
     app.action(re.compile(""))(**later("on_other_action"))  # last: what the others do not take
     app.view(blocks.ADJUST_MODAL)(via("on_submit"))
     app.view(blocks.FLAG_MODAL)(via("on_submit"))
+    app.view(blocks.SURE_MODAL)(via("on_submit"))
     app.shortcut("flag_blocker")(**later("on_flag_shortcut"))
     app.command("/goals")(via("on_goals"))
     app.event("app_home_opened")(**later("on_home"))

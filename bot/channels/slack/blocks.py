@@ -21,6 +21,9 @@ FLAG_MODAL = "gn:flag_modal"
 DETAILS = "gn:details"
 TEAM_DIGEST = "gn:team_digest"
 UPDATE_KR = "gn:update_kr"
+UNDO = "gn:undo"
+SURE_MODAL = "gn:sure_modal"
+METADATA = 3000  # characters of a view's private_metadata, at most
 
 
 def text(body: str | Rich) -> Block:
@@ -68,7 +71,34 @@ def prompt_blocks(prompt: Prompt) -> list[Block]:
 
 
 def outcome_blocks(outcome: Outcome) -> list[Block]:
-    return [text(outcome.text)]
+    """The outcome; with an Undo button when it changed something that can be taken back (a
+    click after 24 hours is told it can no longer be)."""
+    if not outcome.undo:
+        return [text(outcome.text)]
+    undo = button("Undo", UNDO, outcome.undo)
+    return [text(outcome.text), {"type": "actions", "block_id": "gn:undo", "elements": [undo]}]
+
+
+def second_look_modal(
+    outcome: Outcome, metadata: dict[str, Any], values: dict[str, str]
+) -> Block | None:
+    """Pushed over a form whose value looks like a slip: the old and new value, what looks
+    wrong, and "Save anyway" (Back returns to the form to edit it); None when the outcome asks
+    no second look, or the form is too big to carry along (its errors say what looks wrong)."""
+    if not outcome.second_look:
+        return None
+    carried = json.dumps({"m": metadata, "v": values})
+    if len(carried) > METADATA:
+        return None
+    return {
+        "type": "modal",
+        "callback_id": SURE_MODAL,
+        "private_metadata": carried,
+        "title": {"type": "plain_text", "text": "Did you mean it?"},
+        "submit": {"type": "plain_text", "text": "Save anyway"},
+        "close": {"type": "plain_text", "text": "Back"},
+        "blocks": [text(outcome.text)],
+    }
 
 
 def _element(field: Input) -> Block:

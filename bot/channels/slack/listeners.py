@@ -85,6 +85,26 @@ class SlackBot:
         await ack()
         self.worker.wake()
 
+    async def on_undo(
+        self, ack: Any, body: dict, action: dict, client: Any, context: AsyncBoltContext
+    ) -> None:
+        """An outcome's Undo: recorded in the inbox before the ack, as `undo <its change>`; the
+        worker applies it once and shows what it did in place of the outcome."""
+        user = body.get("user") or {}
+        if not action.get("action_ts") or guards.foreign(context, user.get("team_id")) is not None:
+            await ack()
+            await self.person(context, client, user)  # a stranger is refused there, and logged
+            return
+        key = f"slack:{guards.workspace(context)}:{action['action_ts']}"
+        container = body.get("container", {})
+        where = f"{container.get('channel_id')}:{container.get('message_ts')}"
+        said = Said(key, "", f"undo {action.get('value') or ''}".strip())
+        assert self.deps.inbox is not None and self.worker is not None
+        reply_to = {"url": body.get("response_url"), "at": where}
+        await self.deps.inbox.put(self.edge.inbound(key, str(user.get("id")), said, **reply_to))
+        await ack()
+        self.worker.wake()
+
     async def open_modal(
         self,
         client: Any,
@@ -198,12 +218,19 @@ class SlackBot:
         meta = json.loads(view.get("private_metadata") or "{}")
         values = blocks.read_values(view.get("state", {}))
         kind = ActionId.FLAG_RISK if view["callback_id"] == blocks.FLAG_MODAL else ActionId.ADJUST
+        sure = view["callback_id"] == blocks.SURE_MODAL  # "Save anyway" on a second look
+        if sure:
+            meta, values = meta.get("m") or {}, (meta.get("v") or {}) | {"confirmed": "yes"}
         key = f"slack:{guards.workspace(context)}:view:{view['id']}"
         reply = from_form(
             key, person.email, kind, values, checkin_id=meta.get("c"), kr=meta.get("kr"),
             link=meta.get("link"),
         )  # fmt: skip
         outcome = await self.edge.applied(str(body["user"]["id"]), reply)
+        pushed = None if sure else blocks.second_look_modal(outcome, meta, values)
+        if pushed is not None:  # nothing applied: asked on top of the form, kept for an edit
+            await ack(response_action="push", view=pushed)
+            return
         if not outcome.ok:
             names = list(view.get("state", {}).get("values", {})) or [
                 b["block_id"] for b in view.get("blocks", []) if b.get("type") == "input"
@@ -214,7 +241,7 @@ class SlackBot:
                 errors=errors or {(names or ["note"])[0]: str(outcome.text)},
             )
             return
-        await ack()
+        await ack(response_action="clear") if sure else await ack()  # closes the form below
         where = f"{meta['ch']}:{meta['ts']}" if meta.get("ch") and meta.get("ts") else None
         await self.after(person, where, outcome)
 

@@ -116,7 +116,11 @@ class TeamsBot(TeamsActivityHandler):
         if submitted:
             outcome = await self.apply(ctx, person, ctx.activity.value)
             if outcome is not None and not outcome.duplicate:
-                updated = self.attachment(cards.outcome_card(outcome))
+                shown = cards.outcome_card(outcome)
+                if outcome.second_look and isinstance(ctx.activity.value, dict):
+                    given = ctx.activity.value
+                    shown = cards.second_look(shown, str(given.get("verb")), given)
+                updated = self.attachment(shown)
                 updated.id = ctx.activity.reply_to_id
                 await ctx.update_activity(updated)
             return
@@ -226,12 +230,15 @@ class TeamsBot(TeamsActivityHandler):
                     errors=outcome.errors,
                     values=parsed.values | parsed.text,
                 )
+                if outcome.second_look and isinstance(data, dict):
+                    shown = cards.second_look(shown, str(verb), data)
                 return AdaptiveCardInvokeResponse(
                     status_code=200, type=cards.CONTENT_TYPE, value=shown
                 )
-        return AdaptiveCardInvokeResponse(
-            status_code=200, type=cards.CONTENT_TYPE, value=cards.outcome_card(outcome)
-        )
+        card = cards.outcome_card(outcome)
+        if outcome.second_look and isinstance(data, dict):
+            card = cards.second_look(card, str(verb), data)
+        return AdaptiveCardInvokeResponse(status_code=200, type=cards.CONTENT_TYPE, value=card)
 
     async def on_teams_messaging_extension_fetch_task(
         self, ctx: TurnContext, action: MessagingExtensionAction

@@ -160,6 +160,16 @@ def outcome_card(outcome: Outcome) -> Card:
     return card([text(outcome.text, color="default" if outcome.ok else "attention")])
 
 
+def second_look(shown: Card, verb: str, data: dict[str, Any]) -> Card:
+    """`shown` (the prompt with its form kept for an edit, or the outcome) with "Save anyway",
+    which sends the same answer back confirmed."""
+    again = {k: v for k, v in data.items() if k != "verb"} | {"confirmed": "yes"}
+    return {
+        **shown,
+        "actions": [execute("Save anyway", verb, again, "positive"), *shown.get("actions", [])],
+    }
+
+
 def flag_task(action: Action, link: str | None, note: str) -> Card:
     heading = text("Flag one of your goals at risk, with this message as the blocker.")
     return card(
