@@ -231,7 +231,7 @@ class TeamsBot(TeamsActivityHandler):
                     values=parsed.values | parsed.text,
                 )
                 if outcome.second_look and isinstance(data, dict):
-                    shown = cards.second_look(shown, str(verb), data)
+                    shown = cards.second_look(shown, str(verb), data, outcome.text)
                 return AdaptiveCardInvokeResponse(
                     status_code=200, type=cards.CONTENT_TYPE, value=shown
                 )

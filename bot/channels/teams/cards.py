@@ -160,10 +160,13 @@ def outcome_card(outcome: Outcome) -> Card:
     return card([text(outcome.text, color="default" if outcome.ok else "attention")])
 
 
-def second_look(shown: Card, verb: str, data: dict[str, Any]) -> Card:
-    """`shown` (the prompt with its form kept for an edit, or the outcome) with "Save anyway",
-    which sends the same answer back confirmed."""
+def second_look(shown: Card, verb: str, data: dict[str, Any], said: Rich | None = None) -> Card:
+    """`shown` (the prompt with its form kept for an edit, or the outcome) with what looks
+    wrong (`said`, where `shown` does not say it) and "Save anyway", which sends the same
+    answer back confirmed."""
     again = {k: v for k, v in data.items() if k != "verb"} | {"confirmed": "yes"}
+    if said is not None:
+        shown = {**shown, "body": [*shown["body"], text(said, weight="bolder")]}
     return {
         **shown,
         "actions": [execute("Save anyway", verb, again, "positive"), *shown.get("actions", [])],
