@@ -15,7 +15,7 @@ import teams_activities as ta
 from slack_harness import SECRET, Slack, button_value, nudge_alice, slack_app
 from test_teams import ALICE, Teams, texts
 from test_teams import nudge_alice as nudge_alice_on_teams
-from test_teams import teams as teams  # noqa: F401 — the fixture
+from test_teams import teams as teams
 
 from bot.core.deps import Deps
 
@@ -128,7 +128,7 @@ async def test_slack_typed_undo_and_history(slack: Slack) -> None:
     )
 
 
-async def test_teams_card_asks_a_second_look_then_saves_anyway(teams: Teams) -> None:  # noqa: F811
+async def test_teams_card_asks_a_second_look_then_saves_anyway(teams: Teams) -> None:
     card = await nudge_alice_on_teams(teams)
     adjust = next(a for a in card["actions"] if a["title"] == "Adjust…")
     data = {"verb": "adjust", "c": adjust["card"]["body"][-1]["actions"][0]["data"]["c"]}
@@ -157,7 +157,7 @@ async def test_teams_card_asks_a_second_look_then_saves_anyway(teams: Teams) -> 
     assert await value(teams.app.deps) == 40
 
 
-async def test_teams_typed_undo_and_history(teams: Teams) -> None:  # noqa: F811
+async def test_teams_typed_undo_and_history(teams: Teams) -> None:
     card = await nudge_alice_on_teams(teams)
     confirm = card["actions"][0]
     await teams.post(
