@@ -17,6 +17,7 @@ from bot.core.model import CheckInKind, CheckInState, KeyResult, Person, Role
 from bot.core.planned import NoticeText
 from bot.core.prompts import ActionId, Answer, Input, InputKind, Outcome, from_form
 from bot.core.rich import Rich, of, rich
+from bot.core.text import number, parse_number
 from bot.core.writeback import settled
 
 HELP = """Commands:
@@ -73,7 +74,14 @@ class Chat:
         self.say("Bye!")
 
     def ask(
-        self, question: str, check: Check, hint: str, *, optional: bool = False, keep: str = ""
+        self,
+        question: str,
+        check: Check,
+        hint: str,
+        *,
+        optional: bool = False,
+        keep: str = "",
+        kept: str = "",
     ) -> str:
         """One field, asked until what is typed passes `check`; help, skip and keep as said."""
         while True:
@@ -83,7 +91,7 @@ class Chat:
                 raise Cancelled
             if typed.lower() in ("help", "?"):
                 extra = f" `{SKIP}` leaves it out." if optional else ""
-                extra += f" `{KEEP}` keeps {keep}." if keep else ""
+                extra += f" `{KEEP}` keeps {kept or keep}." if keep else ""
                 self.say(f"{hint}{extra} `cancel` (or an empty line) stops: nothing changes.")
             elif optional and typed.lower() == SKIP:
                 return ""
@@ -268,14 +276,22 @@ class Chat:
             hint,
             optional=not field.required and field.kind is not InputKind.TOGGLE,
             keep=field.initial or "",
+            kept=self.shown(field),
         )
         if field.kind is InputKind.TOGGLE:
             return "yes" if raw.lower() in ("y", "yes") else ""
         return picked(raw)
 
     @staticmethod
+    def shown(field: Input) -> str:
+        """A field's value as a person reads it (300,000, not 300000.0)."""
+        if field.kind is InputKind.NUMBER and field.initial:
+            return number(parse_number(field.initial))
+        return field.initial or ""
+
+    @staticmethod
     def question(field: Input) -> str:
-        keep = f"; {KEEP} keeps {field.initial}" if field.initial else ""
+        keep = f"; {KEEP} keeps {Chat.shown(field)}" if field.initial else ""
         if field.kind is InputKind.CHOICE:
             options = ", ".join(f"{i}) {title}" for i, (_k, title) in enumerate(field.choices, 1))
             return f"{field.label} [{options}{keep}]: "
