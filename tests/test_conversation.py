@@ -3,24 +3,21 @@ again; help, cancel, an empty line and Ctrl-D at every step; plain phrasings und
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, date, datetime
+from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import pytest
 from test_cli import goalnudge
 
-from bot.app import build_deps
 from bot.channels.console import ConsoleChannel
 from bot.chat import Chat
 from bot.core.checkins import plan
 from bot.core.delivery import deliver
-from bot.core.deps import Deps, FixedClock
+from bot.core.deps import Deps
 from bot.core.model import CheckInKind, CheckInState
 from bot.demo import SAMPLE_ORG
 from bot.orgfile import load_file
-from integrations import registry
-from storage import open_store, upgrade
 
 ERIN = "erin@acme.example"
 ALICE = "alice@acme.example"
@@ -215,7 +212,7 @@ async def test_plain_words_are_understood_and_dates_show_a_year_not_this_one(dep
 
 
 @pytest.fixture
-async def two_arr(tmp_path: Path) -> AsyncIterator[Deps]:
+async def two_arr(deps: Deps, tmp_path: Path) -> Deps:
     """The sample organisation with a second key result of Alice's about ARR."""
     org = tmp_path / "org.yaml"
     org.write_text(
@@ -226,14 +223,8 @@ async def two_arr(tmp_path: Path) -> AsyncIterator[Deps]:
             "  - id: platform\n",
         )
     )
-    url = f"sqlite+aiosqlite:///{tmp_path / 'two.db'}"
-    await upgrade(url)
-    store = open_store(url, "acme")
-    await store.directory.import_chart(load_file(org).chart)
-    try:
-        yield build_deps(store, FixedClock(datetime(2026, 11, 16, 8, tzinfo=UTC)), registry.of({}))
-    finally:
-        await store.close()
+    await deps.directory.import_chart(load_file(org).chart)
+    return deps
 
 
 async def test_several_key_results_matching_a_word_are_listed_and_one_more_word_picks(
