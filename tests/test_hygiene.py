@@ -77,8 +77,8 @@ def test_typed_numbers_beyond_the_range_are_refused_in_chat_even_for_a_huge_targ
     huge = tmp_path / "huge.yaml"  # the largest target the org file allows
     huge.write_text(SAMPLE_ORG.read_text().replace("target: 720000", "target: 1e15", 1))
     assert goalnudge("org", "import", str(huge), cwd=tmp_path, **env).returncode == 0
-    script = "".join(
-        f"update arr-alice {raw}\n" for raw in ("1e300", "1e309", "nan", "-inf", "Infinity")
+    script = "".join(  # each refused value is asked again: an empty line stops there
+        f"update arr-alice {raw}\n\n" for raw in ("1e300", "1e309", "nan", "-inf", "Infinity")
     )
     chat = goalnudge(
         "chat", "--as", "alice@acme.example", cwd=tmp_path, stdin=script + "goals\nquit\n", **env

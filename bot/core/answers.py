@@ -26,7 +26,7 @@ from bot.core.ports import Applied, Change
 from bot.core.prompts import ActionId, Answer, Notice, Outcome
 from bot.core.rich import Rich, of, rich, said, strong
 from bot.core.second_look import doubts, slip
-from bot.core.text import amount, clean, day, parse_number, parse_typed, shown
+from bot.core.text import MAX_NOTE, amount, clean, day, number, parse_number, parse_typed, shown
 from bot.core.writeback import write_back
 
 MAX_SNOOZE_DAYS = 90
@@ -131,6 +131,8 @@ async def _plan(
         return EXPIRED
     if checkin is not None and not checkin.state.is_open:
         return ALREADY_ANSWERED
+    if problem := note_problem(reply.note):
+        raise InvalidInput({"note": problem})
     now = deps.clock.now()
     krs = await _targets(deps, reply, checkin, actor, seen)
     change = Change(
@@ -329,7 +331,7 @@ def _outcome(planned: Planned) -> Outcome:
     notices = tuple(
         Notice(n.person, n.body.text) for n in change.notices if isinstance(n.body, NoticeText)
     )
-    if change.snooze:
+    if change.snooze and change.snooze[1]:
         upcoming = next_check_in(actor, change.snooze[1])
         when = f" at your next check-in ({day(upcoming)})" if upcoming else " later"
         return Outcome(True, rich(f"👍 No problem — I'll ask again{when}."))
@@ -356,8 +358,8 @@ def _outcome(planned: Planned) -> Outcome:
     return Outcome(True, rich("\n").join(lines), notices=notices)
 
 
-def snooze_text(until: date) -> Rich:
-    return rich(f"😴 Snoozed: no check-ins until {day(until)}.")
+def snooze_text(until: date, today: date | None = None) -> Rich:
+    return rich(f"😴 Snoozed: no check-ins until {day(until, today)}.")
 
 
 async def snooze(deps: Deps, email: str, until: date, answer_id: str) -> Outcome:
@@ -369,7 +371,7 @@ async def snooze(deps: Deps, email: str, until: date, answer_id: str) -> Outcome
     if until < today:
         return Outcome(
             False,
-            rich(f"{day(until)} is in the past — pick a date from today on."),
+            rich(f"{day(until, today)} is in the past — pick a date from today on."),
             errors={"until": "date in the past"},
         )
     if (until - today).days > MAX_SNOOZE_DAYS:
@@ -379,4 +381,41 @@ async def snooze(deps: Deps, email: str, until: date, answer_id: str) -> Outcome
             errors={"until": "too far ahead"},
         )
     await deps.ledger.apply(Change(answer_id, deps.clock.now(), snooze=(actor.email, until)))
-    return Outcome(True, snooze_text(until))
+    return Outcome(True, snooze_text(until, today))
+
+
+async def unsnooze(deps: Deps, email: str, answer_id: str) -> Outcome:
+    """Check-ins for `email` again as usual: the snooze is cleared the way it was set."""
+    actor = await deps.directory.person(email)
+    if actor is None:
+        return Outcome(False, rich(f"I don't know {email} yet: ask your admin to add you."))
+    today = local_time(actor, deps.clock.now()).date()
+    upcoming = next_check_in(actor, today)
+    when = f" — the next is {day(upcoming, today)}" if upcoming else ""
+    if actor.snoozed_until is None or actor.snoozed_until < today:
+        return Outcome(True, rich(f"You're not snoozed: check-ins come as usual{when}."))
+    await deps.ledger.apply(Change(answer_id, deps.clock.now(), snooze=(actor.email, None)))
+    return Outcome(True, rich(f"⏰ Snooze off: check-ins come as usual again{when}."))
+
+
+def note_problem(note: str | None) -> str | None:
+    """Why a note can't be kept (too long), said to the person; None when it can."""
+    if note is None or len(note) <= MAX_NOTE:
+        return None
+    return f"Keep the note under {number(MAX_NOTE)} characters (this one has {number(len(note))})."
+
+
+def typed_problem(name: str, raw: str, kr: KeyResult | None = None) -> str | None:
+    """What is wrong with one field as it is typed — `note`, `confidence` or a value of `kr`
+    (the same checks an answer gets); None when it is fine."""
+    if name == "note":
+        return note_problem(raw)
+    probe = Answer("", "", ActionId.ADJUST, confidence=raw, values={"value": raw})
+    try:
+        if name == "confidence":
+            _confidence(probe)
+        elif kr is not None:
+            _values(probe, [kr])
+    except InvalidInput as exc:
+        return next(iter(exc.errors.values()))
+    return None

@@ -13,6 +13,7 @@ from bot.core.model import CheckIn, CheckInKind, CheckInState, KeyResult, Person
 from bot.core.planned import PromptFacts, Shown, StillBlocked, TrackerShowed, items_of
 from bot.core.prompts import Action, ActionId, Input, InputKind, Prompt, PromptItem
 from bot.core.sources import SourceRole
+from bot.core.text import MAX_NOTE
 from bot.core.wording import Words
 
 STALE_READING = timedelta(days=1)
@@ -172,7 +173,7 @@ def actions_for(
             "Adjust…",
             inputs=(
                 *(value_input(i) for i in items),
-                Input("note", "Note (optional)", InputKind.TEXT),
+                Input("note", "Note (optional)", InputKind.TEXT, max_length=MAX_NOTE),
             ),
         ),
         ActionId.NOT_NOW: Action(ActionId.NOT_NOW, "Not now"),
@@ -188,6 +189,7 @@ def actions_for(
                     InputKind.TEXT,
                     required=True,
                     initial=blocker,
+                    max_length=MAX_NOTE,
                 ),
                 Input(
                     "confidence",

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from bot.core import schedule
-from bot.core.answers import snooze
+from bot.core.answers import MAX_SNOOZE_DAYS, snooze, unsnooze
+from bot.core.cadence import local_time
 from bot.core.deps import Deps
 from bot.core.digest import Digest, compose
 from bot.core.errors import GoalnudgeError
@@ -26,7 +27,16 @@ HELP = (
                 strong("goals digest [TEAM]"),
                 " — your team's digest (managers; leaders may name any team)",
             ),
-            rich(strong("goals snooze until YYYY-MM-DD"), " — no check-ins until that date"),
+            rich(
+                strong("goals snooze until YYYY-MM-DD"),
+                " — no check-ins until that date (or ",
+                strong("snooze 3 days"),
+                ", ",
+                strong("snooze until friday"),
+                "; ",
+                strong("unsnooze"),
+                " to end it)",
+            ),
             rich(
                 strong("goals checkin [on mon-fri] [at 16:30]"),
                 " — see or move your check-ins (",
@@ -49,11 +59,33 @@ HELP = (
 )
 
 
+GREETINGS = frozenset({"hi", "hello", "hey", "hiya", "hi there", "hello there", "good morning"})
+GOALS = frozenset({"", "goals", "my goals", "my key results", "key results", "my krs", "my okrs"})
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+UNITS = {"day": 1, "days": 1, "week": 7, "weeks": 7}
+
+
+@dataclass(frozen=True)
+class Until:
+    """When a snooze ends, as typed: a date, a number of days from today, or the next weekday."""
+
+    on: date | None = None
+    days: int = 0
+    weekday: int | None = None
+
+    def resolve(self, today: date) -> date:
+        if self.on is not None:
+            return self.on
+        if self.weekday is not None:
+            return today + timedelta(days=(self.weekday - today.weekday() - 1) % 7 + 1)
+        return today + timedelta(days=self.days)
+
+
 @dataclass(frozen=True)
 class Command:
     name: str
     team: str | None = None
-    until: date | None = None
+    until: Until | None = None
     schedule: ScheduleChange | None = None
     error: Rich | None = None
     kr: str | None = None
@@ -68,20 +100,26 @@ def changes_state(text: str) -> bool:
     return command.error is None and (
         (command.name == "snooze" and command.until is not None)
         or (command.name == "checkin" and command.schedule is not None)
-        or command.name == "undo"
+        or command.name in ("undo", "unsnooze")
     )
 
 
 def parse(text: str) -> Command:
-    """`""`/`goals` → goals; `digest [team]`; `snooze until 2026-12-01`; `help`; else an error."""
+    """`""`/`goals`/`my goals` → goals; `digest [team]`; `snooze until 2026-12-01`,
+    `snooze 3 days`, `snooze until friday`; `unsnooze`; `checkin …`; `help`/`?`; `hi`;
+    else an error. One branch per verb."""
     words = text.strip().split()
     if words and words[0].lower() in ("goals", "/goals"):
         words = words[1:]
-    if not words:
-        return Command("goals")
-    verb, rest = words[0].lower(), words[1:]
-    if verb == "help":
+    phrase = " ".join(words).lower()
+    if phrase in ("help", "?", "help?", "commands"):
         return Command("help")
+    phrase = phrase.rstrip("!.?")
+    if phrase in GOALS:
+        return Command("goals")
+    if phrase in GREETINGS:
+        return Command("hello")
+    verb, rest = words[0].lower(), words[1:]
     if verb == "digest":
         return Command("digest", team=" ".join(rest) or None)
     if verb in ("checkin", "check-in", "schedule"):
@@ -90,15 +128,12 @@ def parse(text: str) -> Command:
             return Command("checkin", error=wanted)
         return Command("checkin", schedule=wanted)
     if verb == "snooze":
-        if rest and rest[0].lower() == "until":
-            rest = rest[1:]
-        if len(rest) != 1:
-            return Command("snooze", error=rich("Say when: ", code("snooze until 2026-12-01"), "."))
-        try:
-            return Command("snooze", until=date.fromisoformat(rest[0]))
-        except ValueError:
-            error = rich("“", said(rest[0]), "” is not a date — use YYYY-MM-DD.")
-            return Command("snooze", error=error)
+        until = snooze_words([w.lower() for w in rest])
+        if isinstance(until, Rich):
+            return Command("snooze", error=until)
+        return Command("snooze", until=until)
+    if verb == "unsnooze" and not rest:
+        return Command("unsnooze")
     if verb == "undo":
         return _undo(rest)
     if verb == "history":
@@ -135,6 +170,37 @@ def _history(rest: list[str]) -> Command:
     return Command("history", kr=rest[0] if rest else None, since=since)
 
 
+def snooze_words(rest: list[str]) -> Until | Rich:
+    """`until 2026-12-01`, `2026-12-01`, `3 days`, `for 2 weeks`, `until friday`, `tomorrow`."""
+    if rest and rest[0] in ("until", "till", "for", "to"):
+        rest = rest[1:]
+    if rest and rest[0] == "next":
+        rest = rest[1:]
+    if len(rest) == 2 and rest[0] in ("a", "one"):
+        rest = ["1", rest[1]]
+    if len(rest) == 2 and rest[0].isdigit() and rest[1] in UNITS:
+        days = int(rest[0]) * UNITS[rest[1]]
+        if not 0 < days <= MAX_SNOOZE_DAYS:
+            return rich(f"Snooze for 1 to {MAX_SNOOZE_DAYS} days at a time.")
+        return Until(days=days)
+    if len(rest) != 1:
+        return rich(
+            "Say when: ", code("snooze until 2026-12-01"), " or ", code("snooze 3 days"), "."
+        )
+    word = rest[0]
+    if word == "tomorrow":
+        return Until(days=1)
+    named = [i for i, name in enumerate(WEEKDAYS) if len(word) >= 3 and name.startswith(word)]
+    if named:
+        return Until(weekday=named[0])
+    try:
+        return Until(on=date.fromisoformat(word))
+    except ValueError:
+        return rich(
+            "“", said(word), "” is not a date — use YYYY-MM-DD, a weekday or ", code("3 days"), "."
+        )
+
+
 @dataclass(frozen=True)
 class Reply:
     """What a typed command answers, for each channel to render its own way."""
@@ -152,8 +218,14 @@ async def run(deps: Deps, person: Person, text: str, ref: str) -> Reply:
         return Reply(command.error)
     if command.name == "help":
         return Reply(HELP)
+    if command.name == "hello":
+        return Reply(rich(f"Hi {person.first_name}! Here is what I can do:\n") + HELP)
     if command.name == "snooze" and command.until:
-        return Reply((await snooze(deps, person.email, command.until, ref)).text)
+        today = local_time(person, deps.clock.now()).date()
+        until = command.until.resolve(today)
+        return Reply((await snooze(deps, person.email, until, ref)).text)
+    if command.name == "unsnooze":
+        return Reply((await unsnooze(deps, person.email, ref)).text)
     if command.name == "checkin" and command.schedule is not None:
         return Reply(await schedule.change(deps, person, command.schedule, ref))
     if command.name == "undo":

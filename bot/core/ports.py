@@ -146,7 +146,7 @@ class Change:
     updates: tuple[ProgressUpdate, ...] = ()
     blocker: Blocker | None = None
     resolve_blockers: tuple[str, ...] = ()
-    snooze: tuple[str, date] | None = None
+    snooze: tuple[str, date | None] | None = None  # None: the snooze is cleared
     checkin: tuple[str, tuple[int, ...] | None, time | None] | None = None  # email, days, at
     notices: tuple[CheckIn, ...] = field(default_factory=tuple)
     inbox_id: int | None = None  # the inbox row this answer came from: marked applied with it

@@ -39,6 +39,7 @@ class Input:
     maximum: float | None = None
     initial: str | None = None
     choices: tuple[tuple[str, str], ...] = ()
+    max_length: int | None = None  # characters, for text the platform can cap as it is typed
 
 
 @dataclass(frozen=True)

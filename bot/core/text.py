@@ -16,6 +16,9 @@ MAX_MAGNITUDE = 1e15
 # C0 controls but tab and newline, DEL, C1 controls, and lone surrogates (invalid in UTF-8).
 CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
 SHOWN_INPUT = 40  # characters of a bad input echoed back in an error
+# The longest note goalnudge keeps (a blocker, an update's note): a few paragraphs for a manager,
+# and well within a Slack message, a Teams card and a Jira comment.
+MAX_NOTE = 2000
 
 
 def number(value: float) -> str:
@@ -50,8 +53,10 @@ def bar(share: float, width: int = 10) -> str:
     return "█" * filled + "░" * (width - filled)
 
 
-def day(value: date) -> str:
-    return f"{value:%a %d %b}".replace(" 0", " ")
+def day(value: date, today: date | None = None) -> str:
+    """`Fri 20 Nov`; with `today`, the year too when it is not today's (`Wed 1 Jan 2020`)."""
+    shown = f"{value:%a %d %b}".replace(" 0", " ")
+    return shown if today is None or value.year == today.year else f"{shown} {value.year}"
 
 
 def in_range(value: float) -> float:

@@ -120,8 +120,10 @@ def _element(field: Input) -> Block:
         "action_id": "v",
         "multiline": field.name == "note" and field.kind is InputKind.TEXT,
     }
-    if field.initial:
-        element["initial_value"] = field.initial
+    if field.max_length:
+        element["max_length"] = field.max_length
+    if field.initial:  # a message flagged as a blocker may be longer than a note can be
+        element["initial_value"] = field.initial[: field.max_length]
     return element
 
 

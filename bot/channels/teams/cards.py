@@ -95,9 +95,11 @@ def field(spec: Input, error: str | None = None) -> list[Card]:
         made = {
             **common,
             "type": "Input.Text",
-            "value": spec.initial or "",
+            "value": (spec.initial or "")[: spec.max_length],
             "isMultiline": spec.name == "note",
         }
+        if spec.max_length:
+            made["maxLength"] = spec.max_length
     shown = [made]
     if error:
         shown.append(text(f"⚠️ {error}", color="attention", size="small"))
