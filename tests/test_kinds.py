@@ -11,12 +11,17 @@ import pytest
 
 from bot.app import build_deps
 from bot.channels.console import ConsoleChannel, plain
+from bot.channels.slack import blocks
+from bot.channels.teams.markdown import markdown
 from bot.chat import Chat
+from bot.core import digest_words as words
+from bot.core import standing
 from bot.core.answers import answer
 from bot.core.checkins import plan
 from bot.core.delivery import deliver
 from bot.core.deps import Deps, FixedClock
 from bot.core.prompts import ActionId, Answer
+from bot.core.text import bar, percent
 from bot.orgfile import load_file
 from integrations import registry
 from storage import open_store, upgrade
@@ -91,3 +96,46 @@ async def test_an_engineer_is_asked_a_milestones_confidence_first_and_a_levels_v
                values={"value:uptime": "99.98%"}),
     )  # fmt: skip
     assert plain(outcome.text) == "✅ Updated “Keep 99.99% API uptime”: 99.98% (keep ≥ 99.99%)."
+
+
+# Fri 4 Dec 2026: 47 of Q4's 66 working days are over.
+GOALS = {
+    # $512,727 expected by now: $32,727 short is within 5% of the way ($36,000), so on pace
+    "arr": "{Close $600k in new ARR}: $480,000 — 80% of quota $600,000, 67% of target $720,000 · "
+    "on pace · on track",
+    "demos": "{Complete 45 demos}: 31 demos — 69% of target 45 demos · on pace · no recent update "
+    "(nothing heard this period)",
+    "cycle": "{Cut the sales cycle to 75 days}: 84 days, from 90 days: 40% of target 75 days · "
+    "at risk: behind pace by 4 days; no recent update (nothing heard this period)",
+    "uptime": "{Keep 99.99% API uptime}: 99.995% (keep ≥ 99.99%) · on track",
+    "deploy": "{Deploys in 15 minutes or less}: 22 min (keep ≤ 15 min) · at risk: above 15 min; "
+    "no recent update (nothing heard this period)",
+    "gateway": "{Ship the payment gateway}: 60% · at risk: overdue by 21 days; no recent update "
+    "(nothing heard this period)",
+    "bugs": "{Cut open bugs from 400 to 20}: 400 bugs, from 400 bugs: 0% of target 20 bugs · "
+    "at risk: behind pace by 271 bugs; no recent update (nothing heard this period)",
+}
+
+
+async def test_each_kind_reads_the_same_in_the_terminal_slack_and_teams(kinds: Deps) -> None:
+    await talk(kinds, "ann@kinds.example", "update arr 480000")  # heard today
+    await talk(kinds, "nia@kinds.example", "update uptime 99.995")
+    goals = []
+    for email in ("ann@kinds.example", "nia@kinds.example", "farid@kinds.example"):
+        person = await kinds.directory.person(email)
+        assert person is not None
+        goals += await standing.of_person(kinds, person)
+    assert [plain(words.goal(g)) for g in goals] == [
+        GOALS[g.kr.key].replace("{", "“").replace("}", "”") for g in goals
+    ]
+    assert [markdown(words.goal(g)) for g in goals] == [
+        GOALS[g.kr.key].replace("{", "**").replace("}", "**") for g in goals
+    ]
+    slack = blocks.goals_blocks("Ann", goals)
+    assert [b["text"]["text"] for b in slack[1:]] == [
+        f"`{bar(g.kr.progress)}` {percent(g.kr.progress)} "
+        + GOALS[g.kr.key].replace("{", "*").replace("}", "*")
+        for g in goals
+    ]
+    assert slack[1]["text"]["text"].startswith("`███████░░░` 67% *Close $600k")
+    assert slack[1]["accessory"]["value"] == "arr"  # each line's Update button
