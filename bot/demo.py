@@ -10,13 +10,15 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from pydantic import ValidationError
+
 from bot.app import build_deps
 from bot.channels.console import ConsoleChannel
 from bot.core import checkins, digest
 from bot.core.answers import answer
 from bot.core.delivery import chase, deliver
 from bot.core.deps import Deps, FixedClock
-from bot.core.model import OrgChart
+from bot.core.model import OrgChart, SourceBinding
 from bot.core.ports import CrmSource, TrackerSource
 from bot.core.prompts import ActionId, Answer, Outcome
 from bot.core.sync import sync_all
@@ -62,6 +64,10 @@ class Demo:
         await chase(self.deps, self.channel)
         return result
 
+    async def asked(self, email: str) -> bool:
+        """Whether `email` has a prompt open: a variant whose CRM reads less asks less."""
+        return await self.deps.outbox.open_prompt(email) is not None
+
     async def reply(
         self, email: str, action: ActionId, said: str, prompt: bool = True, **fields: Any
     ) -> Outcome:
@@ -86,12 +92,21 @@ class Demo:
 
 
 def bound_to(chart: OrgChart, kinds: Mapping[str, str]) -> OrgChart:
-    """The chart with each key result read by `kinds[its kind]` instead, its options kept."""
-    krs = tuple(
-        replace(kr, source=replace(kr.source, kind=kinds.get(kr.source.kind, kr.source.kind)))
-        for kr in chart.key_results
-    )
+    """The chart with each key result read by `kinds[its kind]` instead, its options kept; one
+    whose metric that kind does not read is kept by hand."""
+    krs = tuple(replace(kr, source=rebound(kr.source, kinds)) for kr in chart.key_results)
     return replace(chart, key_results=krs)
+
+
+def rebound(source: SourceBinding, kinds: Mapping[str, str]) -> SourceBinding:
+    kind = kinds.get(source.kind, source.kind)
+    model = registry.binding_model(kind)
+    if kind != source.kind and source.metric and model is not None:
+        try:
+            model.model_validate({"metric": source.metric})
+        except ValidationError:
+            return SourceBinding()
+    return replace(source, kind=kind)
 
 
 async def run_demo(
@@ -116,13 +131,19 @@ async def run_demo(
         sample: dict[str, CrmSource | TrackerSource] = {crm: sample_crm, tracker: sample_tracker}
         deps = build_deps(store, clock, registry.of(sample | dict(configured or {})))
         demo = Demo(deps, clock, ConsoleChannel(write, clock), write)
-        write(f"goalnudge demo — {chart.organisation.name}, one working week (database: {url})")
+        write(
+            f"goalnudge demo — {chart.organisation.name}, a working week and the Thursday after "
+            f"(database: {url})"
+        )
         write(
             f"Imported {SAMPLE_ORG.name}: {len(chart.people)} people, {len(chart.teams)} teams, "
             f"{len(chart.objectives)} objectives, {len(chart.key_results)} key results "
             f"({len(report.created)} records created)."
         )
         await week(demo)
+        await next_thursday(demo)
+        write("")
+        write("Done: every number above was read back from the database.")
         return 0
     finally:
         await store.close()
@@ -143,6 +164,8 @@ async def week(d: Demo) -> None:
     )
     d.at("2026-11-17 16:30", "America/Chicago")
     await d.tick()
+    if await d.asked("alice@acme.example"):  # two demos held today
+        await d.reply("alice@acme.example", ActionId.CONFIRM, "[1] Yes, update")
     d.at("2026-11-18 11:20", "Europe/London")
     message = (
         "Blocked: the fraud model needs production data access and security hasn't approved it yet"
@@ -172,7 +195,8 @@ async def week(d: Demo) -> None:
     )
     d.at("2026-11-19 10:00", "Europe/London")
     await d.tick(sync=False)
-    await d.reply("farid@acme.example", ActionId.SNOOZE, "[3] Snooze")
+    d.at("2026-11-19 10:15", "Europe/London")
+    await d.reply("farid@acme.example", ActionId.STILL_BLOCKED, "[1] Still blocked")
     d.at("2026-11-19 14:00", "Europe/Berlin")
     d.write("   (Grace has not answered)")
     await d.tick(sync=False)
@@ -183,6 +207,15 @@ async def week(d: Demo) -> None:
     await d.tick(sync=False)
     d.at("2026-11-20 16:30", "America/Chicago")
     await d.tick()
+    if await d.asked("bob@acme.example"):  # a deal won in 44 days: his sales cycle shortens
+        await d.reply(
+            "bob@acme.example",
+            ActionId.ADJUST,
+            "[2] Adjust… → ARR $280,000, “Fourth Coffee is in; Globex is "
+            "still $12k too high in the CRM”",
+            values={"value:cycle-bob": "78.5", "value:arr-bob": "280000"},  # the form as filled in
+            note="Fourth Coffee is in; Globex is still $12k too high in the CRM",
+        )
     d.at("2026-11-23 09:00", "America/New_York")
     for team in ("Sales East", "Platform"):
         composed = await digest.compose(d.deps, team)
@@ -191,5 +224,17 @@ async def week(d: Demo) -> None:
     leader = await d.deps.directory.person("lena@acme.example")
     assert leader is not None
     await d.channel.post_rollup(leader, await digest.rollup(d.deps))
-    d.write("")
-    d.write("Done: every number above was read back from the database.")
+
+
+async def next_thursday(d: Demo) -> None:
+    """The engineers' next check-ins: Erin is asked about her blocker; Farid, who said last
+    week his is still there, is asked instead where the level he keeps stands."""
+    d.at("2026-11-26 10:00", "Europe/London")
+    await d.tick()
+    await d.reply(
+        "farid@acme.example",
+        ActionId.ADJUST,
+        "[1] Adjust… → 99.993, “one failover drill on Tuesday”",
+        values={"value:uptime": "99.993"},
+        note="one failover drill on Tuesday",
+    )

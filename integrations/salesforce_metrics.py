@@ -9,7 +9,8 @@ from typing import Any, ClassVar, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from bot.core.model import Measure, Reads
+from bot.core.model import Measure
+from integrations import crm_metrics
 
 Metric = Literal[
     "closed_won_amount",
@@ -20,16 +21,9 @@ Metric = Literal[
     "sales_cycle_days",
     "custom",
 ]
-MEASURES: dict[str, Measure] = {
-    "closed_won_amount": Measure(),
-    "closed_won_count": Measure(),
-    "opportunities_created": Measure(Reads.COUNT, "new opportunities"),
-    "meetings_held": Measure(Reads.COUNT),  # in the key result's unit: "demos", "calls"
-    "win_rate": Measure(Reads.LEVEL, "win rate"),
-    "sales_cycle_days": Measure(Reads.LEVEL, "average sales cycle", "deals won"),
-    "custom": Measure(),  # anything: "new numbers"
-}
-LEVELS = {m for m, measure in MEASURES.items() if measure.reads is Reads.LEVEL}
+# custom: any aggregate SOQL, cited as "new numbers"
+MEASURES: dict[str, Measure] = {**crm_metrics.MEASURES, "custom": Measure()}
+LEVELS = crm_metrics.LEVELS
 
 
 def soql_date(value: date) -> str:
@@ -137,7 +131,7 @@ async def sales_cycle(crm: Reader, won: str) -> dict[str, float]:
     ):
         opened = datetime.fromisoformat(str(r["CreatedDate"]).replace("Z", "+00:00")).date()
         days[str(r["OwnerId"])].append((date.fromisoformat(r["CloseDate"]) - opened).days)
-    return {owner: round(sum(d) / len(d), 1) for owner, d in days.items()}
+    return {owner: crm_metrics.average_days(d) for owner, d in days.items()}
 
 
 def sums(rows: dict[str, list[dict[str, Any]]]) -> dict[str, float]:

@@ -11,9 +11,10 @@ import yaml
 
 from bot.core.errors import IntegrationError
 from bot.core.model import CrmFigure, Deal, EpicFacts, Person
+from integrations.crm_metrics import MEASURES, average_days
 
 BUNDLED = Path(__file__).resolve().parent.parent / "bot" / "data" / "sample-data.yaml"
-METRICS = ("closed_won_amount", "closed_won_count")
+METRICS = ("closed_won_amount", "closed_won_count", "meetings_held", "sales_cycle_days")
 
 
 def read(path: str | Path) -> dict[str, Any]:
@@ -25,13 +26,15 @@ def read(path: str | Path) -> dict[str, Any]:
 
 
 class SampleCrm:
-    """Closed-won deals from a file, summed per owner like one GROUP BY OwnerId query."""
+    """Won deals and meetings held from a file, per owner like one GROUP BY OwnerId query; each
+    figure is what the same metric is in Salesforce (integrations/crm_metrics.py)."""
 
     def __init__(self, path: str | Path = BUNDLED) -> None:
         section = read(path).get("crm", {})
         self.name: str = section.get("name", "Salesforce")
         self.url: str = section.get("url", "")
         self.deals: list[dict[str, Any]] = section.get("deals", [])
+        self.meetings: list[dict[str, Any]] = section.get("meetings", [])
         self.calls = 0
         self.usage: tuple[int, int] | None = None
 
@@ -43,25 +46,37 @@ class SampleCrm:
         people: Sequence[Person],
         options: dict[str, str] | None = None,
     ) -> list[CrmFigure]:
+        """Each person's figure; for a level (an average) only where there is one."""
         self.calls += 1
         if metric not in METRICS:
-            raise IntegrationError(self.name, f"unknown metric {metric!r}")
-        wanted = {p.email for p in people}
+            raise IntegrationError(
+                self.name, f"unknown metric {metric!r}: the sample data reads {', '.join(METRICS)}"
+            )
+        options = options or {}
+        types = {options.get("event_type"), options.get("task_type")} - {None}
         result = []
-        for person in sorted(wanted):
-            mine = [
-                Deal(
-                    d["name"],
-                    float(d["amount"]),
-                    d["closed_on"],
-                    f"{self.url}/lightning/r/Opportunity/{d['id']}/view" if d.get("id") else None,
-                )
-                for d in self.deals
-                if d["owner"] == person and start <= d["closed_on"] <= end
-            ]
-            value = sum(d.amount for d in mine) if metric == "closed_won_amount" else len(mine)
-            result.append(CrmFigure(person, metric, float(value), tuple(mine)))
+        for person in sorted({p.email for p in people}):
+            won = [d for d in self.deals if d["owner"] == person and start <= d["closed_on"] <= end]
+            if metric == "sales_cycle_days":
+                if not won:
+                    continue
+                value = average_days((d["closed_on"] - d["created_on"]).days for d in won)
+            elif metric == "meetings_held":  # `end` is today: a meeting later is not held yet
+                value = sum(
+                    1
+                    for m in self.meetings
+                    if m["owner"] == person and m["type"] in types
+                    and start <= m["held_on"] <= end
+                )  # fmt: skip
+            else:
+                value = sum(d["amount"] for d in won) if metric == "closed_won_amount" else len(won)
+            deals = tuple(map(self.deal, won)) if metric in METRICS[:2] else ()
+            result.append(CrmFigure(person, metric, float(value), deals, MEASURES[metric]))
         return result
+
+    def deal(self, row: dict[str, Any]) -> Deal:
+        link = f"{self.url}/lightning/r/Opportunity/{row['id']}/view" if row.get("id") else None
+        return Deal(row["name"], float(row["amount"]), row["closed_on"], link)
 
 
 class SampleTracker:

@@ -38,20 +38,74 @@ def test_the_demo_plays_the_same_week_through_hubspot_and_linear(tmp_path: Path)
     assert "HubSpot shows you closed 2 deals since your last update ($84,000)." in out
     assert "Linear shows epic PAY-12 “Payment Gateway v2” is past its due date" in out
     assert "Salesforce" not in out.replace("salesforce.com", "") and "Jira" not in out
+    # HubSpot reads no meetings or sales cycle: those key results are kept by hand, and the
+    # digest says nobody has heard of them, never a figure HubSpot could not have given
+    assert "demos since" not in out and "sales cycle at" not in out
+    assert (
+        "⏳ “Complete 45 demos” — Alice Chen · no recent update (nothing heard this period) · "
+        "26 demos — 58% of target 45 demos · on pace" in out
+    )
+    assert "Weekly check: where does “Keep 99.99% API uptime” stand?" in out
 
 
 def test_demo_plays_the_week_and_leaves_a_database_to_explore(tmp_path: Path) -> None:
     run = goalnudge("demo", cwd=tmp_path)
     assert run.returncode == 0, run.stderr
     out = run.stdout
+    assert "8 people, 2 teams, 3 objectives, 8 key results (21 records created)" in out
     assert "Salesforce shows you closed 2 deals since your last update ($84,000)." in out
     assert "Bob Okafor: [2] Adjust… → 250000" in out
+    # a leading key result: demos held, counted from the CRM's meetings
+    assert (
+        "  │ Salesforce shows 28 demos this quarter: 28 of 45.\n"
+        "  │ Update “Complete 45 demos” → 28 demos (62% of target 45 demos)?" in out
+    )
+    # an efficiency one: the sales cycle, a level to bring down, asked with Bob's ARR
+    assert (
+        "  │ Salesforce shows your average sales cycle at 78.5 days for deals won this quarter "
+        "(from 90, target 75).\n"
+        "  │ Update these key results?\n"
+        "  │ • “Cut the sales cycle from 90 to 75 days” → 78.5 days (77% of target 75 days)\n"
+        "  │ • “Close $500k in New ARR (Bob)” → $292,000 (58% of quota $500,000, 49% of target "
+        "$600,000)" in out
+    )
+    # a flag heard from is asked about again a week on; Erin's, never answered, is asked now
+    assert "Farid Haddad: [1] Still blocked" in out
+    assert "Still blocked on “Waiting on the acquirer's sandbox certificates since Nov 10”?" in out
+    # a health key result: its level is asked for, not a confidence
+    assert (
+        "goalnudge → Farid Haddad (DM, Thu 10:00 GMT)\n"
+        "  │ Weekly check: where does “Keep 99.99% API uptime” stand? (last value 99.995%)\n"
+        "  │ Update it, or is it still on track?\n"
+        "  │ [1] Adjust…   [2] It's on track   [3] Snooze" in out
+    )
+    assert "✅ Updated “Keep 99.99% API uptime”: 99.993% (keep ≥ 99.99%)." in out
     assert "Alice Chen: nothing new in the source — no nudge" in out
     assert "🚩 Erin Walsh flagged “Ship Payment Gateway v2” at risk (confidence 40%)." in out
     assert "Farid Haddad in #platform:" in out
     assert "⏰ Reminder — still waiting on this one:" in out
     assert "No answer: Grace Kim" in out
+    sales = out[out.index("goalnudge → #sales-east") : out.index("goalnudge → #platform")]
+    heads = ["Needs attention:", "What changed:", "On track:", "Participation:"]
+    assert [sales.index(h) for h in heads] == sorted(sales.index(h) for h in heads)
+    for line in (  # pace, as each kind reads it
+        "🚩 “Close $500k in New ARR (Bob)” — Bob Okafor · at risk: behind pace by $65,455 · "
+        "$280,000 — 56% of quota $500,000, 47% of target $600,000",
+        "✅ “Complete 45 demos” — Alice Chen · on track · 30 demos — 67% of target 45 demos · "
+        "ahead by 4 demos",
+        "✅ “Cut the sales cycle from 90 to 75 days” — Bob Okafor · on track · 78.5 days, from 90 "
+        "days: 77% of target 75 days · ahead by 2.7 days",
+        "Bob Okafor — “Cut the sales cycle from 90 to 75 days”: 90 days → 78.5 days (updated by "
+        "hand)",
+        "5 of 5 check-ins answered (100%)",
+    ):
+        assert line in sales, line
+    assert (
+        "⏳ “Keep 99.99% API uptime” — Farid Haddad · no recent update (nothing heard this "
+        "period) · 99.995% (keep ≥ 99.99%)" in out
+    )
     assert "🏢 Company roll-up" in out
+    assert "██████████ 100%  Keep 99.99% API uptime" in out
     assert "*" not in out  # bold reads as “quotes” in a terminal, never as stray markup
     url = f"sqlite+aiosqlite:///{tmp_path / 'goalnudge-demo.db'}"
     chat = goalnudge(
@@ -68,7 +122,7 @@ def test_demo_plays_the_week_and_leaves_a_database_to_explore(tmp_path: Path) ->
 def test_import_is_idempotent_and_export_round_trips(tmp_path: Path) -> None:
     env = {"DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'org.db'}"}
     first = goalnudge("org", "import", str(SAMPLE_ORG), cwd=tmp_path, **env)
-    assert first.returncode == 0 and "18 created, 0 updated" in first.stdout
+    assert first.returncode == 0 and "21 created, 0 updated" in first.stdout
     second = goalnudge("org", "import", str(SAMPLE_ORG), cwd=tmp_path, **env)
     assert "already up to date — nothing changed" in second.stdout
     exported = goalnudge("org", "export", "-o", "out.yaml", cwd=tmp_path, **env)
@@ -92,7 +146,7 @@ def test_a_file_for_another_organisation_is_not_silently_a_second_one(tmp_path: 
     chat = goalnudge("chat", "--as", "alice@acme.example", cwd=tmp_path, stdin="quit\n", **env)
     assert chat.returncode == 0 and "Several organisations" not in chat.stderr  # still one
     added = goalnudge("org", "import", "--new-org", str(beta), cwd=tmp_path, **env)
-    assert added.returncode == 0 and "18 created" in added.stdout
+    assert added.returncode == 0 and "21 created" in added.stdout
     into = goalnudge("org", "import", str(beta), cwd=tmp_path, **env, GOALNUDGE_ORG="acme")
     assert "Importing into organisation acme (GOALNUDGE_ORG), not the file's beta." in into.stdout
 
@@ -124,7 +178,8 @@ def test_chat_answers_the_open_prompt_and_refuses_bad_input(tmp_path: Path) -> N
         "checkin", "run", "--now", "--person", "alice@acme.example", cwd=tmp_path, **env
     )
     assert "goalnudge → Alice Chen" in run.stdout and "Planned 1" in run.stdout
-    script = "2\nabout 400k\n\nupdate arr-bob 5\n2\n$400,000\nbig renewal\ngoals\nquit\n"
+    # Adjust asks for both key results the prompt is about; a blank keeps the CRM's demos
+    script = "2\nabout 400k\n\n\nupdate arr-bob 5\n2\n$400,000\n\nbig renewal\ngoals\nquit\n"
     chat = goalnudge("chat", "--as", "alice@acme.example", cwd=tmp_path, stdin=script, **env)
     lines = chat.stdout
     assert "“about 400k” is not a number" in lines
@@ -135,6 +190,7 @@ def test_chat_answers_the_open_prompt_and_refuses_bad_input(tmp_path: Path) -> N
         "56% of target $720,000. Note: big "
         "renewal" in lines
     )
+    assert "✅ Updated “Complete 45 demos”: 31 demos — 69% of target 45 demos. Note: big" in lines
     assert ": $400,000 — 67% of quota $600,000, 56% of target $720,000 · " in lines
     stranger = goalnudge("chat", "--as", "nobody@acme.example", cwd=tmp_path, **env)
     assert stranger.returncode == 1
@@ -148,8 +204,10 @@ def test_managers_get_their_digest_and_a_manual_sync_reports_per_person(tmp_path
     }
     goalnudge("org", "import", str(SAMPLE_ORG), cwd=tmp_path, **env)
     sync = goalnudge("sync", "crm", cwd=tmp_path, **env)
-    assert "Salesforce: 1 API call(s)" in sync.stdout
-    assert "Bob Okafor — Close $500k in New ARR (Bob): $262,000" in sync.stdout
+    assert "Salesforce: 3 API call(s)" in sync.stdout  # one per metric, for every rep at once
+    assert "Bob Okafor — Close $500k in New ARR (Bob): $292,000" in sync.stdout
+    assert "Alice Chen — Complete 45 demos: 31 demos" in sync.stdout
+    assert "Bob Okafor — Cut the sales cycle from 90 to 75 days: 78.5 days" in sync.stdout
     digest = goalnudge("digest", "post", "--team", "Sales East", cwd=tmp_path, **env)
     assert "📊 Sales East digest" in digest.stdout
     erin = goalnudge(
@@ -188,7 +246,7 @@ def test_db_upgrade_migrates_a_real_postgresql(tmp_path: Path, pg_server: object
     assert run.returncode == 0, run.stderr
     assert "Database is at the latest schema" in run.stdout
     imported = goalnudge("org", "import", str(SAMPLE_ORG), cwd=tmp_path, DATABASE_URL=url)
-    assert "18 created" in imported.stdout
+    assert "21 created" in imported.stdout
 
 
 def imported(run: subprocess.CompletedProcess[str]) -> set[str]:

@@ -32,28 +32,37 @@ async def test_the_week_adds_up_in_each_managers_digest(chat: Conversation) -> N
     await week(chat)
     sales = await digest.compose(chat.deps, "Sales East", since=MONDAY)
     assert [(s.kr.title, s.status, s.pace) for s in sales.exceptions] == [
-        ("Close $500k in New ARR (Bob)", "at risk", "behind by $95,455")
+        ("Close $500k in New ARR (Bob)", "at risk", "behind by $65,455")
     ]
     assert [(s.kr.title, s.value, s.pace) for s in sales.rest] == [
         (
             "Close $600k in New ARR (Alice)",
             "$445,000 — 74% of quota $600,000, 62% of target $720,000",
             "on pace",
-        )
+        ),
+        ("Complete 45 demos", "30 demos — 67% of target 45 demos", "ahead by 4 demos"),
+        (  # a decrease: ahead of its checkpoint's line (80 days by 30 Nov)
+            "Cut the sales cycle from 90 to 75 days",
+            "78.5 days, from 90 days: 77% of target 75 days",
+            "ahead by 2.7 days",
+        ),
     ]
     assert [(c.who, c.text) for c in sales.changes] == [  # one line per key result
         ("Alice Chen", "$300,000 → $445,000 (confirmed from the CRM)"),
-        ("Bob Okafor", "$210,000 → $250,000 (updated by hand)"),
+        ("Bob Okafor", "$210,000 → $280,000 (updated by hand)"),
+        ("Alice Chen", "26 demos → 30 demos (confirmed from the CRM)"),
+        ("Bob Okafor", "90 days → 78.5 days (updated by hand)"),
     ]
-    assert (sales.asked, sales.answered, sales.no_answer) == (3, 3, ())
+    assert (sales.asked, sales.answered, sales.no_answer) == (5, 5, ())
 
     platform = await digest.compose(chat.deps, "platform", since=MONDAY)
     assert platform.no_answer == ("Grace Kim",)
     assert (platform.asked, platform.answered) == (3, 2)
-    assert [(s.owner, s.status) for s in platform.exceptions] == [
-        ("Erin Walsh", "at risk"),
-        ("Farid Haddad", "at risk"),
-        ("Grace Kim", "no recent update"),
+    assert [(s.owner, s.kr.key, s.status) for s in platform.exceptions] == [
+        ("Erin Walsh", "pay-gw", "at risk"),
+        ("Farid Haddad", "fraud-api", "at risk"),
+        ("Grace Kim", "mobile-sdk", "no recent update"),
+        ("Farid Haddad", "uptime", "no recent update"),  # not asked this week: his flag was
     ]
     assert platform.rest == ()
     text = "\n".join(render_digest(platform))
@@ -130,7 +139,7 @@ async def test_the_demo_transcript_shows_what_the_database_holds(chat: Conversat
     alice = await chat.deps.directory.key_result("arr-alice")
     assert alice is not None and alice.current == 445_000
     assert "$445,000 — 74% of quota $600,000, 62% of target $720,000 · on pace" in transcript
-    assert "██████░░░░  58%  Become the default payments platform" in transcript
+    assert "███████░░░  68%  Become the default payments platform" in transcript
 
 
 async def test_a_digest_posted_resets_what_counts_as_new(chat: Conversation) -> None:
@@ -145,8 +154,8 @@ async def test_rollup_lists_each_item_at_risk_with_its_note_and_team(chat: Conve
     [company] = nodes
     assert company.title == "Become the default payments platform for mid-market retail"
     sales, platform = company.children
-    assert sales.progress == pytest.approx((445 / 720 + 250 / 600) / 2)
-    assert platform.progress == pytest.approx((0.6 + 0.8 + 0.5) / 3)
+    assert sales.progress == pytest.approx((445 / 720 + 30 / 45 + 11.5 / 15 + 280 / 600) / 4)
+    assert platform.progress == pytest.approx((0.6 + 0.8 + 0.5 + 1.0) / 4)  # uptime holds
     assert company.progress == pytest.approx((sales.progress + platform.progress) / 2)
     assert (company.at_risk, platform.at_risk, sales.at_risk) == (3, 2, 1)
     shown = "\n".join([*render_rollup(nodes), *render_risks(nodes)])
@@ -157,6 +166,7 @@ async def test_rollup_lists_each_item_at_risk_with_its_note_and_team(chat: Conve
     )
     assert "🚩 “Close $500k in New ARR (Bob)” — Bob Okafor (Sales East): behind pace" in shown
     assert "Release mobile SDK 3.0 —" not in shown  # silent, not at risk
+    assert "Keep 99.99% API uptime —" not in shown
 
 
 async def test_only_the_manager_or_a_leader_reads_a_team_digest(chat: Conversation) -> None:

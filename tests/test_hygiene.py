@@ -60,10 +60,10 @@ def test_an_org_file_with_nan_or_infinity_is_refused_and_changes_nothing(tmp_pat
     assert run.returncode == 2
     assert [x.removeprefix(str(broken)) for x in run.stderr.splitlines() if str(broken) in x] == [
         f":80: objectives[1].key_results[0].target: {FINITE}",
-        f":87: objectives[1].key_results[1].quota: {FINITE}",
-        f":89: objectives[1].key_results[1].current: {FINITE}",
-        f":104: objectives[2].key_results[0].confidence: {FINITE}",
-        f":111: objectives[2].key_results[1].start: {FINITE}",
+        f":105: objectives[1].key_results[3].quota: {FINITE}",
+        f":107: objectives[1].key_results[3].current: {FINITE}",
+        f":122: objectives[2].key_results[0].confidence: {FINITE}",
+        f":129: objectives[2].key_results[1].start: {FINITE}",
     ]
     assert "the org file has 5 problems; nothing was imported." in run.stderr
     assert "Traceback" not in run.stderr

@@ -58,13 +58,27 @@ def test_sample_has_everyone_and_every_goal(sample: Loaded) -> None:
     assert len(chart.people) == 8
     assert [t.name for t in chart.teams] == ["Sales East", "Platform"]
     assert [o.key for o in chart.objectives] == ["company", "sales-growth", "platform"]
-    assert [kr.key for kr in chart.key_results] == [
-        "arr-alice",
-        "arr-bob",
-        "pay-gw",
-        "fraud-api",
-        "mobile-sdk",
+    assert [(kr.key, kr.kind.value) for kr in chart.key_results] == [
+        ("arr-alice", "increase"),
+        ("demos-alice", "increase"),  # leading
+        ("cycle-bob", "decrease"),  # efficiency
+        ("arr-bob", "increase"),
+        ("pay-gw", "milestone"),
+        ("fraud-api", "milestone"),
+        ("mobile-sdk", "milestone"),
+        ("uptime", "keep_above"),  # health
     ]
+    krs = {kr.key: kr for kr in chart.key_results}
+    assert krs["demos-alice"].source == SourceBinding(
+        "salesforce", metric="meetings_held", options=(("event_type", "Demo"),)
+    )
+    cycle = krs["cycle-bob"]
+    assert (cycle.start, cycle.target, cycle.checkpoints) == (90, 75, ((date(2026, 11, 30), 80),))
+    assert (krs["uptime"].target, krs["uptime"].current, krs["uptime"].holds) == (
+        99.99,
+        99.995,
+        True,
+    )
     assert sample.warnings == ()
 
 

@@ -25,6 +25,7 @@ async def test_rep_confirms_crm_numbers_in_one_click(chat: Conversation) -> None
         "Update “Close $600k in New ARR (Alice)” → $384,000 (64% of quota $600,000, 53% of "
         "target $720,000)?" in nudge
     )
+    assert "Complete 45 demos" not in nudge  # her demos held are as she last said
     assert "Northwind Traders — $48,000, closed 2026-11-16" in nudge
     assert "[1] Yes, update   [2] Adjust…   [3] Not now" in nudge
     assert "goalnudge → Bob Okafor" not in nudge  # 15:30 in Chicago: not his time yet
@@ -43,6 +44,7 @@ async def test_rep_confirms_crm_numbers_in_one_click(chat: Conversation) -> None
     assert [(u.source, u.previous, u.value, u.actor) for u in history] == [
         (UpdateSource.CRM_CONFIRMED, 300_000, 384_000, ALICE)
     ]
+    assert await chat.deps.ledger.history("demos-alice") == []
 
 
 async def test_no_crm_change_means_no_nudge(chat: Conversation) -> None:
@@ -51,6 +53,14 @@ async def test_no_crm_change_means_no_nudge(chat: Conversation) -> None:
     await chat.reply(ALICE, ActionId.CONFIRM, "[1] Yes, update")
     chat.said()
     chat.at("2026-11-17 16:30", "America/New_York")
+    await chat.tick()
+    said = chat.said()
+    # two demos held today, her ARR as it was: asked about the demos only
+    assert "Salesforce shows 28 demos this quarter: 28 of 45." in said
+    assert "Close $600k" not in said
+    await chat.reply(ALICE, ActionId.CONFIRM, "[1] Yes, update")
+    chat.said()
+    chat.at("2026-11-18 16:30", "America/New_York")
     await chat.tick()
     said = chat.said()
     assert "Alice Chen: nothing new in the source — no nudge" in said

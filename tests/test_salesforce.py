@@ -199,7 +199,10 @@ async def test_salesforce_is_read_on_its_interval_and_again_just_before_a_rep_is
 
     chat.at("2026-11-16 16:30", "America/New_York")  # Alice's check-in time; Bob's is Chicago's
     [just_in_time] = await sync_due(deps, schedule)
-    assert [who for who, _, _ in just_in_time.readings] == ["Alice Chen"]
+    assert [(who, kr) for who, kr, _ in just_in_time.readings] == [
+        ("Alice Chen", "Close $600k in New ARR (Alice)"),
+        ("Alice Chen", "Complete 45 demos"),
+    ]
     [row] = [r for r in (await plan(deps)).planned if r.person == "alice@acme.example"]
     # the prompt shows the deal closed half an hour ago
     assert "Late deal" in str(prompt_for(row).links)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime, time
 from pathlib import Path
 
 import pytest
@@ -28,9 +29,16 @@ def systems() -> Iterator[dict[str, str]]:
         for email, user in ids.items():
             sf.add_user(user, email)
         for deal in data["crm"]["deals"]:
+            created = datetime.combine(deal["created_on"], time(12), UTC)
             sf.add_opportunity(
-                ids[deal["owner"]], deal["amount"], deal["closed_on"], name=deal["name"]
+                ids[deal["owner"]],
+                deal["amount"],
+                deal["closed_on"],
+                name=deal["name"],
+                created_date=created,
             )
+        for meeting in data["crm"]["meetings"]:
+            sf.add_event(ids[meeting["owner"]], meeting["held_on"], event_type=meeting["type"])
         for epic in data["tracker"]["epics"]:
             jira.add_epic(
                 epic["key"],
@@ -61,9 +69,15 @@ def test_the_demo_runs_on_salesforce_and_jira_through_configuration(
 ) -> None:
     run = goalnudge("demo", cwd=tmp_path, **systems)
     assert run.returncode == 0, run.stderr
-    assert "(Salesforce sync, 3 API calls: Alice Chen: $384,000; Bob Okafor: $262,000)" in (
-        run.stdout
-    )  # the Bob lookup by email, the aggregate, the recent deals
+    assert (
+        "(Salesforce sync, 5 API calls: Alice Chen: $384,000; Bob Okafor: $262,000; "
+        "Alice Chen: 26 demos; Bob Okafor: 90 days)" in run.stdout
+    )  # the Bob lookup by email, the aggregate, the recent deals, the demos, the won deals
+    assert "Salesforce shows 28 demos this quarter: 28 of 45." in run.stdout
+    assert (
+        "Salesforce shows your average sales cycle at 78.5 days for deals won this quarter "
+        "(from 90, target 75)." in run.stdout
+    )
     assert "Salesforce shows you closed 2 deals since your last update ($84,000)." in run.stdout
     assert (
         "Jira shows epic PAY-12 “Payment Gateway v2” is past its due date (Fri 13 Nov) "

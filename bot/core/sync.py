@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.core.breaker import Skipped, guarded
 from bot.core.cadence import local_time
-from bot.core.errors import IntegrationError, TransientError
+from bot.core.errors import AuthError, IntegrationError, TransientError
 from bot.core.model import EpicFacts, KeyResult, Person, Snapshot
 from bot.core.ports import CrmSource, TrackerSource
 from bot.core.sources import SourceRole
@@ -106,9 +106,9 @@ async def _crm(
         except Skipped as exc:
             report.skipped = str(exc)
             break
-        except TransientError as exc:
+        except (TransientError, AuthError) as exc:
             report.errors.append(str(exc))
-            break  # unreachable: the other metrics would only wait for the same timeout
+            break  # unreachable or refused: the other metrics would only fail the same way
         except IntegrationError as exc:
             report.errors.append(str(exc))
             continue
