@@ -178,8 +178,9 @@ def test_chat_answers_the_open_prompt_and_refuses_bad_input(tmp_path: Path) -> N
         "checkin", "run", "--now", "--person", "alice@acme.example", cwd=tmp_path, **env
     )
     assert "goalnudge → Alice Chen" in run.stdout and "Planned 1" in run.stdout
-    # Adjust asks for both key results the prompt is about; a blank keeps the CRM's demos
-    script = "2\nabout 400k\n\n\nupdate arr-bob 5\n2\n$400,000\n\nbig renewal\ngoals\nquit\n"
+    # Adjust asks each key result the prompt is about in turn, and again only the one typed
+    # wrong; `ok` keeps the CRM's demos
+    script = "update arr-bob 5\n2\nabout 400k\n$400,000\nok\nbig renewal\ngoals\nquit\n"
     chat = goalnudge("chat", "--as", "alice@acme.example", cwd=tmp_path, stdin=script, **env)
     lines = chat.stdout
     assert "“about 400k” is not a number" in lines
