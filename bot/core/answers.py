@@ -291,7 +291,6 @@ async def _flag(deps: Deps, reply: Answer, actor: Person, kr: KeyResult, change:
         raise InvalidInput({"note": "Add a blocker note so your manager knows what's in the way."})
     confidence = _confidence(reply)
     now = deps.clock.now()
-    owner = actor if kr.owner == actor.email else await deps.directory.person(kr.owner)
     update = _update(
         kr,
         actor,
@@ -302,24 +301,30 @@ async def _flag(deps: Deps, reply: Answer, actor: Person, kr: KeyResult, change:
         note=note,
     )
     blocker = Blocker(kr.key, kr.owner, note, now, link=reply.link)
-    notices: tuple[CheckIn, ...] = ()
+    sure = f" (confidence {confidence}%)" if confidence is not None else ""
+    link = rich("\n", reply.link) if reply.link else ""
+    text = rich(f"🚩 {actor.name} flagged ", strong(kr.title), f" at risk{sure}.\nBlocker: ")
+    told = await tell_manager(
+        deps, actor, kr, f"blocker:{reply.answer_id}", text + said(note) + link
+    )
+    return replace(change, updates=(update,), blocker=blocker, notices=told)
+
+
+async def tell_manager(
+    deps: Deps, actor: Person, kr: KeyResult, period: str, text: Rich
+) -> tuple[CheckIn, ...]:
+    """A notice of `text` for the manager of `kr`'s owner, unless that manager is `actor`."""
+    owner = actor if kr.owner == actor.email else await deps.directory.person(kr.owner)
     manager = owner.manager if owner else None
-    if manager and manager != actor.email:
-        sure = f" (confidence {confidence}%)" if confidence is not None else ""
-        link = rich("\n", reply.link) if reply.link else ""
-        text = rich(f"🚩 {actor.name} flagged ", strong(kr.title), f" at risk{sure}.\nBlocker: ")
-        text += said(note) + link
-        notices = (
-            CheckIn(
-                manager,
-                CheckInKind.NOTICE,
-                f"blocker:{reply.answer_id}",
-                CheckInState.PLANNED,
-                now,
-                body=NoticeText(text),
-            ),
-        )
-    return replace(change, updates=(update,), blocker=blocker, notices=notices)
+    if not manager or manager == actor.email:
+        return ()
+    notice = CheckIn(manager, CheckInKind.NOTICE, period, CheckInState.PLANNED, deps.clock.now())
+    return (replace(notice, body=NoticeText(text)),)
+
+
+def notices_of(checkins: tuple[CheckIn, ...]) -> tuple[Notice, ...]:
+    """What queued notices say, to whom, for a channel to show beside an outcome."""
+    return tuple(Notice(n.person, n.body.text) for n in checkins if isinstance(n.body, NoticeText))
 
 
 def _update(kr: KeyResult, actor: Person, source: UpdateSource, at, **fields) -> ProgressUpdate:
@@ -328,9 +333,7 @@ def _update(kr: KeyResult, actor: Person, source: UpdateSource, at, **fields) ->
 
 def _outcome(planned: Planned) -> Outcome:
     reply, actor, change = planned.reply, planned.actor, planned.change
-    notices = tuple(
-        Notice(n.person, n.body.text) for n in change.notices if isinstance(n.body, NoticeText)
-    )
+    notices = notices_of(change.notices)
     if change.snooze and change.snooze[1]:
         upcoming = next_check_in(actor, change.snooze[1])
         when = f" at your next check-in ({day(upcoming)})" if upcoming else " later"

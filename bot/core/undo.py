@@ -5,20 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from bot.core.answers import ALREADY_RECORDED
+from bot.core.answers import ALREADY_RECORDED, notices_of, tell_manager
 from bot.core.deps import Deps
 from bot.core.measure import value_text
 from bot.core.model import (
     CheckIn,
-    CheckInKind,
-    CheckInState,
     KeyResult,
     Person,
     ProgressUpdate,
     Status,
     UpdateSource,
 )
-from bot.core.planned import NoticeText
 from bot.core.ports import Applied, Change
 from bot.core.prompts import Notice
 from bot.core.rich import Rich, rich, strong
@@ -64,7 +61,7 @@ async def undo(deps: Deps, person: Person, ref: str, at: datetime | None = None)
         before = [u for u in past if update.at - u.at >= SAME]
         reverts.append(_revert(update, before, person, now))
     flags = [krs[u.kr] for u in change if u.source is UpdateSource.TRACKER_FLAG]
-    notices = await _withdrawn(deps, person, flags, ref, now)
+    notices = await _withdrawn(deps, person, flags, ref)
     result = await deps.ledger.apply(
         Change(
             ref,
@@ -77,7 +74,7 @@ async def undo(deps: Deps, person: Person, ref: str, at: datetime | None = None)
     )
     if result is not Applied.APPLIED:
         return Undone(ALREADY_RECORDED.text)
-    told = tuple(Notice(n.person, n.body.text) for n in notices if isinstance(n.body, NoticeText))
+    told = notices_of(notices)
     lines = [_said(krs[u.kr], u, bool(told)) for u in reverts]
     return Undone(rich("\n").join(lines), told)
 
@@ -105,20 +102,15 @@ def _revert(
 
 
 async def _withdrawn(
-    deps: Deps, person: Person, flags: list[KeyResult], ref: str, now: datetime
+    deps: Deps, person: Person, flags: list[KeyResult], ref: str
 ) -> tuple[CheckIn, ...]:
     """The managers told that a flag was withdrawn (those a flag told, not the person)."""
-    notices = []
+    notices: tuple[CheckIn, ...] = ()
     for kr in flags:
-        owner = person if kr.owner == person.email else await deps.directory.person(kr.owner)
-        manager = owner.manager if owner else None
-        if manager and manager != person.email:
-            text = rich(f"↩ {person.name} withdrew the flag on ", strong(kr.title))
-            text += ": the blocker is withdrawn and it is no longer at risk."
-            period = f"withdrawn:{ref}:{kr.key}"
-            notice = CheckIn(manager, CheckInKind.NOTICE, period, CheckInState.PLANNED, now)
-            notices.append(replace(notice, body=NoticeText(text)))
-    return tuple(notices)
+        text = rich(f"↩ {person.name} withdrew the flag on ", strong(kr.title))
+        text += ": the blocker is withdrawn and it is no longer at risk."
+        notices += await tell_manager(deps, person, kr, f"withdrawn:{ref}:{kr.key}", text)
+    return notices
 
 
 def _said(kr: KeyResult, revert: ProgressUpdate, told: bool) -> Rich:
